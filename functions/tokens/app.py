@@ -1,0 +1,64 @@
+"""Token administration: ``/token`` (teamcal's own admin routes; admin tokens only).
+
+POST /token creates a token and returns its plaintext once; GET /token lists tokens (never the
+plaintext or hash); DELETE /token/{tokenId} revokes one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from teamcal import api, aws
+from teamcal.models.common import Page
+from teamcal.models.tokens import CreatedToken, Token, TokenCreate
+from teamcal.observability import logger, metrics, tracer
+from teamcal.services import tokens as service
+from teamcal.settings import get_settings
+from teamcal.storage.tokens import TokenRepository
+
+settings = get_settings()
+app = api.make_resolver()
+
+
+@lru_cache(maxsize=1)
+def repository() -> TokenRepository:
+    return TokenRepository(aws.client("dynamodb"), settings.tokens_table)
+
+
+@app.post("/token", responses={201: {"description": "created; the plaintext token is in `token`"}})
+def create_token(body: TokenCreate) -> tuple[dict[str, Any], int]:
+    caller = api.principal(app)
+    caller.require_admin()
+    created = service.create_token(repository(), body, created_by=caller.token_id)
+    metrics.add_metric(name="TokenCreated", unit="Count", value=1)
+    return created.model_dump(by_alias=True), 201
+
+
+@app.get("/token")
+def list_tokens(
+    start_at: Annotated[int, Query(alias="startAt", ge=0)] = 0,
+    max_results: Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)] = None,
+) -> Page[Token]:
+    api.principal(app).require_admin()
+    return Page[Token].of(service.list_tokens(repository()), start_at, max_results)
+
+
+@app.delete("/token/<token_id>")
+def revoke_token(token_id: int) -> Token:
+    api.principal(app).require_admin()
+    return service.revoke_token(repository(), token_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.resolve(app, event, context)
+
+
+__all__ = ["CreatedToken", "lambda_handler"]

@@ -1,0 +1,1 @@
+"""teamcal: the domain logic shared by every teamcal Lambda function (the layer)."""

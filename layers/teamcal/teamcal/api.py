@@ -1,0 +1,186 @@
+"""The HTTP edge shared by every REST function: the resolver, the error mapping, the principal.
+
+This is the one place that turns domain errors into HTTP responses. Every error body is Jira's:
+``{"errorMessages": ["…"], "errors": {"field": "…"}}`` (CCJ reference: "400 status code is
+returned when parameters validation fails. The status is accompanied with the error messages").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RetryableError,
+    TeamcalError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    UpstreamError,
+)
+from teamcal.observability import logger
+from teamcal.settings import get_settings
+
+#: The path CCJ clients append to their base URL (CCJ reference, "URL Structure").
+BASE_PATH = "/rest/brizo-calendar/api/1"
+
+STATUS_BY_ERROR: dict[type[TeamcalError], int] = {
+    InvalidInputError: 400,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    PayloadTooLargeError: 413,
+    UnsupportedMediaTypeError: 415,
+    UpstreamError: 502,
+    RetryableError: 503,
+}
+
+
+def jira_error(
+    status: int, messages: Sequence[str], errors: Mapping[str, str] | None = None
+) -> Response[str]:
+    """A response with Jira's error body."""
+    body = {"errorMessages": list(messages), "errors": dict(errors or {})}
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def status_for(error: TeamcalError) -> int:
+    """The HTTP status of a domain error: the nearest class in :data:`STATUS_BY_ERROR`."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header")
+        else list(map(str, loc))
+    )
+    return ".".join(parts)
+
+
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, str]]:
+    """Pydantic / Powertools validation errors → Jira's ``errorMessages`` and ``errors``."""
+    messages: list[str] = []
+    fields: dict[str, str] = {}
+    for err in errors:
+        msg = str(err.get("msg") or err.get("type") or "invalid value")
+        if err.get("type") == "json_invalid":
+            messages.append("The request body is not valid JSON")
+            continue
+        name = _field_name(err.get("loc") or ())
+        if name and not name.isdigit():
+            fields.setdefault(name, msg)
+        else:
+            messages.append(f"Request body: {msg}" if not name else msg)
+    if not messages:
+        messages = [f"{k}: {v}" for k, v in fields.items()]
+    return messages, fields
+
+
+def make_resolver() -> APIGatewayRestResolver:
+    """A REST resolver with request validation, the base path stripped, and Jira error bodies.
+
+    Routes are declared relative to :data:`BASE_PATH` (``@app.get("/calendar")``).
+    """
+    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=[BASE_PATH])
+
+    @app.exception_handler(TeamcalError)
+    def _domain_error(e: TeamcalError) -> Response[str]:
+        status = status_for(e)
+        logger.info(
+            "request refused", extra={"status": status, "error": type(e).__name__, "reason": e.message}
+        )
+        return jira_error(status, [e.message], e.errors)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(e: RequestUnsupportedContentType) -> Response[str]:
+        return jira_error(415, ["Unsupported Content-Type: send application/json"])
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(e: RequestValidationError) -> Response[str]:
+        messages, fields = validation_errors(e.errors())
+        return jira_error(400, messages, fields)
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(e: UnicodeDecodeError) -> Response[str]:
+        return jira_error(400, ["The request body is not valid UTF-8"])
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(e: RecursionError) -> Response[str]:
+        return jira_error(400, ["The request body is nested too deeply"])
+
+    @app.not_found
+    def _no_route(e: Exception) -> Response[str]:
+        return jira_error(404, ["No such resource"])
+
+    return app
+
+
+def _body_size(event: Mapping[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4
+    return len(body.encode("utf-8")) if isinstance(body, str) else 0
+
+
+def _precheck(event: Mapping[str, Any]) -> Response[str] | None:
+    """Refuse bodies the resolver must never see: too large (413), undecodable (400)."""
+    limit = get_settings().max_body_bytes
+    if _body_size(event) > limit:
+        return jira_error(413, [f"The request body is larger than {limit} bytes"])
+    body = event.get("body")
+    if event.get("isBase64Encoded") and body:
+        try:
+            base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return jira_error(400, ["The request body is not valid base64-encoded UTF-8"])
+    return None
+
+
+def resolve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Run ``app`` on a REST proxy event after the body prechecks; returns the proxy response."""
+    early = _precheck(event)
+    if early is not None:
+        return _render(early)
+    context_ = (event.get("requestContext") or {}).get("authorizer") or {}
+    if "tokenId" in context_:
+        logger.append_keys(token_id=str(context_["tokenId"]))
+    return app.resolve(event, context)
+
+
+def _render(response: Response[str]) -> dict[str, Any]:
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    """The principal of the current request, from the TOKEN authorizer's context.
+
+    Raises:
+        UnauthorizedError: the request did not pass the authorizer.
+    """
+    return Principal.from_context(app.current_event.request_context.authorizer.get_context())

@@ -1,0 +1,1 @@
+"""Tokens and the principal an authorized request acts as."""

@@ -1,0 +1,24 @@
+"""boto3 client factories, created lazily and once per process.
+
+Clients are not built at import time: a function pays for botocore's service model only when it
+first talks to AWS. Retries use botocore's ``standard`` mode (exponential backoff with jitter on
+throttling and transient errors), configured here once for every client. The endpoint comes from
+boto3's own configuration (``AWS_ENDPOINT_URL``), so the same code runs on AWS and on the local
+stack.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def client(service: str) -> Any:
+    """Return the process-wide boto3 client for ``service`` (e.g. ``"dynamodb"``, ``"s3"``)."""
+    return boto3.client(service, config=RETRY_CONFIG)

@@ -1,0 +1,1 @@
+"""Pydantic models of the wire format (CCJ field names) and of teamcal's own resources."""

@@ -1,0 +1,95 @@
+"""Token use cases: create (plaintext shown once), list, revoke, authenticate.
+
+CCJ reference, "REST API": an admin generates tokens tied to specific calendars or to all
+calendars; the token decides whether calendars and sources may be edited and deleted.
+"""
+
+from __future__ import annotations
+
+from teamcal.auth.principal import Principal
+from teamcal.auth.tokens import generate_token, hash_token, token_hint
+from teamcal.errors import ConflictError, InvalidInputError, UnauthorizedError
+from teamcal.ids import new_id, now_ms
+from teamcal.models.tokens import CreatedToken, Token, TokenCreate
+from teamcal.storage.tokens import TokenRepository, principal_of
+
+_FIELDS = {
+    "name",
+    "user",
+    "allCalendars",
+    "calendarIds",
+    "editCalendars",
+    "deleteCalendars",
+    "editSources",
+    "deleteSources",
+    "admin",
+    "hint",
+    "created",
+    "createdBy",
+    "id",
+}
+
+
+def create_token(
+    repo: TokenRepository, request: TokenCreate, created_by: int | None, plaintext: str | None = None
+) -> CreatedToken:
+    """Create a token and return it with its plaintext (the only time it is ever returned).
+
+    ``plaintext`` fixes the secret (the bootstrap command's ``ADMIN_TOKEN``); by default a fresh
+    256-bit token is generated. On a retry a new token is created: POST is not idempotent unless
+    the caller sends an Idempotency-Key.
+
+    Raises:
+        InvalidInputError: ``plaintext`` is given but shorter than 20 characters.
+        ConflictError: ``plaintext`` is already in use.
+    """
+    if plaintext is not None and len(plaintext) < 20:
+        raise InvalidInputError.for_field("token", "a fixed token must be at least 20 characters")
+    secret = plaintext or generate_token()
+    for _ in range(3):
+        record = {
+            **request.model_dump(by_alias=True),
+            "id": new_id(),
+            "hint": token_hint(secret),
+            "created": now_ms(),
+            "createdBy": created_by,
+            "tokenHash": hash_token(secret),
+        }
+        try:
+            repo.put(record)
+            break
+        except ConflictError:
+            if plaintext is not None:
+                raise
+            secret = generate_token()
+    return CreatedToken.model_validate({**_shown(record), "token": secret})
+
+
+def list_tokens(repo: TokenRepository) -> list[Token]:
+    """All tokens, ordered by id, without plaintext or hash."""
+    return [Token.model_validate(_shown(r)) for r in repo.list()]
+
+
+def revoke_token(repo: TokenRepository, token_id: int) -> Token:
+    """Delete a token; requests carrying it get 401 once the authorizer's cache entry expires.
+
+    Raises:
+        NotFoundError: no token has this id.
+    """
+    return Token.model_validate(_shown(repo.delete(token_id)))
+
+
+def authenticate(repo: TokenRepository, token: str) -> Principal:
+    """The principal a token plaintext grants.
+
+    Raises:
+        UnauthorizedError: the token is unknown or revoked.
+    """
+    record = repo.get_by_hash(hash_token(token))
+    if record is None:
+        raise UnauthorizedError("unknown or revoked token")
+    return principal_of(record)
+
+
+def _shown(record: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in record.items() if k in _FIELDS}

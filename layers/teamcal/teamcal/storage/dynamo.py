@@ -1,0 +1,89 @@
+"""Small helpers shared by the DynamoDB repositories.
+
+They use the low-level client (cheaper to create than a resource at cold start) with boto3's own
+``TypeSerializer`` / ``TypeDeserializer``, and turn ``ClientError`` codes into domain errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from teamcal.errors import ConflictError, RetryableError
+
+_SER = TypeSerializer()
+_DESER = TypeDeserializer()
+
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dynamo_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _dynamo_safe(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_dynamo_safe(v) for v in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict → DynamoDB attribute values; ``None`` attributes are dropped."""
+    return {k: _SER.serialize(_dynamo_safe(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values → a plain dict (integral numbers become ``int``)."""
+    return {k: _plain(_DESER.deserialize(v)) for k, v in item.items()}
+
+
+def value(v: Any) -> dict[str, Any]:
+    """One plain value as a DynamoDB attribute value (for keys and expression values)."""
+    return _SER.serialize(_dynamo_safe(v))  # type: ignore[no-any-return]
+
+
+def translate(e: ClientError, conflict_message: str = "the item was changed by another request") -> Exception:
+    """Map a ``ClientError`` to a domain error: conditional failures → ConflictError, throttling →
+    RetryableError; anything else is returned unchanged for the caller to re-raise."""
+    code = e.response.get("Error", {}).get("Code", "")
+    if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+        return ConflictError(conflict_message)
+    if code in _RETRYABLE:
+        return RetryableError("the data store is busy; retry the request")
+    return e  # type: ignore[no-any-return]
+
+
+def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Run a Query to the end, following ``LastEvaluatedKey``; yields deserialized items."""
+    while True:
+        try:
+            page = client.query(**kwargs)
+        except ClientError as e:
+            raise translate(e) from e
+        for item in page.get("Items", []):
+            yield deserialize(item)
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs["ExclusiveStartKey"] = last

@@ -1,0 +1,135 @@
+"""Tokens table repository.
+
+Item shapes (table keys ``pk``/``sk``, index ``gsi1`` on ``gsi1pk``/``gsi1sk``):
+
+* a token: ``pk = "TOKEN#<sha256 hex>"``, ``sk = "TOKEN"``, ``gsi1pk = "TOKENS"``,
+  ``gsi1sk = <id, 16 digits>``. The authorizer finds a token with one strongly consistent GetItem
+  on its hash; the admin API lists and finds tokens by id with a Query on ``gsi1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import NotFoundError
+from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
+
+_LIST_PK = "TOKENS"
+
+
+def _pk(token_hash: str) -> str:
+    return f"TOKEN#{token_hash}"
+
+
+def _sort_key(token_id: int) -> str:
+    return f"{token_id:016d}"
+
+
+class TokenRepository:
+    """Stores token records keyed by the token's SHA-256 hash.
+
+    ``client`` is a boto3 DynamoDB client; ``table`` the tokens table name.
+    """
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Insert a new token record (a dict with ``id`` and ``tokenHash`` plus the Token fields).
+
+        Raises:
+            ConflictError: a token with the same hash exists (astronomically unlikely).
+        """
+        item = {
+            **record,
+            "pk": _pk(record["tokenHash"]),
+            "sk": "TOKEN",
+            "gsi1pk": _LIST_PK,
+            "gsi1sk": _sort_key(record["id"]),
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=serialize(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as e:
+            raise translate(e, "token already exists") from e
+
+    def get_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+        """The token record stored under ``token_hash``, or None (strongly consistent read)."""
+        try:
+            out = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": value(_pk(token_hash)), "sk": value("TOKEN")},
+                ConsistentRead=True,
+            )
+        except ClientError as e:
+            raise translate(e) from e
+        return _public(deserialize(out["Item"])) if "Item" in out else None
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every token record, ordered by id (a Query on ``gsi1``; no Scan)."""
+        return [
+            _public(item)
+            for item in query_all(
+                self._client,
+                TableName=self._table,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p",
+                ExpressionAttributeValues={":p": value(_LIST_PK)},
+            )
+        ]
+
+    def delete(self, token_id: int) -> dict[str, Any]:
+        """Delete the token with ``token_id`` and return its record.
+
+        Raises:
+            NotFoundError: no such token (also when a concurrent revoke got there first).
+        """
+        found = list(
+            query_all(
+                self._client,
+                TableName=self._table,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p AND gsi1sk = :s",
+                ExpressionAttributeValues={":p": value(_LIST_PK), ":s": value(_sort_key(token_id))},
+            )
+        )
+        if not found:
+            raise NotFoundError(f"token {token_id} not found")
+        try:
+            out = self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": value(_pk(found[0]["tokenHash"])), "sk": value("TOKEN")},
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise NotFoundError(f"token {token_id} not found") from e
+            raise translate(e) from e
+        return _public(deserialize(out["Attributes"]))
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+def principal_of(record: dict[str, Any]) -> Principal:
+    """The principal a stored token record grants."""
+    return Principal(
+        token_id=int(record["id"]),
+        user=str(record["user"]),
+        all_calendars=bool(record.get("allCalendars")),
+        calendar_ids=frozenset(int(i) for i in record.get("calendarIds") or []),
+        edit_calendars=bool(record.get("editCalendars")),
+        delete_calendars=bool(record.get("deleteCalendars")),
+        edit_sources=bool(record.get("editSources")),
+        delete_sources=bool(record.get("deleteSources")),
+        admin=bool(record.get("admin")),
+    )
