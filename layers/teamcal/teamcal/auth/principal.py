@@ -7,11 +7,21 @@ every context value to the function as a string, so :meth:`Principal.from_contex
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from teamcal.errors import ForbiddenError, NotFoundError, UnauthorizedError
+
+
+def _groups(value: Any) -> list[str]:
+    if isinstance(value, list | tuple | frozenset | set):
+        return [str(g) for g in value]
+    if not value:
+        return []
+    parsed = json.loads(str(value))
+    return [str(g) for g in parsed] if isinstance(parsed, list) else []
 
 
 def _flag(value: Any) -> bool:
@@ -27,6 +37,8 @@ class Principal:
         user: the user the token acts as (CCJ user key); it is the reporter of events it creates.
         all_calendars: the token reaches every calendar, present and future.
         calendar_ids: the calendars the token reaches when ``all_calendars`` is false.
+        groups: the groups ``user`` belongs to, as the admin declared them on the token (teamcal has
+            no directory of its own); calendar permissions granted to a group apply to them.
         edit_calendars / delete_calendars / edit_sources / delete_sources: CCJ token flags.
         admin: may manage tokens and deployment-wide settings.
     """
@@ -35,6 +47,7 @@ class Principal:
     user: str
     all_calendars: bool = False
     calendar_ids: frozenset[int] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
     edit_calendars: bool = False
     delete_calendars: bool = False
     edit_sources: bool = False
@@ -48,6 +61,7 @@ class Principal:
             "user": self.user,
             "allCalendars": self.all_calendars,
             "calendarIds": ",".join(str(i) for i in sorted(self.calendar_ids)),
+            "groups": json.dumps(sorted(self.groups)),
             "editCalendars": self.edit_calendars,
             "deleteCalendars": self.delete_calendars,
             "editSources": self.edit_sources,
@@ -71,6 +85,7 @@ class Principal:
             user=str(context.get("user") or ""),
             all_calendars=_flag(context.get("allCalendars")),
             calendar_ids=frozenset(int(i) for i in ids.split(",") if i.strip().isdigit()),
+            groups=frozenset(_groups(context.get("groups"))),
             edit_calendars=_flag(context.get("editCalendars")),
             delete_calendars=_flag(context.get("deleteCalendars")),
             edit_sources=_flag(context.get("editSources")),

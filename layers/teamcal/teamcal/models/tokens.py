@@ -20,6 +20,11 @@ class TokenCreate(BaseModel):
     user: str = Field(min_length=1, max_length=200, description="the user the token acts as")
     all_calendars: bool = Field(default=False, alias="allCalendars")
     calendar_ids: list[int] = Field(default_factory=list, alias="calendarIds", max_length=1000)
+    groups: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="groups the user belongs to (for calendar permissions)",
+    )
     edit_calendars: bool = Field(default=False, alias="editCalendars")
     delete_calendars: bool = Field(default=False, alias="deleteCalendars")
     edit_sources: bool = Field(default=False, alias="editSources")
@@ -33,6 +38,7 @@ class TokenCreate(BaseModel):
         if any(i <= 0 or i > MAX_ID for i in self.calendar_ids):
             raise ValueError("calendarIds must be positive integers below 2^53")
         self.calendar_ids = sorted(set(self.calendar_ids))
+        self.groups = sorted(set(self.groups))
         return self
 
 
@@ -47,6 +53,7 @@ class Token(BaseModel):
     user: str
     all_calendars: bool = Field(alias="allCalendars")
     calendar_ids: list[int] = Field(alias="calendarIds")
+    groups: list[str] = Field(default_factory=list)
     edit_calendars: bool = Field(alias="editCalendars")
     delete_calendars: bool = Field(alias="deleteCalendars")
     edit_sources: bool = Field(alias="editSources")

@@ -18,6 +18,7 @@ _FIELDS = {
     "user",
     "allCalendars",
     "calendarIds",
+    "groups",
     "editCalendars",
     "deleteCalendars",
     "editSources",

@@ -127,6 +127,7 @@ def principal_of(record: dict[str, Any]) -> Principal:
         user=str(record["user"]),
         all_calendars=bool(record.get("allCalendars")),
         calendar_ids=frozenset(int(i) for i in record.get("calendarIds") or []),
+        groups=frozenset(str(g) for g in record.get("groups") or []),
         edit_calendars=bool(record.get("editCalendars")),
         delete_calendars=bool(record.get("deleteCalendars")),
         edit_sources=bool(record.get("editSources")),
