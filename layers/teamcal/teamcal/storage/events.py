@@ -1,0 +1,365 @@
+"""Events table repository: events, recurring masters, exceptions, and the time index.
+
+Search must cost O(events in the window + active recurring masters) reads, with no Scan, and must
+find long events that start before the window. Item shapes (table keys ``pk``/``sk``; ``gsi1``
+ALL projection; ``gsi2`` KEYS_ONLY):
+
+* the event itself (every kind): ``pk = "EV#<id>"``, ``sk = "EV"``, all attributes, and
+  ``gsi2pk = "SRC#<sourceId>"``, ``gsi2sk = "<id>#EV"`` (every item of a source, for cascades).
+
+  - a recurring master also has ``gsi1pk = "CAL#<calendarId>#M"``,
+    ``gsi1sk = "<seriesEnd>#<id>"`` where ``seriesEnd`` is the end of its last occurrence (epoch
+    ms, or the far future for an unbounded rule): the masters that can reach a window are one Query
+    with ``gsi1sk >= <windowStart>``; masters whose series is over are never read.
+  - an exception (child) also has ``gsi1pk = "EV#<parentId>#C"``, ``gsi1sk = <recurrenceId>``:
+    the children of a master are one Query.
+
+* time-index items for every single event and every child, one per UTC calendar month the event
+  overlaps: ``pk = "CAL#<calendarId>#B#<YYYY-MM>"``, ``sk = "<start>#<id>"``, a copy of the
+  event's attributes, and ``gsi2pk = "SRC#<sourceId>"``, ``gsi2sk = "<id>#B#<YYYY-MM>"``. A
+  window of under 92 days touches at most 4 months: at most 4 Queries per calendar find every
+  event overlapping it, however early it started.
+
+Masters carry ``overrides`` (``{recurrenceId: childId}``) so the expansion suppresses the original
+occurrence of a moved child even when the child itself lies outside the window.
+
+All writes of one event (main item + index items + the master's ``overrides`` entry) go in one
+TransactWriteItems, conditioned on the ``version`` read: a racing writer gets ConflictError
+and nothing is half-written. Epoch-ms values in sort keys are offset by 10**14 and zero-padded to
+15 digits so that lexical order is numeric order from year -1200 on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from teamcal.errors import InvalidInputError, NotFoundError, RetryableError
+from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
+
+_MS_OFFSET = 10**14
+#: The series end recorded for an unbounded rule (no COUNT, no UNTIL): far beyond any window.
+UNBOUNDED_MS = 8 * 10**14
+#: The longest a single event or exception may last: its index items must fit one transaction.
+MAX_INDEX_MONTHS = 60
+_INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+
+
+def ms_key(ms: int) -> str:
+    """Epoch ms → a 15-digit string that sorts like the number."""
+    return f"{ms + _MS_OFFSET:015d}"
+
+
+def months_overlapping(start_ms: int, end_ms: int) -> list[str]:
+    """The UTC months (``YYYY-MM``) that the half-open interval [start_ms, end_ms) touches.
+
+    A zero-length event belongs to the month of its start.
+    """
+    start = datetime.fromtimestamp(start_ms / 1000, UTC)
+    last = datetime.fromtimestamp((max(end_ms, start_ms + 1) - 1) / 1000, UTC)
+    out: list[str] = []
+    y, m = start.year, start.month
+    while (y, m) <= (last.year, last.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _event_pk(event_id: int) -> str:
+    return f"EV#{event_id}"
+
+
+def _bucket_pk(calendar_id: int, month: str) -> str:
+    return f"CAL#{calendar_id}#B#{month}"
+
+
+def _strip(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
+
+
+class EventRepository:
+    """Stores events as described in the module docstring.
+
+    An event record is a plain dict with the wire field names (``id``, ``calendarId``,
+    ``eventTypeConfigId`` = source id, ``startDate``/``endDate`` epoch ms of the event — for a
+    master, of its first occurrence —, ``recurrence``, ``parentId``, ``recurrenceId``, ``version``,
+    …) plus ``kind`` (``single`` | ``master`` | ``child``) and, for masters, ``seriesEnd`` (epoch ms)
+    and ``overrides``.
+    """
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    # ------------------------------------------------------------------ item building
+    def _main_item(self, event: dict[str, Any]) -> dict[str, Any]:
+        item = {
+            **event,
+            "pk": _event_pk(event["id"]),
+            "sk": "EV",
+            "gsi2pk": f"SRC#{event['eventTypeConfigId']}",
+            "gsi2sk": f"{event['id']}#EV",
+        }
+        if event["kind"] == "master":
+            item["gsi1pk"] = f"CAL#{event['calendarId']}#M"
+            item["gsi1sk"] = f"{ms_key(int(event['seriesEnd']))}#{event['id']}"
+        elif event["kind"] == "child":
+            item["gsi1pk"] = f"EV#{event['parentId']}#C"
+            item["gsi1sk"] = str(event["recurrenceId"])
+        return item
+
+    @staticmethod
+    def _months(event: dict[str, Any]) -> list[str]:
+        if event["kind"] == "master":
+            return []
+        months = months_overlapping(int(event["startDate"]), int(event["endDate"]))
+        if len(months) > MAX_INDEX_MONTHS:
+            raise InvalidInputError.for_field("endDate", f"an event may span at most {MAX_INDEX_MONTHS} months")
+        return months
+
+    def _bucket_items(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                **event,
+                "pk": _bucket_pk(int(event["calendarId"]), month),
+                "sk": f"{ms_key(int(event['startDate']))}#{event['id']}",
+                "gsi2pk": f"SRC#{event['eventTypeConfigId']}",
+                "gsi2sk": f"{event['id']}#B#{month}",
+            }
+            for month in self._months(event)
+        ]
+
+    # ------------------------------------------------------------------ writes
+    def _transact(self, actions: list[dict[str, Any]], conflict: str) -> None:
+        if len(actions) > 100:
+            raise InvalidInputError("the change touches too many items at once")
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as e:
+            raise translate(e, conflict) from e
+
+    def _put(self, item: dict[str, Any], condition: str | None = None, **expr: Any) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self._table, "Item": serialize(item)}
+        if condition:
+            put["ConditionExpression"] = condition
+        put.update(expr)
+        return {"Put": put}
+
+    def _delete(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self._table, "Key": {"pk": value(pk), "sk": value(sk)}}}
+
+    def _override_update(self, master_id: int, recurrence_id: str, child_id: int | None) -> dict[str, Any]:
+        """Set (or remove, when ``child_id`` is None) ``overrides[recurrence_id]`` on a master."""
+        names = {"#o": "overrides", "#r": recurrence_id}
+        if child_id is None:
+            return {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": value(_event_pk(master_id)), "sk": value("EV")},
+                    "UpdateExpression": "REMOVE #o.#r",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": names,
+                }
+            }
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": value(_event_pk(master_id)), "sk": value("EV")},
+                "UpdateExpression": "SET #o.#r = :c",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#o.#r)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {":c": value(child_id)},
+            }
+        }
+
+    def create(self, event: dict[str, Any]) -> None:
+        """Insert a new event (any kind) with its index items, atomically.
+
+        A child also registers itself in its master's ``overrides``; when that occurrence already
+        has a child (a concurrent "edit current"), nothing is written.
+
+        Raises:
+            ConflictError: the id is taken, or the occurrence already has an exception.
+            InvalidInputError: the event spans more than :data:`MAX_INDEX_MONTHS` months.
+        """
+        actions = [self._put(self._main_item(event), "attribute_not_exists(pk)")]
+        actions += [self._put(b) for b in self._bucket_items(event)]
+        if event["kind"] == "child":
+            actions.append(self._override_update(int(event["parentId"]), str(event["recurrenceId"]), event["id"]))
+        self._transact(actions, "the occurrence already has an exception, or the event changed meanwhile")
+
+    def replace(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Replace ``old`` by ``new`` (same id) if the stored version is still ``old["version"]``.
+
+        Index items of months the event left are deleted, the others rewritten. A master's
+        ``overrides`` are carried by ``new`` (the caller merges them).
+
+        Raises:
+            ConflictError: someone else changed or deleted the event since ``old`` was read.
+        """
+        new_buckets = self._bucket_items(new)
+        kept = {(b["pk"], b["sk"]) for b in new_buckets}
+        actions = [
+            self._put(
+                self._main_item(new),
+                "#v = :v",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":v": value(old["version"])},
+            )
+        ]
+        actions += [self._put(b) for b in new_buckets]
+        actions += [self._delete(pk, sk) for pk, sk in self._bucket_keys(old) if (pk, sk) not in kept]
+        self._transact(actions, "the event was changed by another request; reload it and retry")
+
+    def _bucket_keys(self, event: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(b["pk"], b["sk"]) for b in self._bucket_items(event)]
+
+    def delete(self, event: dict[str, Any]) -> None:
+        """Delete one event with its index items (and its entry in its master's ``overrides``).
+
+        Conditioned on the version read. Children of a master are NOT deleted here: the service
+        deletes them first (see :meth:`children`), so a crash leaves at worst a master with fewer
+        children, never an orphan child.
+
+        Raises:
+            ConflictError: the event changed or vanished since it was read.
+        """
+        actions: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": value(_event_pk(event["id"])), "sk": value("EV")},
+                    "ConditionExpression": "#v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": value(event["version"])},
+                }
+            }
+        ]
+        actions += [self._delete(pk, sk) for pk, sk in self._bucket_keys(event)]
+        if event["kind"] == "child":
+            actions.append(self._override_update(int(event["parentId"]), str(event["recurrenceId"]), None))
+        self._transact(actions, "the event was changed by another request; reload it and retry")
+
+    # ------------------------------------------------------------------ reads
+    def get(self, event_id: int) -> dict[str, Any]:
+        """The event with ``event_id`` (strongly consistent).
+
+        Raises:
+            NotFoundError: no such event.
+        """
+        try:
+            out = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": value(_event_pk(event_id)), "sk": value("EV")},
+                ConsistentRead=True,
+            )
+        except ClientError as e:
+            raise translate(e) from e
+        if "Item" not in out:
+            raise NotFoundError(f"event {event_id} not found")
+        return _strip(deserialize(out["Item"]))
+
+    def children(self, master_id: int) -> list[dict[str, Any]]:
+        """The exceptions of a master, ordered by recurrence id (one Query on gsi1)."""
+        return [
+            _strip(i)
+            for i in query_all(
+                self._client,
+                TableName=self._table,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p",
+                ExpressionAttributeValues={":p": value(f"EV#{master_id}#C")},
+            )
+        ]
+
+    def in_window(self, calendar_id: int, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """Single events and exceptions of a calendar overlapping [start_ms, end_ms), by start.
+
+        One Query per UTC month the window touches; events that started in an earlier month are
+        found through the index item of every month they span.
+        """
+        found: dict[int, dict[str, Any]] = {}
+        for month in months_overlapping(start_ms, end_ms):
+            for item in query_all(
+                self._client,
+                TableName=self._table,
+                KeyConditionExpression="pk = :p AND sk < :e",
+                ExpressionAttributeValues={
+                    ":p": value(_bucket_pk(calendar_id, month)),
+                    ":e": value(ms_key(end_ms)),
+                },
+            ):
+                s, e = int(item["startDate"]), int(item["endDate"])
+                if s < end_ms and (e > start_ms or (s == e and s >= start_ms)):
+                    found[int(item["id"])] = _strip(item)
+        return sorted(found.values(), key=lambda ev: (int(ev["startDate"]), int(ev["id"])))
+
+    def masters(self, calendar_id: int, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """Recurring masters of a calendar whose series can reach [start_ms, end_ms).
+
+        One Query on gsi1 for masters whose series ends at or after ``start_ms``, filtered to
+        those starting before ``end_ms``.
+        """
+        return [
+            _strip(i)
+            for i in query_all(
+                self._client,
+                TableName=self._table,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p AND gsi1sk >= :s",
+                FilterExpression="startDate < :e",
+                ExpressionAttributeValues={
+                    ":p": value(f"CAL#{calendar_id}#M"),
+                    ":s": value(ms_key(start_ms)),
+                    ":e": value(end_ms),
+                },
+            )
+        ]
+
+    # ------------------------------------------------------------------ cascades
+    def delete_by_source(self, source_id: int) -> int:
+        """Delete every item of every event of a source; returns how many events went.
+
+        Idempotent and resumable: a re-run after a crash finds what is left and deletes it. Uses
+        BatchWriteItem (25 keys a call), retrying unprocessed keys with backoff.
+        """
+        keys = [
+            (i["pk"], i["sk"])
+            for i in query_all(
+                self._client,
+                TableName=self._table,
+                IndexName="gsi2",
+                KeyConditionExpression="gsi2pk = :p",
+                ExpressionAttributeValues={":p": value(f"SRC#{source_id}")},
+            )
+        ]
+        self._batch_delete(keys)
+        return sum(1 for _, sk in keys if sk == "EV")
+
+    def _batch_delete(self, keys: Iterable[tuple[str, str]]) -> None:
+        for chunk in _chunks(list(dict.fromkeys(keys)), 25):
+            requests = [{"DeleteRequest": {"Key": {"pk": value(pk), "sk": value(sk)}}} for pk, sk in chunk]
+            self._batch_write(requests)
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        delay = 0.05
+        for _ in range(8):
+            try:
+                out = self._client.batch_write_item(RequestItems={self._table: requests})
+            except ClientError as e:
+                raise translate(e) from e
+            requests = out.get("UnprocessedItems", {}).get(self._table, [])
+            if not requests:
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        raise RetryableError("the data store kept refusing writes; retry the request")
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
