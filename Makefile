@@ -59,7 +59,7 @@ build: tools
 	fi
 
 bench: install
-	$(BIN)/python bench/cold_start.py
+	$(BIN)/python -m bench.cold_start
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ class Page(BaseModel, Generic[T]):
     (equal to ``total`` when the caller asked for everything).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     start_at: int = Field(alias="startAt")
     max_results: int = Field(alias="maxResults")

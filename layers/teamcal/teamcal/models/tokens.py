@@ -14,7 +14,7 @@ class TokenCreate(BaseModel):
     the flags decide whether calendars and sources may be edited and deleted.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=200)
     user: str = Field(min_length=1, max_length=200, description="the user the token acts as")
@@ -46,7 +46,7 @@ class Token(BaseModel):
     """A token as the API shows it: never the plaintext (except once, in :class:`CreatedToken`),
     never the hash. ``created`` is epoch ms (UTC)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     name: str
