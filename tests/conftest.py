@@ -30,9 +30,7 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.update(
-    {k: v for k, v in TEMPLATE.function_environment("TokensFunction").items() if "POWERTOOLS" not in k}
-)
+os.environ.update({k: v for k, v in TEMPLATE.function_environment("TokensFunction").items() if "POWERTOOLS" not in k})
 
 
 @dataclass
@@ -103,9 +101,7 @@ def api_event(
             "stage": "api",
             "requestId": "req-1",
             "identity": {"sourceIp": "127.0.0.1"},
-            "authorizer": {
-                k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (authorizer or {}).items()
-            },
+            "authorizer": {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (authorizer or {}).items()},
         },
         "body": payload,
         "isBase64Encoded": is_b64,

@@ -88,17 +88,13 @@ def test_authorizer_allows_a_known_token_with_its_scope(aws: None, lambda_contex
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc", "Bearer tcal_unknown", "Bearer a b"])
-def test_authorizer_refuses_missing_malformed_and_unknown_tokens(
-    aws: None, lambda_context: Any, header: Any
-) -> None:
+def test_authorizer_refuses_missing_malformed_and_unknown_tokens(aws: None, lambda_context: Any, header: Any) -> None:
     with pytest.raises(Exception, match="^Unauthorized$"):
         authorize(header, lambda_context)
 
 
 def test_revoked_token_is_refused(aws: None, lambda_context: Any) -> None:
-    _, body = call(
-        api_event("POST", "/token", {"name": "x", "user": "ann"}, authorizer=ADMIN), lambda_context
-    )
+    _, body = call(api_event("POST", "/token", {"name": "x", "user": "ann"}, authorizer=ADMIN), lambda_context)
     status, revoked = call(api_event("DELETE", f"/token/{body['id']}", authorizer=ADMIN), lambda_context)
     assert status == 200
     assert revoked["id"] == body["id"]
@@ -143,9 +139,7 @@ def test_bad_input_is_400_with_jira_body(
 
 
 def test_huge_body_is_413(aws: None, lambda_context: Any) -> None:
-    status, body = call(
-        api_event("POST", "/token", raw_body="x" * 2_000_000, authorizer=ADMIN), lambda_context
-    )
+    status, body = call(api_event("POST", "/token", raw_body="x" * 2_000_000, authorizer=ADMIN), lambda_context)
     assert status == 413
     assert body["errorMessages"]
 
