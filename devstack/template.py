@@ -224,9 +224,7 @@ def create_resources(tpl: Template, session: Any) -> dict[str, str]:
     sqs = session.client("sqs", region_name=REGION)
     for logical_id, res in tpl.of_type("AWS::SQS::Queue"):
         props = tpl.resolve(res.get("Properties") or {})
-        attributes = {
-            k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod")
-        }
+        attributes = {k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod")}
         if props.get("FifoQueue"):
             attributes["FifoQueue"] = "true"
         sqs.create_queue(QueueName=tpl.physical_name(logical_id), Attributes=attributes)
