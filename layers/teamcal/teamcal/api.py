@@ -52,9 +52,7 @@ STATUS_BY_ERROR: dict[type[TeamcalError], int] = {
 }
 
 
-def jira_error(
-    status: int, messages: Sequence[str], errors: Mapping[str, str] | None = None
-) -> Response[str]:
+def jira_error(status: int, messages: Sequence[str], errors: Mapping[str, str] | None = None) -> Response[str]:
     """A response with Jira's error body."""
     body = {"errorMessages": list(messages), "errors": dict(errors or {})}
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
@@ -69,11 +67,7 @@ def status_for(error: TeamcalError) -> int:
 
 
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = (
-        [str(p) for p in loc[1:]]
-        if loc and loc[0] in ("body", "query", "path", "header")
-        else list(map(str, loc))
-    )
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else list(map(str, loc))
     return ".".join(parts)
 
 
@@ -106,9 +100,7 @@ def make_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(TeamcalError)
     def _domain_error(e: TeamcalError) -> Response[str]:
         status = status_for(e)
-        logger.info(
-            "request refused", extra={"status": status, "error": type(e).__name__, "reason": e.message}
-        )
+        logger.info("request refused", extra={"status": status, "error": type(e).__name__, "reason": e.message})
         return jira_error(status, [e.message], e.errors)
 
     @app.exception_handler(RequestUnsupportedContentType)

@@ -1,0 +1,82 @@
+"""Calendars: ``/calendar`` (CCJ reference, "GET /api/1/calendar" … "DELETE /api/1/calendar/{id}").
+
+GET /calendar lists the calendars tied to the token (a plain JSON array, sources embedded);
+GET /calendar/{calendarId} adds the permission properties; POST creates (all-calendars token);
+PUT updates (``id`` in the body, optional ``version`` / ``If-Match``); DELETE removes the calendar,
+its sources and their events (resumable; returns the deleted calendar).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from teamcal import api, aws
+from teamcal.models.calendars import CalendarCreate, CalendarDetail, CalendarSummary, CalendarUpdate
+from teamcal.observability import logger, metrics, tracer
+from teamcal.paths import path_id
+from teamcal.services import calendars as service
+from teamcal.services.stores import ConfigStores
+from teamcal.settings import get_settings
+from teamcal.storage.events import EventRepository
+
+settings = get_settings()
+app = api.make_resolver()
+
+
+@lru_cache(maxsize=1)
+def stores() -> ConfigStores:
+    return ConfigStores.connect(aws.client("dynamodb"), settings.calendars_table, settings.sources_table)
+
+
+@lru_cache(maxsize=1)
+def events() -> EventRepository:
+    return EventRepository(aws.client("dynamodb"), settings.events_table)
+
+
+@app.get("/calendar")
+def list_calendars() -> list[CalendarSummary]:
+    return service.list_calendars(stores(), api.principal(app))
+
+
+@app.get("/calendar/<calendarId>")
+def get_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> CalendarDetail:
+    return service.get_calendar(stores(), api.principal(app), path_id(calendar_id, "calendar"))
+
+
+@app.post("/calendar")
+def create_calendar(body: CalendarCreate) -> CalendarDetail:
+    created = service.create_calendar(stores(), api.principal(app), body)
+    metrics.add_metric(name="CalendarCreated", unit="Count", value=1)
+    return created
+
+
+@app.put("/calendar")
+def update_calendar(
+    body: CalendarUpdate, if_match: Annotated[str | None, Header(alias="If-Match")] = None
+) -> CalendarDetail:
+    return service.update_calendar(stores(), api.principal(app), body, if_match)
+
+
+@app.delete("/calendar/<calendarId>")
+def delete_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> CalendarDetail:
+    deleted = service.delete_calendar(
+        stores(),
+        events(),
+        api.principal(app),
+        path_id(calendar_id, "calendar"),
+        time_left_ms=app.lambda_context.get_remaining_time_in_millis,
+    )
+    metrics.add_metric(name="CalendarDeleted", unit="Count", value=1)
+    return deleted
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.resolve(app, event, context)

@@ -1,0 +1,218 @@
+"""Calendar use cases: list, read, create, update, delete (cascading to sources and events).
+
+CCJ reference: GET /api/1/calendar ("the list of calendars tied for the passed token"), GET
+/api/1/calendar/{calendarId} (adds the permission properties; 404 for a missing id or one not
+associated with the token), POST (all-calendars token; 200 with the new calendar), PUT (400
+"Missing calendar ID"; 200 with the updated calendar), DELETE (403 when not allowed; 200 with the
+deleted calendar). Permission rules: :mod:`teamcal.permissions`.
+
+The DELETE cascade is resumable, so a function that dies halfway leaves no orphan once the
+DELETE is repeated (or :func:`resume_deletions` runs):
+
+1. the calendar is marked ``status = DELETING`` (conditional on the version read). From then on it
+   is invisible (GET 404, listings skip it) and no source can be added to it;
+2. each of its sources is purged (marked DELETING, its events deleted, the source item deleted
+   together with its entry in the calendar's ``sourceIds``);
+3. the calendar item is deleted.
+
+A repeated DELETE of a DELETING calendar skips step 1 and completes 2-3. When the Lambda is about
+to time out between two sources, it stops and answers 503 ("repeat the request"). Deletions nobody
+repeats are found by :func:`resume_deletions` (calendars) and
+:func:`teamcal.services.sources.resume_source_deletions` (sources), meant for a scheduled sweeper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
+from teamcal.ids import new_id, now_ms
+from teamcal.models.calendars import (
+    CalendarCreate,
+    CalendarDetail,
+    CalendarRecord,
+    CalendarSettings,
+    CalendarSummary,
+    CalendarUpdate,
+    CalendarValue,
+)
+from teamcal.models.values import PermissionGrant, parse_value
+from teamcal.permissions import (
+    can_view,
+    require_change_settings,
+    require_create_calendar,
+    require_delete_calendar,
+    require_edit_calendar,
+    require_view,
+)
+from teamcal.services.sources import EventCleanup, check_time, load_calendar, purge_source, sources_of
+from teamcal.services.stores import ConfigStores
+from teamcal.services.versions import expected_version
+
+
+def list_calendars(stores: ConfigStores, principal: Principal) -> list[CalendarSummary]:
+    """``GET /calendar``: the viewable ACTIVE calendars tied to the token, by id, sources embedded.
+
+    Cost: all-calendars token = 1 Query on the calendars index (per MB); scoped token = 1
+    BatchGetItem per 100 calendar ids; then 1 BatchGetItem per 100 sources (+1 Query if a custom
+    event type is embedded). Independent of the number of calendars: not N+1.
+    """
+    raw = (
+        stores.calendars.list_active() if principal.all_calendars else stores.calendars.get_many(principal.calendar_ids)
+    )
+    calendars = [c for c in map(CalendarRecord.model_validate, raw) if c.status == "ACTIVE" and can_view(principal, c)]
+    sources = sources_of(stores, calendars)
+    return [c.summary(sources[c.id]) for c in calendars]
+
+
+def get_calendar(stores: ConfigStores, principal: Principal, calendar_id: int) -> CalendarDetail:
+    """``GET /calendar/{calendarId}``: one calendar with permission properties and sources.
+
+    Raises:
+        NotFoundError: absent, being deleted, out of the token's scope, or private to others.
+    """
+    calendar = load_calendar(stores, calendar_id)
+    if calendar is None:
+        raise NotFoundError(f"calendar {calendar_id} not found")
+    require_view(principal, calendar)
+    return calendar.detail(sources_of(stores, [calendar])[calendar.id])
+
+
+def _grant(value: PermissionGrant | None) -> dict[str, list[str]]:
+    return (value or PermissionGrant()).model_dump()
+
+
+def create_calendar(stores: ConfigStores, principal: Principal, body: CalendarCreate) -> CalendarDetail:
+    """``POST /calendar``: a new calendar with a fresh integer id and ``version`` 1.
+
+    Defaults: private, nothing editable by others, empty grants; the owner is the token's user.
+
+    Raises:
+        ForbiddenError: not an all-calendars token with ``edit_calendars``; a non-admin naming
+            another ``user``.
+        InvalidInputError: ``value`` is not a valid calendar value.
+    """
+    owner = require_create_calendar(principal, body.user)
+    parse_value(body.value, CalendarValue)
+    now = now_ms()
+    for attempt in range(3):
+        record = {
+            "id": new_id(),
+            "user": owner,
+            "value": body.value,
+            "publicCalendar": bool(body.public_calendar),
+            "calendarEditable": bool(body.calendar_editable),
+            "permCalendarEdit": _grant(body.perm_calendar_edit),
+            "eventsEditable": bool(body.events_editable),
+            "permEventsEdit": _grant(body.perm_events_edit),
+            "eventReporterEdit": bool(body.event_reporter_edit),
+            "permCalendarView": _grant(body.perm_calendar_view),
+            "version": 1,
+            "created": now,
+            "updated": now,
+            "status": "ACTIVE",
+        }
+        try:
+            stores.calendars.create(record)
+            break
+        except ConflictError:
+            if attempt == 2:
+                raise
+    return CalendarRecord.model_validate(record).detail([])
+
+
+def _changes(body: CalendarUpdate) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for name, field in CalendarSettings.model_fields.items():
+        sent = getattr(body, name)
+        if sent is not None:
+            changes[field.alias or name] = sent.model_dump() if isinstance(sent, PermissionGrant) else sent
+    if body.value is not None:
+        changes["value"] = body.value
+    if body.user is not None:
+        changes["user"] = body.user
+    return changes
+
+
+def update_calendar(
+    stores: ConfigStores, principal: Principal, body: CalendarUpdate, if_match: str | None
+) -> CalendarDetail:
+    """``PUT /calendar``: a sent ``value`` replaces the old one whole; absent properties are kept.
+
+    The write is conditioned on the version read, so two racing PUTs never both succeed.
+
+    Raises:
+        InvalidInputError: no ``id`` ("Missing calendar ID"); invalid ``value``.
+        NotFoundError: absent, being deleted, out of scope or not viewable.
+        ForbiddenError: rules 3-4 of :mod:`teamcal.permissions`.
+        ConflictError: stale ``version`` / ``If-Match``, or a concurrent write won.
+    """
+    if body.id is None:
+        raise InvalidInputError("Missing calendar ID", {"id": "Missing calendar ID"})
+    calendar = load_calendar(stores, body.id)
+    if calendar is None:
+        raise NotFoundError(f"calendar {body.id} not found")
+    require_edit_calendar(principal, calendar)
+    require_change_settings(principal, calendar, body, body.user)
+    if body.value is not None:
+        parse_value(body.value, CalendarValue)
+    version = expected_version(calendar.version, body.version, if_match, f"calendar {calendar.id}")
+    updated = CalendarRecord.model_validate(stores.calendars.update(calendar.id, _changes(body), version, now_ms()))
+    return updated.detail(sources_of(stores, [updated])[updated.id])
+
+
+def _finish_deletion(
+    stores: ConfigStores, events: EventCleanup, calendar: CalendarRecord, time_left_ms: Callable[[], int] | None
+) -> None:
+    """Steps 2-3 of the cascade for a calendar already marked DELETING."""
+    records = stores.sources.get_many(calendar.source_ids) if calendar.source_ids else []
+    for record in sorted(records, key=lambda r: int(r["id"])):
+        check_time(time_left_ms)
+        purge_source(stores.sources, events, record, now_ms())
+    stores.calendars.delete(calendar.id)
+
+
+def delete_calendar(
+    stores: ConfigStores,
+    events: EventCleanup,
+    principal: Principal,
+    calendar_id: int,
+    time_left_ms: Callable[[], int] | None = None,
+) -> CalendarDetail:
+    """``DELETE /calendar/{calendarId}``: delete the calendar, its sources and their events;
+    returns the calendar as it was. Resumes an interrupted deletion (see the module docstring).
+
+    Raises:
+        NotFoundError: absent, out of scope or not viewable.
+        ForbiddenError: rule 6 of :mod:`teamcal.permissions`.
+        ConflictError: a concurrent write changed the calendar as the deletion started.
+        RetryableError: the function is about to time out (repeat the request to finish).
+    """
+    raw = stores.calendars.get(calendar_id)
+    if raw is None:
+        raise NotFoundError(f"calendar {calendar_id} not found")
+    calendar = CalendarRecord.model_validate(raw)
+    require_delete_calendar(principal, calendar)
+    if calendar.status == "ACTIVE":
+        marked = CalendarRecord.model_validate(stores.calendars.mark_deleting(calendar.id, calendar.version, now_ms()))
+    else:
+        marked = calendar
+    # The sources as of the mark: none can be added after it.
+    shown = calendar.detail(sources_of(stores, [marked])[calendar.id])
+    _finish_deletion(stores, events, marked, time_left_ms)
+    return shown
+
+
+def resume_deletions(stores: ConfigStores, events: EventCleanup) -> list[int]:
+    """Finish every calendar deletion that was interrupted (for a scheduled sweeper); returns
+    the ids of the calendars deleted. One Query, then the cascade of each."""
+    done: list[int] = []
+    for listed in stores.calendars.list_deleting():
+        raw = stores.calendars.get(int(listed["id"]))  # the index may lag; sourceIds must not
+        if raw is None:
+            continue
+        calendar = CalendarRecord.model_validate(raw)
+        _finish_deletion(stores, events, calendar, None)
+        done.append(calendar.id)
+    return done

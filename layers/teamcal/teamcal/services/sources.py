@@ -1,0 +1,260 @@
+"""Source use cases: create, read, update, delete (with its events), and embedding in calendars.
+
+CCJ reference: POST/PUT /api/1/source, GET /api/1/source/{sourceId} ("404 … when the sourceId
+belongs to a calendar that is not associated with the token"), DELETE /api/1/source/{id} ("200
+OK: … Returns the deleted source object"; "403 Forbidden").
+
+Decisions:
+
+* ``calendarConfigurationId`` naming a calendar that does not exist, is being deleted, is outside
+  the token or is private to others → 404 with ``errors.calendarConfigurationId`` (existence is
+  never revealed, as for GET; the Jira body still names the field).
+* ``eventTypeId`` is a type key (``"meeting"``) or its integer id; unknown → 400.
+* A source never changes calendar or type: PUT may echo them but not change them (400).
+* DELETE is resumable: the source is first marked ``DELETING`` (from then on invisible: GET 404,
+  calendars do not embed it, no event can be added to it), then its events are deleted, then the
+  source item. A DELETE repeated after a crash resumes and completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, RetryableError
+from teamcal.ids import new_id, now_ms
+from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_types import EventType
+from teamcal.models.sources import VALUE_SCHEMAS, Source, SourceCreate, SourceUpdate
+from teamcal.models.values import parse_value
+from teamcal.permissions import can_view, require_edit_sources
+from teamcal.services.event_types import resolve_event_type, types_by_key
+from teamcal.services.stores import ConfigStores
+from teamcal.services.versions import expected_version
+from teamcal.storage.sources import SourceRepository
+
+#: Stop a cascade and answer 503 ("repeat the request") when less than this is left (ms).
+SAFETY_MARGIN_MS = 3_000
+
+
+class EventCleanup(Protocol):
+    """What a cascade needs from the events store (``teamcal.storage.events.EventRepository``)."""
+
+    def delete_by_source(self, source_id: int) -> int:
+        """Delete every item of every event of a source (idempotent); returns the events deleted."""
+        ...
+
+
+def check_time(time_left_ms: Callable[[], int] | None) -> None:
+    """Raise RetryableError (503, "repeat the request") when the function is about to time out.
+
+    The cascade is resumable, so stopping between two steps loses nothing.
+    """
+    if time_left_ms is not None and time_left_ms() < SAFETY_MARGIN_MS:
+        raise RetryableError("the deletion is still under way; repeat the request to finish it")
+
+
+def to_wire(record: dict[str, Any], types: dict[str, EventType]) -> Source:
+    """A stored source record → its wire form, with its ``eventType`` embedded."""
+    return Source(
+        id=int(record["id"]),
+        calendar_id=int(record["calendarId"]),
+        emails_enabled=bool(record.get("emailsEnabled")),
+        event_type=types[str(record["eventTypeKey"])].ref(),
+        order=int(record["order"]),
+        value=str(record["value"]),
+        version=int(record["version"]),
+        created=int(record["created"]),
+        updated=int(record["updated"]),
+    )
+
+
+def _ordered(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(records, key=lambda r: (int(r["order"]), int(r["id"])))
+
+
+def sources_of(stores: ConfigStores, calendars: list[CalendarRecord]) -> dict[int, list[Source]]:
+    """The ACTIVE sources of each calendar, ordered by ``order`` then id.
+
+    Cost: one BatchGetItem per 100 sources across all ``calendars`` (their ``sourceIds``), plus
+    one Query when a custom type must be embedded. Not N+1.
+    """
+    ids = [sid for c in calendars for sid in c.source_ids]
+    records = [r for r in stores.sources.get_many(ids) if r.get("status", "ACTIVE") == "ACTIVE"] if ids else []
+    types = types_by_key(stores.event_types, {str(r["eventTypeKey"]) for r in records})
+    out: dict[int, list[Source]] = {c.id: [] for c in calendars}
+    for record in _ordered(records):
+        if int(record["calendarId"]) in out:
+            out[int(record["calendarId"])].append(to_wire(record, types))
+    return out
+
+
+def load_calendar(stores: ConfigStores, calendar_id: int) -> CalendarRecord | None:
+    """The ACTIVE calendar with ``calendar_id``, or ``None`` (absent or being deleted)."""
+    raw = stores.calendars.get(calendar_id)
+    if raw is None or raw.get("status", "ACTIVE") != "ACTIVE":
+        return None
+    return CalendarRecord.model_validate(raw)
+
+
+def _visible_source(
+    stores: ConfigStores, principal: Principal, source_id: int, *, deleting_ok: bool = False
+) -> tuple[dict[str, Any], CalendarRecord]:
+    """The source and its calendar, or NotFoundError (absent, out of scope, not viewable)."""
+    missing = NotFoundError(f"source {source_id} not found")
+    record = stores.sources.get(source_id)
+    if record is None or (record.get("status", "ACTIVE") != "ACTIVE" and not deleting_ok):
+        raise missing
+    raw = stores.calendars.get(int(record["calendarId"]))
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    if calendar is None or (calendar.status != "ACTIVE" and not deleting_ok) or not can_view(principal, calendar):
+        raise missing
+    return record, calendar
+
+
+def get_source(stores: ConfigStores, principal: Principal, source_id: int) -> Source:
+    """``GET /source/{sourceId}``.
+
+    Raises:
+        NotFoundError: no such source, or its calendar is out of the token's scope or not viewable.
+    """
+    record, _ = _visible_source(stores, principal, source_id)
+    return to_wire(record, types_by_key(stores.event_types, [str(record["eventTypeKey"])]))
+
+
+def source_for_events(stores: ConfigStores, principal: Principal, source_id: int) -> tuple[Source, CalendarRecord]:
+    """For the events API: a viewable ACTIVE source and its calendar (rules 1-2).
+
+    Raises:
+        NotFoundError: as :func:`get_source`.
+    """
+    record, calendar = _visible_source(stores, principal, source_id)
+    return to_wire(record, types_by_key(stores.event_types, [str(record["eventTypeKey"])])), calendar
+
+
+def _calendar_for_write(stores: ConfigStores, principal: Principal, calendar_id: int) -> CalendarRecord:
+    calendar = load_calendar(stores, calendar_id)
+    if calendar is None or not can_view(principal, calendar):
+        raise NotFoundError(
+            f"calendar {calendar_id} not found", {"calendarConfigurationId": f"calendar {calendar_id} not found"}
+        )
+    return calendar
+
+
+def create_source(stores: ConfigStores, principal: Principal, body: SourceCreate) -> Source:
+    """``POST /source``: add a source to a calendar; ``order`` defaults to after the last one.
+
+    Raises:
+        NotFoundError: the calendar is absent, being deleted, out of scope or not viewable.
+        ForbiddenError: the token lacks ``edit_sources`` or the user may not edit the calendar.
+        InvalidInputError: unknown ``eventTypeId``; ``value`` invalid for the type.
+    """
+    calendar = _calendar_for_write(stores, principal, body.calendar_configuration_id)
+    require_edit_sources(principal, calendar)
+    event_type = resolve_event_type(stores.event_types, body.event_type_id)
+    parse_value(body.value, VALUE_SCHEMAS[event_type.kind])
+    order = body.order
+    if order is None:
+        existing = stores.sources.get_many(calendar.source_ids) if calendar.source_ids else []
+        order = max((int(r["order"]) for r in existing), default=0) + 1
+    now = now_ms()
+    for attempt in range(3):
+        record = {
+            "id": new_id(),
+            "calendarId": calendar.id,
+            "eventTypeKey": event_type.key,
+            "emailsEnabled": body.emails_enabled,
+            "order": order,
+            "value": body.value,
+            "version": 1,
+            "created": now,
+            "updated": now,
+            "status": "ACTIVE",
+        }
+        try:
+            stores.sources.create(record)
+            break
+        except ConflictError:
+            if attempt == 2:
+                raise
+    return to_wire(record, {event_type.key: event_type})
+
+
+def update_source(stores: ConfigStores, principal: Principal, body: SourceUpdate, if_match: str | None) -> Source:
+    """``PUT /source``: a sent ``value`` replaces the old one whole; absent fields are kept.
+
+    Raises:
+        InvalidInputError: no ``id``; a changed calendar or type; invalid ``value``.
+        NotFoundError: no such source, or not visible to the token.
+        ForbiddenError: the token lacks ``edit_sources`` or the user may not edit the calendar.
+        ConflictError: stale ``version`` / ``If-Match``, or a concurrent write won.
+    """
+    if body.id is None:
+        raise InvalidInputError("Missing source ID", {"id": "Missing source ID"})
+    record, calendar = _visible_source(stores, principal, body.id)
+    require_edit_sources(principal, calendar)
+    if body.calendar_configuration_id not in (None, calendar.id):
+        raise InvalidInputError.for_field("calendarConfigurationId", "a source cannot move to another calendar")
+    event_type = resolve_event_type(stores.event_types, str(record["eventTypeKey"]))
+    sent_type = None if body.event_type_id is None else resolve_event_type(stores.event_types, body.event_type_id)
+    if sent_type is not None and sent_type.key != event_type.key:
+        raise InvalidInputError.for_field("eventTypeId", "the event type of a source cannot change")
+    if body.value is not None:
+        parse_value(body.value, VALUE_SCHEMAS[event_type.kind])
+    version = expected_version(int(record["version"]), body.version, if_match, f"source {body.id}")
+    changes = {
+        k: v
+        for k, v in {"value": body.value, "emailsEnabled": body.emails_enabled, "order": body.order}.items()
+        if v is not None
+    }
+    updated = stores.sources.update(body.id, changes, version, now_ms())
+    return to_wire(updated, {event_type.key: event_type})
+
+
+def purge_source(sources: SourceRepository, events: EventCleanup, record: dict[str, Any], now: int) -> None:
+    """Delete a source and its events, resumably: mark DELETING, delete events, delete the item.
+
+    Safe to re-run at any point after a crash; a source already gone is a no-op.
+    """
+    source_id = int(record["id"])
+    if record.get("status", "ACTIVE") == "ACTIVE" and sources.mark_deleting(source_id, now) is None:
+        return
+    events.delete_by_source(source_id)
+    sources.delete(record)
+
+
+def delete_source(
+    stores: ConfigStores,
+    events: EventCleanup,
+    principal: Principal,
+    source_id: int,
+    time_left_ms: Callable[[], int] | None = None,
+) -> Source:
+    """``DELETE /source/{sourceId}``: delete a source and all its events; returns the source.
+
+    A repeated DELETE of a source whose deletion was interrupted resumes it.
+
+    Raises:
+        NotFoundError: no such source, or not visible to the token.
+        ForbiddenError: the token lacks ``delete_sources`` or the user may not edit the calendar.
+        RetryableError: the function is about to time out (repeat the request to finish).
+    """
+    record, calendar = _visible_source(stores, principal, source_id, deleting_ok=True)
+    require_edit_sources(principal, calendar, delete=True)
+    shown = to_wire(record, types_by_key(stores.event_types, [str(record["eventTypeKey"])]))
+    check_time(time_left_ms)
+    purge_source(stores.sources, events, record, now_ms())
+    return shown
+
+
+def resume_source_deletions(stores: ConfigStores, events: EventCleanup) -> list[int]:
+    """Finish every source deletion that was interrupted (for a scheduled sweeper); returns the
+    ids of the sources deleted. One Query on the sparse deletion index, then each cascade."""
+    done: list[int] = []
+    for source_id in stores.sources.list_deleting():
+        record = stores.sources.get(source_id)
+        if record is not None:
+            purge_source(stores.sources, events, record, now_ms())
+            done.append(source_id)
+    return done
