@@ -68,7 +68,8 @@ def test_replace_moves_the_index_and_checks_the_version(repo: EventRepository) -
     assert repo.get(1)["summary"] == "event 1"
 
 
-def test_children_register_in_the_master_once(repo: EventRepository) -> None:
+def test_commit_is_all_or_nothing(repo: EventRepository) -> None:
+    # Given a master and a child written together
     master = {
         **single(1, JAN1, JAN1 + 3_600_000),
         "kind": "master",
@@ -83,13 +84,16 @@ def test_children_register_in_the_master_once(repo: EventRepository) -> None:
         "parentId": 1,
         "recurrenceId": "20260102",
     }
-    repo.create(child)
-    assert repo.get(1)["overrides"] == {"20260102": 2}
-    with pytest.raises(ConflictError):
-        repo.create({**child, "id": 3})
+    new_master = {**master, "version": 2, "overrides": {"20260102": {"id": 2}}}
+    repo.commit(create=[child], replace=[(master, new_master)])
+    assert repo.get(1)["overrides"] == {"20260102": {"id": 2}}
     assert [c["id"] for c in repo.children(1)] == [2]
-    repo.delete(repo.get(2))
-    assert repo.get(1)["overrides"] == {}
+    # When a second writer holding the old master version tries the same
+    with pytest.raises(ConflictError):
+        repo.commit(create=[{**child, "id": 3}], replace=[(master, new_master)])
+    # Then nothing of it was written
+    assert [c["id"] for c in repo.children(1)] == [2]
+    assert [e["id"] for e in repo.in_window(1, JAN1, JAN1 + 5 * DAY)] == [2]
 
 
 def test_masters_query_skips_finished_series(repo: EventRepository) -> None:

@@ -42,6 +42,7 @@ from teamcal.recurrence.expand import (
     find_occurrence,
     require_occurrence,
 )
+from teamcal.recurrence.extent import series_end_ms
 from teamcal.recurrence.rule import MAX_COUNT, RecurrenceRule, parse_rrule
 from teamcal.recurrence.series import Series, zone
 from teamcal.recurrence.split import Split, split_following
@@ -64,6 +65,7 @@ __all__ = [
     "parse_ref",
     "parse_rrule",
     "require_occurrence",
+    "series_end_ms",
     "split_following",
     "zone",
 ]

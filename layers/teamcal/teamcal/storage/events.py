@@ -20,13 +20,16 @@ ALL projection; ``gsi2`` KEYS_ONLY):
   window of under 92 days touches at most 4 months: at most 4 Queries per calendar find every
   event overlapping it, however early it started.
 
-Masters carry ``overrides`` (``{recurrenceId: childId}``) so the expansion suppresses the original
-occurrence of a moved child even when the child itself lies outside the window.
+Masters carry ``overrides`` (``{recurrenceId: {"id", "startDate", "endDate", "allDay"}}``, kept
+by the service) so the expansion replaces the original occurrence of a moved child even when the
+child itself lies outside the window, without reading the child.
 
-All writes of one event (main item + index items + the master's ``overrides`` entry) go in one
-TransactWriteItems, conditioned on the ``version`` read: a racing writer gets ConflictError
-and nothing is half-written. Epoch-ms values in sort keys are offset by 10**14 and zero-padded to
-15 digits so that lexical order is numeric order from year -1200 on.
+All writes of one change (events' main items + index items, e.g. a child and its master) go in one
+TransactWriteItems (:meth:`EventRepository.commit`), each conditioned on the ``version`` read: a
+racing writer gets ConflictError and nothing is half-written.
+
+Epoch-ms values in sort keys are offset by 10**14 and zero-padded to 15 digits so that lexical
+order is numeric order from year -1200 on.
 """
 
 from __future__ import annotations
@@ -152,55 +155,12 @@ class EventRepository:
     def _delete(self, pk: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self._table, "Key": {"pk": value(pk), "sk": value(sk)}}}
 
-    def _override_update(self, master_id: int, recurrence_id: str, child_id: int | None) -> dict[str, Any]:
-        """Set (or remove, when ``child_id`` is None) ``overrides[recurrence_id]`` on a master."""
-        names = {"#o": "overrides", "#r": recurrence_id}
-        if child_id is None:
-            return {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": {"pk": value(_event_pk(master_id)), "sk": value("EV")},
-                    "UpdateExpression": "REMOVE #o.#r",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeNames": names,
-                }
-            }
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": {"pk": value(_event_pk(master_id)), "sk": value("EV")},
-                "UpdateExpression": "SET #o.#r = :c",
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#o.#r)",
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": {":c": value(child_id)},
-            }
-        }
+    def _create_actions(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self._put(self._main_item(event), "attribute_not_exists(pk)")] + [
+            self._put(b) for b in self._bucket_items(event)
+        ]
 
-    def create(self, event: dict[str, Any]) -> None:
-        """Insert a new event (any kind) with its index items, atomically.
-
-        A child also registers itself in its master's ``overrides``; when that occurrence already
-        has a child (a concurrent "edit current"), nothing is written.
-
-        Raises:
-            ConflictError: the id is taken, or the occurrence already has an exception.
-            InvalidInputError: the event spans more than :data:`MAX_INDEX_MONTHS` months.
-        """
-        actions = [self._put(self._main_item(event), "attribute_not_exists(pk)")]
-        actions += [self._put(b) for b in self._bucket_items(event)]
-        if event["kind"] == "child":
-            actions.append(self._override_update(int(event["parentId"]), str(event["recurrenceId"]), event["id"]))
-        self._transact(actions, "the occurrence already has an exception, or the event changed meanwhile")
-
-    def replace(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        """Replace ``old`` by ``new`` (same id) if the stored version is still ``old["version"]``.
-
-        Index items of months the event left are deleted, the others rewritten. A master's
-        ``overrides`` are carried by ``new`` (the caller merges them).
-
-        Raises:
-            ConflictError: someone else changed or deleted the event since ``old`` was read.
-        """
+    def _replace_actions(self, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
         new_buckets = self._bucket_items(new)
         kept = {(b["pk"], b["sk"]) for b in new_buckets}
         actions = [
@@ -213,36 +173,65 @@ class EventRepository:
         ]
         actions += [self._put(b) for b in new_buckets]
         actions += [self._delete(pk, sk) for pk, sk in self._bucket_keys(old) if (pk, sk) not in kept]
-        self._transact(actions, "the event was changed by another request; reload it and retry")
+        return actions
+
+    def _delete_actions(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        main = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": {"pk": value(_event_pk(event["id"])), "sk": value("EV")},
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": value(event["version"])},
+            }
+        }
+        return [main] + [self._delete(pk, sk) for pk, sk in self._bucket_keys(event)]
 
     def _bucket_keys(self, event: dict[str, Any]) -> list[tuple[str, str]]:
         return [(b["pk"], b["sk"]) for b in self._bucket_items(event)]
 
-    def delete(self, event: dict[str, Any]) -> None:
-        """Delete one event with its index items (and its entry in its master's ``overrides``).
+    def commit(
+        self,
+        *,
+        create: Iterable[dict[str, Any]] = (),
+        replace: Iterable[tuple[dict[str, Any], dict[str, Any]]] = (),
+        delete: Iterable[dict[str, Any]] = (),
+        conditions: Iterable[dict[str, Any]] = (),
+    ) -> None:
+        """Write several events at once, all or nothing (one TransactWriteItems).
 
-        Conditioned on the version read. Children of a master are NOT deleted here: the service
-        deletes them first (see :meth:`children`), so a crash leaves at worst a master with fewer
-        children, never an orphan child.
+        ``create``: new events (their id must be free); ``replace``: ``(old, new)`` pairs, written
+        only if the stored version is still ``old["version"]`` (index items of months the event left
+        are deleted); ``delete``: events removed with their index items, only if unchanged since
+        read; ``conditions``: extra ``ConditionCheck`` actions (e.g. the source is ACTIVE). A retry
+        after a failure is safe: nothing was written.
 
         Raises:
-            ConflictError: the event changed or vanished since it was read.
+            ConflictError: an id is taken, an event changed or vanished since it was read, or a
+                condition failed.
+            InvalidInputError: an event spans more than :data:`MAX_INDEX_MONTHS` months, or the
+                change needs more than 100 item writes.
         """
-        actions: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": {"pk": value(_event_pk(event["id"])), "sk": value("EV")},
-                    "ConditionExpression": "#v = :v",
-                    "ExpressionAttributeNames": {"#v": "version"},
-                    "ExpressionAttributeValues": {":v": value(event["version"])},
-                }
-            }
-        ]
-        actions += [self._delete(pk, sk) for pk, sk in self._bucket_keys(event)]
-        if event["kind"] == "child":
-            actions.append(self._override_update(int(event["parentId"]), str(event["recurrenceId"]), None))
+        actions = list(conditions)
+        for event in create:
+            actions += self._create_actions(event)
+        for old, new in replace:
+            actions += self._replace_actions(old, new)
+        for event in delete:
+            actions += self._delete_actions(event)
         self._transact(actions, "the event was changed by another request; reload it and retry")
+
+    def create(self, event: dict[str, Any]) -> None:
+        """Insert one new event with its index items (see :meth:`commit`)."""
+        self.commit(create=[event])
+
+    def replace(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Replace ``old`` by ``new`` (same id) if unchanged since read (see :meth:`commit`)."""
+        self.commit(replace=[(old, new)])
+
+    def delete(self, event: dict[str, Any]) -> None:
+        """Delete one event with its index items if unchanged since read (see :meth:`commit`)."""
+        self.commit(delete=[event])
 
     # ------------------------------------------------------------------ reads
     def get(self, event_id: int) -> dict[str, Any]:
