@@ -1,0 +1,83 @@
+"""Events: ``/event`` (CCJ reference, "POST /api/1/event" … "POST /api/1/event/search").
+
+POST creates a single or recurring event (or, with parentId + recurrenceId, an exception); GET
+reads one (ours); PUT edits (``select`` all / current / following); DELETE removes an event, a
+series with its exceptions, or cancels one occurrence; DELETE …/recur handles the reference's
+three recurring cases; POST /event/search returns every occurrence in a window under 92 days.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from teamcal import api, aws
+from teamcal.models.events import Event, EventRequest, SearchPage, SearchRequest
+from teamcal.observability import logger, metrics, tracer
+from teamcal.paths import path_id
+from teamcal.services import events as service
+from teamcal.services.events import EventStores
+from teamcal.services.stores import ConfigStores
+from teamcal.settings import get_settings
+from teamcal.storage.events import EventRepository
+
+settings = get_settings()
+app = api.make_resolver()
+
+
+@lru_cache(maxsize=1)
+def stores() -> EventStores:
+    client = aws.client("dynamodb")
+    return EventStores(
+        config=ConfigStores.connect(client, settings.calendars_table, settings.sources_table),
+        events=EventRepository(client, settings.events_table),
+    )
+
+
+@app.post("/event/search")
+def search(body: SearchRequest) -> SearchPage:
+    page = service.search(stores(), api.principal(app), body)
+    metrics.add_metric(name="SearchOccurrences", unit="Count", value=page.total)
+    return page
+
+
+@app.post("/event")
+def create_event(body: EventRequest) -> Event:
+    created = service.create_event(stores(), api.principal(app), body)
+    metrics.add_metric(name="EventCreated", unit="Count", value=1)
+    return created
+
+
+@app.get("/event/<eventId>")
+def get_event(event_id: Annotated[str, Path(alias="eventId")]) -> Event:
+    return service.get_event(stores(), api.principal(app), path_id(event_id, "event"))
+
+
+@app.put("/event")
+def edit_event(body: EventRequest) -> Event:
+    return service.edit_event(stores(), api.principal(app), body)
+
+
+@app.delete("/event/<eventId>")
+def delete_event(event_id: Annotated[str, Path(alias="eventId")]) -> Event:
+    return service.delete_event(stores(), api.principal(app), path_id(event_id, "event"))
+
+
+@app.delete("/event/<eventId>/recur")
+def delete_recurring(
+    event_id: Annotated[str, Path(alias="eventId")],
+    body: Annotated[EventRequest | None, Body()] = None,
+) -> Event:
+    request = body if body is not None else EventRequest()
+    return service.delete_recurring(stores(), api.principal(app), path_id(event_id, "event"), request)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.resolve(app, event, context)

@@ -1,0 +1,705 @@
+"""Event use cases: create, edit (all / current / following), delete, delete …/recur, search.
+
+Contract: CCJ reference (POST/PUT /event, DELETE /event/{id}, DELETE /event/{id}/recur, POST
+/event/search) and DESIGN.md "Wire details". Expansion is :mod:`teamcal.recurrence`; storage is
+:class:`teamcal.storage.events.EventRepository` (every change is one transaction conditioned on the
+versions read, so a racing writer gets 409 and nothing is half-written; a retried request that
+failed wrote nothing).
+
+Event kinds: ``single`` (no recurrence), ``master`` (RRULE and/or RDATE), ``child`` (an exception
+replacing one occurrence of a master: ``parentId`` + ``recurrenceId``). A master keeps
+``overrides`` = ``{recurrenceId: {"id", "startDate", "endDate", "allDay"}}`` of its children, so
+a search expands it with its exceptions applied without reading the children.
+
+Decisions where the reference is silent:
+
+* Events live only in sources of type vacation, sickness, trip, meeting or custom (the types the
+  search returns); jira / sprint / version sources are Jira-backed (400 on ``eventTypeConfigId``).
+* ``timeZone`` defaults to the calendar's ``value.timeZone``, then UTC. ``reporter`` is the
+  token's user. ``userKeys`` defaults to ``[reporter]`` when the source's type requires users.
+* Deleting a child (DELETE /event/{childId}, or …/recur on a child) cancels that occurrence: the
+  child goes and its recurrenceId becomes an EXDATE of the master, so it never comes back.
+* Editing a whole series (``select: "all"``) keeps existing exceptions; an exception whose
+  recurrenceId no longer names an occurrence is still shown, as a stand-alone event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from teamcal.ids import new_id, now_ms
+from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_types import PREDEFINED_BY_KEY
+from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
+from teamcal.permissions import can_edit_events, can_view
+from teamcal.recurrence import (
+    MAX_OCCURRENCES,
+    Occurrence,
+    Override,
+    Series,
+    expand,
+    require_occurrence,
+    series_end_ms,
+    split_following,
+)
+from teamcal.services.stores import ConfigStores
+from teamcal.storage.events import UNBOUNDED_MS, EventRepository
+
+DAY_MS = 86_400_000
+#: CCJ: "Interval between start and end dates should be less than 92 days (i.e. a quarter)".
+MAX_SEARCH_MS = 92 * DAY_MS
+#: Types whose sources hold events (CCJ search: vacation, sickness, trip, meeting or custom).
+JIRA_BACKED = frozenset({"jira", "sprint", "version"})
+_TIME_FIELDS_ALL_DAY = ("allDayStart", "allDayEnd")
+_TIME_FIELDS_MS = ("startDate", "endDate")
+_CHILD_CHUNK = 20
+
+
+@dataclass(frozen=True)
+class EventStores:
+    """The repositories the event use cases need."""
+
+    config: ConfigStores
+    events: EventRepository
+
+
+# ---------------------------------------------------------------------------- helpers
+def calendar_zone(calendar: CalendarRecord) -> str:
+    """The calendar's ``value.timeZone`` (an IANA name, validated on write), else ``UTC``."""
+    try:
+        zone = json.loads(calendar.value).get("timeZone")
+    except (ValueError, AttributeError):
+        return "UTC"
+    return zone if isinstance(zone, str) and zone else "UTC"
+
+
+def _series_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {k: record.get(k) for k in ("recurrence", "exdate", "rdate", "timeZone")}
+    for key in _TIME_FIELDS_ALL_DAY if record.get("allDay") else _TIME_FIELDS_MS:
+        fields[key] = record.get(key)
+    return fields
+
+
+def series_of(record: Mapping[str, Any]) -> Series:
+    """The recurrence series of a stored event (raises RecurrenceError only on corrupt data)."""
+    return Series.from_wire(_series_fields(record), str(record.get("timeZone") or "UTC"))
+
+
+def _canonical_id(series: Series, occurrence: Occurrence) -> str:
+    return occurrence.recurrence_id_full if series.multi_per_day else occurrence.recurrence_id
+
+
+def _time_fields(series: Series) -> dict[str, Any]:
+    """Normalised wire time fields of a series (all-day dates are derived from the instants)."""
+    fields: dict[str, Any] = {
+        "allDay": series.all_day,
+        "startDate": series.start_ms,
+        "endDate": series.start_ms + series.duration_ms,
+        "timeZone": series.time_zone,
+        "recurrence": series.rule.to_ical() if series.rule else None,
+        "exdate": [r.text for r in series.exdates],
+        "rdate": [r.text for r in series.rdates],
+        "allDayStart": None,
+        "allDayEnd": None,
+    }
+    if series.all_day:
+        first = series.start.date()
+        last = first + dt.timedelta(days=max(series.duration_ms // DAY_MS - 1, 0))
+        fields["allDayStart"], fields["allDayEnd"] = first.isoformat(), last.isoformat()
+    return fields
+
+
+def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` over ``base``; sending all-day fields drops the ms fields and vice versa."""
+    merged = dict(base)
+    if any(k in changes for k in _TIME_FIELDS_ALL_DAY):
+        for k in _TIME_FIELDS_MS:
+            merged.pop(k, None)
+        merged["allDay"] = True
+    if any(k in changes for k in _TIME_FIELDS_MS):
+        for k in _TIME_FIELDS_ALL_DAY:
+            merged.pop(k, None)
+        merged["allDay"] = False
+    merged.update(changes)
+    return merged
+
+
+def _changes(fields: EventFields) -> dict[str, Any]:
+    """The fields the client actually sent, by wire name (``None`` means "clear" for texts)."""
+    sent = fields.model_dump(by_alias=True, exclude_unset=True)
+    return {k: v for k, v in sent.items() if k not in ("id", "version", "parentId")}
+
+
+def _with_series(record: dict[str, Any], default_zone: str) -> tuple[dict[str, Any], Series]:
+    """Validate the time and recurrence fields of ``record`` and normalise them."""
+    series = Series.from_wire(_series_fields_for_input(record), default_zone)
+    record.update(_time_fields(series))
+    if series.recurring:
+        record["kind"] = "master" if record.get("kind") != "child" else "child"
+        end = series_end_ms(series)
+        record["seriesEnd"] = UNBOUNDED_MS if end is None else end
+        record.setdefault("overrides", {})
+    elif record.get("kind") != "child":
+        record["kind"] = "single"
+        record.pop("seriesEnd", None)
+        record.pop("overrides", None)
+    return record, series
+
+
+def _series_fields_for_input(record: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {k: record.get(k) for k in ("recurrence", "exdate", "rdate", "timeZone")}
+    all_day = any(record.get(k) is not None for k in _TIME_FIELDS_ALL_DAY)
+    for key in _TIME_FIELDS_ALL_DAY if all_day else _TIME_FIELDS_MS:
+        fields[key] = record.get(key)
+    if all_day:
+        for key in _TIME_FIELDS_MS:
+            if record.get(key) is not None and record.get("allDay") is not True:
+                fields[key] = record[key]  # mixed fields: Series.from_wire names the error
+    return fields
+
+
+def to_wire(record: Mapping[str, Any]) -> Event:
+    """The API form of a stored event."""
+    return Event.model_validate({k: v for k, v in record.items() if k not in ("kind", "seriesEnd", "overrides")})
+
+
+def _check_version(record: Mapping[str, Any], expected: int | None) -> None:
+    if expected is not None and expected != record["version"]:
+        raise ConflictError(f"event {record['id']} is at version {record['version']}, not {expected}")
+
+
+# ---------------------------------------------------------------------------- access
+def _source_and_calendar(
+    stores: EventStores, principal: Principal, source_id: int
+) -> tuple[dict[str, Any], CalendarRecord]:
+    """An ACTIVE, viewable source that may hold events, and its calendar (404 otherwise)."""
+    missing = NotFoundError(f"source {source_id} not found", {"eventTypeConfigId": f"source {source_id} not found"})
+    source = stores.config.sources.get(source_id)
+    if source is None or source.get("status", "ACTIVE") != "ACTIVE":
+        raise missing
+    raw = stores.config.calendars.get(int(source["calendarId"]))
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
+        raise missing
+    return source, calendar
+
+
+def _require_event_source(source: Mapping[str, Any]) -> None:
+    if str(source["eventTypeKey"]) in JIRA_BACKED:
+        raise InvalidInputError.for_field(
+            "eventTypeConfigId",
+            "events can only be stored in vacation, sickness, trip, meeting or custom sources",
+        )
+
+
+def _load(stores: EventStores, principal: Principal, event_id: int) -> tuple[dict[str, Any], CalendarRecord]:
+    """A stored event the principal may see, and its calendar (404 otherwise)."""
+    try:
+        record = stores.events.get(event_id)
+    except NotFoundError:
+        raise NotFoundError(f"event {event_id} not found") from None
+    raw = stores.config.calendars.get(int(record["calendarId"]))
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
+        raise NotFoundError(f"event {event_id} not found")
+    return record, calendar
+
+
+def _require_edit(principal: Principal, calendar: CalendarRecord, reporter: str | None) -> None:
+    if not can_edit_events(principal, calendar, reporter):
+        raise ForbiddenError("you may not change events of this calendar")
+
+
+def get_event(stores: EventStores, principal: Principal, event_id: int) -> Event:
+    """``GET /event/{eventId}``. Raises NotFoundError (absent, out of scope, not viewable)."""
+    return to_wire(_load(stores, principal, event_id)[0])
+
+
+# ---------------------------------------------------------------------------- create
+def create_event(stores: EventStores, principal: Principal, request: EventRequest) -> Event:
+    """``POST /event`` (``mode: "add"``): a single event or a recurring master.
+
+    With ``parentId`` + ``recurrenceId`` it creates the exception of that occurrence instead (as
+    ``PUT`` with ``select: "current"`` does).
+
+    Raises:
+        InvalidInputError: bad fields (named), a Jira-backed source, a mode other than add.
+        NotFoundError: the source is absent or outside the token (``eventTypeConfigId``).
+        ForbiddenError: the user may not add events to this calendar.
+        ConflictError: the source is being deleted meanwhile.
+    """
+    if request.mode not in (None, "add"):
+        raise InvalidInputError.for_field("mode", 'POST /event takes mode "add"')
+    fields = request.event
+    if fields.parent_id is not None and fields.recurrence_id is not None:
+        return _edit_occurrence(stores, principal, fields)
+    if fields.event_type_config_id is None:
+        raise InvalidInputError.for_field("eventTypeConfigId", "is required (the source id)")
+    source, calendar = _source_and_calendar(stores, principal, fields.event_type_config_id)
+    _require_event_source(source)
+    _require_edit(principal, calendar, principal.user)
+    now = now_ms()
+    record: dict[str, Any] = {
+        "summary": None,
+        "description": None,
+        "userKeys": [],
+        **_changes(fields),
+        "id": new_id(),
+        "calendarId": calendar.id,
+        "eventTypeConfigId": int(source["id"]),
+        "reporter": principal.user,
+        "parentId": None,
+        "recurrenceId": None,
+        "version": 1,
+        "created": now,
+        "updated": now,
+    }
+    _with_series(record, calendar_zone(calendar))
+    if not record["userKeys"] and _users_required(str(source["eventTypeKey"])):
+        record["userKeys"] = [principal.user]
+    stores.events.commit(create=[record], conditions=[stores.config.sources.active_condition(int(source["id"]))])
+    return to_wire(record)
+
+
+def _users_required(type_key: str) -> bool:
+    predefined = PREDEFINED_BY_KEY.get(type_key)
+    return bool(predefined and predefined.users_required)
+
+
+# ---------------------------------------------------------------------------- edit
+def edit_event(stores: EventStores, principal: Principal, request: EventRequest) -> Event:
+    """``PUT /event`` (``mode: "edit"``).
+
+    * ``id`` of a single event or child: update it (a single event given a ``recurrence``
+      becomes a master).
+    * ``id`` of a master, ``select`` ``all`` (default): update the series; exceptions keep their
+      own changes. ``select: "current"`` with ``recurrenceId``: edit that occurrence (as below).
+      ``select: "following"`` with ``recurrenceId``: split the series there (the old master ends
+      before that occurrence, a new master starts at it with the changes; exceptions and EXDATEs
+      go to the half they belong to); returns the new master.
+    * no ``id``, ``parentId`` + ``recurrenceId``: create (or update) the child replacing that
+      occurrence.
+
+    Raises:
+        InvalidInputError: neither ``id`` nor ``parentId`` + ``recurrenceId`` ("Missing event
+            ID"), bad fields, a recurrenceId naming no occurrence.
+        NotFoundError / ForbiddenError / ConflictError: as for create; 409 also for a stale
+            ``version``.
+    """
+    if request.mode not in (None, "edit"):
+        raise InvalidInputError.for_field("mode", 'PUT /event takes mode "edit"')
+    fields = request.event
+    if fields.id is None:
+        if fields.parent_id is None or fields.recurrence_id is None:
+            raise InvalidInputError("Missing event ID", {"id": "give id, or parentId and recurrenceId"})
+        return _edit_occurrence(stores, principal, fields)
+    record, calendar = _load(stores, principal, fields.id)
+    _require_edit(principal, calendar, record.get("reporter"))
+    _check_version(record, fields.version)
+    if record["kind"] == "master" and request.select == "current":
+        if fields.recurrence_id is None:
+            raise InvalidInputError.for_field("recurrenceId", 'is required with select "current"')
+        return _edit_occurrence(stores, principal, fields.model_copy(update={"parent_id": fields.id, "id": None}))
+    if record["kind"] == "master" and request.select == "following":
+        if fields.recurrence_id is None:
+            raise InvalidInputError.for_field("recurrenceId", 'is required with select "following"')
+        return _split(stores, principal, record, calendar, fields)
+    if record["kind"] == "child":
+        return _update_child(stores, record, calendar, _changes(fields))
+    changes = _changes(fields)
+    target = changes.pop("eventTypeConfigId", None)
+    if target is not None and int(target) != int(record["eventTypeConfigId"]):
+        calendar = _move_target(stores, principal, record, int(target), changes)
+    return _update_event(stores, record, calendar, changes)
+
+
+def _move_target(
+    stores: EventStores, principal: Principal, record: Mapping[str, Any], source_id: int, changes: dict[str, Any]
+) -> CalendarRecord:
+    """Moving a single event to another source (possibly of another calendar): the target must
+    take events and be editable by the user; a series moves only without exceptions."""
+    if record.get("overrides"):
+        raise InvalidInputError.for_field("eventTypeConfigId", "a series with exceptions cannot change source")
+    source, calendar = _source_and_calendar(stores, principal, source_id)
+    _require_event_source(source)
+    _require_edit(principal, calendar, record.get("reporter"))
+    changes.update(eventTypeConfigId=source_id, calendarId=calendar.id)
+    return calendar
+
+
+def _bump(record: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    new = _merge(record, changes)
+    new["version"] = int(record["version"]) + 1
+    new["updated"] = now_ms()
+    return new
+
+
+def _update_event(
+    stores: EventStores, record: dict[str, Any], calendar: CalendarRecord, changes: dict[str, Any]
+) -> Event:
+    changes = {k: v for k, v in changes.items() if k != "recurrenceId"}
+    new = _bump(record, changes)
+    _, series = _with_series(new, calendar_zone(calendar))
+    delete_children: list[dict[str, Any]] = []
+    if record["kind"] == "master" and not series.recurring and record.get("overrides"):
+        delete_children = stores.events.children(int(record["id"]))  # the series is gone: so are they
+        if len(delete_children) > _CHILD_CHUNK:
+            raise InvalidInputError.for_field("recurrence", "remove the series' exceptions before its recurrence")
+    stores.events.commit(replace=[(record, new)], delete=delete_children)
+    return to_wire(new)
+
+
+def _update_child(
+    stores: EventStores, child: dict[str, Any], calendar: CalendarRecord, changes: dict[str, Any]
+) -> Event:
+    master = stores.events.get(int(child["parentId"]))
+    changes = {k: v for k, v in changes.items() if k not in ("recurrence", "rdate", "exdate", "recurrenceId")}
+    changes.pop("eventTypeConfigId", None)
+    new = _bump(child, changes)
+    _with_series(new, calendar_zone(calendar))
+    new_master = _master_with(master, str(child["recurrenceId"]), new)
+    stores.events.commit(replace=[(child, new), (master, new_master)])
+    return to_wire(new)
+
+
+def _master_with(master: Mapping[str, Any], recurrence_id: str, child: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The master with its ``overrides`` entry for ``recurrence_id`` set (or removed)."""
+    overrides = dict(master.get("overrides") or {})
+    if child is None:
+        overrides.pop(recurrence_id, None)
+    else:
+        overrides[recurrence_id] = {
+            "id": int(child["id"]),
+            "startDate": int(child["startDate"]),
+            "endDate": int(child["endDate"]),
+            "allDay": bool(child["allDay"]),
+        }
+    return {**master, "overrides": overrides, "version": int(master["version"]) + 1, "updated": now_ms()}
+
+
+def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFields) -> Event:
+    """Create or update the child replacing occurrence ``recurrenceId`` of master ``parentId``."""
+    assert fields.parent_id is not None
+    assert fields.recurrence_id is not None
+    try:
+        master, calendar = _load(stores, principal, fields.parent_id)
+    except NotFoundError as e:
+        raise NotFoundError(e.message, {"parentId": e.message}) from None
+    if master["kind"] != "master":
+        raise InvalidInputError.for_field("parentId", "is not a recurring event")
+    _require_edit(principal, calendar, master.get("reporter"))
+    series = series_of(master)
+    occurrence = require_occurrence(series, fields.recurrence_id)
+    recurrence_id = _canonical_id(series, occurrence)
+    changes = {
+        k: v
+        for k, v in _changes(fields).items()
+        if k not in ("recurrence", "rdate", "exdate", "recurrenceId", "eventTypeConfigId")
+    }
+    existing = (master.get("overrides") or {}).get(recurrence_id)
+    if existing is not None:
+        current = stores.events.get(int(existing["id"]))
+        _check_version(current, fields.version)
+        return _update_child(stores, current, calendar, changes)
+    now = now_ms()
+    child: dict[str, Any] = {
+        "summary": master.get("summary"),
+        "description": master.get("description"),
+        "userKeys": list(master.get("userKeys") or []),
+        "timeZone": master.get("timeZone"),
+        **_occurrence_times(series, occurrence),
+    }
+    child = _merge(child, changes)
+    child.update(
+        id=new_id(),
+        kind="child",
+        calendarId=int(master["calendarId"]),
+        eventTypeConfigId=int(master["eventTypeConfigId"]),
+        reporter=principal.user,
+        parentId=int(master["id"]),
+        recurrenceId=recurrence_id,
+        recurrence=None,
+        exdate=[],
+        rdate=[],
+        version=1,
+        created=now,
+        updated=now,
+    )
+    _with_series(child, calendar_zone(calendar))
+    stores.events.commit(
+        create=[child],
+        replace=[(master, _master_with(master, recurrence_id, child))],
+        conditions=[stores.config.sources.active_condition(int(master["eventTypeConfigId"]))],
+    )
+    return to_wire(child)
+
+
+def _occurrence_times(series: Series, occurrence: Occurrence) -> dict[str, Any]:
+    if occurrence.all_day:
+        start, end = occurrence.all_day_start, occurrence.all_day_end
+        assert start is not None
+        assert end is not None
+        return {"allDay": True, "allDayStart": start.isoformat(), "allDayEnd": end.isoformat()}
+    return {"allDay": False, "startDate": occurrence.start_ms, "endDate": occurrence.end_ms}
+
+
+def _split(
+    stores: EventStores, principal: Principal, master: dict[str, Any], calendar: CalendarRecord, fields: EventFields
+) -> Event:
+    assert fields.recurrence_id is not None
+    series = series_of(master)
+    split = split_following(series, fields.recurrence_id)
+    changes = {k: v for k, v in _changes(fields).items() if k not in ("recurrenceId", "eventTypeConfigId")}
+    if split.before is None:  # the first occurrence: this and following = the whole series
+        return _update_event(stores, master, calendar, changes)
+    overrides = dict(master.get("overrides") or {})
+    before_ids, after_ids = split.partition(list(overrides))
+    old = {
+        **_bump(master, {}),
+        **_time_fields(split.before),
+        "overrides": {k: overrides[k] for k in before_ids},
+    }
+    old["seriesEnd"] = series_end_ms(split.before) or UNBOUNDED_MS
+    now = now_ms()
+    new = _merge({**master, **_time_fields(split.after)}, changes)
+    new.update(id=new_id(), version=1, created=now, updated=now, reporter=principal.user, overrides={})
+    _with_series(new, calendar_zone(calendar))
+    moved: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for rid in after_ids:
+        child = stores.events.get(int(overrides[rid]["id"]))
+        moved.append((child, {**child, "parentId": new["id"], "version": int(child["version"]) + 1, "updated": now}))
+        new["overrides"][rid] = overrides[rid]
+    if new["kind"] != "master":
+        raise InvalidInputError.for_field("recurrence", "the following occurrences need a recurrence rule")
+    stores.events.commit(create=[new], replace=[(master, old), *moved])
+    return to_wire(new)
+
+
+# ---------------------------------------------------------------------------- delete
+def delete_event(stores: EventStores, principal: Principal, event_id: int) -> Event:
+    """``DELETE /event/{eventId}``: a single event; a master with all its exceptions; a child
+    (cancels that occurrence: see the module docstring). Returns the deleted event.
+
+    A master with many exceptions is deleted exceptions first, in chunks: a crash halfway leaves
+    the master with fewer exceptions (never an orphan), and repeating the DELETE finishes it.
+
+    Raises:
+        NotFoundError, ForbiddenError, ConflictError (changed meanwhile: retry).
+    """
+    record, calendar = _load(stores, principal, event_id)
+    _require_edit(principal, calendar, record.get("reporter"))
+    if record["kind"] == "child":
+        _cancel_occurrence_of_child(stores, record)
+    elif record["kind"] == "master":
+        _delete_chain(stores, record)
+    else:
+        stores.events.delete(record)
+    return to_wire(record)
+
+
+def _cancel_occurrence_of_child(stores: EventStores, child: dict[str, Any]) -> None:
+    master = stores.events.get(int(child["parentId"]))
+    rid = str(child["recurrenceId"])
+    new_master = _master_with(master, rid, None)
+    new_master["exdate"] = sorted({*(master.get("exdate") or []), rid})
+    _with_series(new_master, str(master.get("timeZone") or "UTC"))
+    stores.events.commit(delete=[child], replace=[(master, new_master)])
+
+
+def _delete_chain(stores: EventStores, master: dict[str, Any]) -> None:
+    children = stores.events.children(int(master["id"]))
+    for i in range(0, len(children), _CHILD_CHUNK):
+        stores.events.commit(delete=children[i : i + _CHILD_CHUNK])
+    stores.events.commit(delete=[stores.events.get(int(master["id"])) if children else master])
+
+
+def delete_recurring(stores: EventStores, principal: Principal, event_id: int, request: EventRequest) -> Event:
+    """``DELETE /event/{eventId}/recur`` — the reference's three cases:
+
+    1. ``mode: "delete"``, ``select: "current"``, ``exdate`` (``YYYY-MM-DD`` or ``YYYYMMDD``, one
+       or several): exception dates on the master ``eventId`` (a child's id means its master);
+       an exception replacing such an occurrence goes too. Returns the updated master.
+    2. ``eventId`` is a child (and ``select`` is not ``"all"``): that occurrence is cancelled.
+    3. otherwise: the whole chain (the master and its exceptions) is deleted.
+
+    Raises:
+        InvalidInputError: a malformed exdate, or one naming no occurrence (``exdate``).
+        NotFoundError, ForbiddenError, ConflictError.
+    """
+    record, calendar = _load(stores, principal, event_id)
+    _require_edit(principal, calendar, record.get("reporter"))
+    exdates = request.exdate or request.event.exdate or []
+    master = record if record["kind"] != "child" else stores.events.get(int(record["parentId"]))
+    if request.mode == "delete" and request.select == "current" and exdates:
+        if master["kind"] != "master":
+            raise InvalidInputError.for_field("exdate", "the event does not repeat")
+        return _add_exdates(stores, master, calendar, exdates)
+    if record["kind"] == "child" and request.select != "all":
+        _cancel_occurrence_of_child(stores, record)
+        return to_wire(record)
+    if master["kind"] != "master":
+        stores.events.delete(master)
+    else:
+        _delete_chain(stores, master)
+    return to_wire(master)
+
+
+def _add_exdates(
+    stores: EventStores, master: dict[str, Any], calendar: CalendarRecord, exdates: Iterable[str]
+) -> Event:
+    series = series_of(master)
+    ids = [_canonical_id(series, require_occurrence(series, d, field_name="exdate")) for d in exdates]
+    overrides = master.get("overrides") or {}
+    children = [stores.events.get(int(overrides[i]["id"])) for i in ids if i in overrides]
+    new = _bump(master, {"exdate": sorted({*(master.get("exdate") or []), *ids})})
+    for i in ids:
+        new["overrides"].pop(i, None)
+    _with_series(new, calendar_zone(calendar))
+    stores.events.commit(replace=[(master, new)], delete=children)
+    return to_wire(new)
+
+
+# ---------------------------------------------------------------------------- search
+def _epoch_ms(iso: str, field: str) -> int:
+    try:
+        when = dt.datetime.fromisoformat(iso.strip().replace("z", "Z"))
+    except ValueError:
+        raise InvalidInputError.for_field(field, "must be an ISO 8601 date or date-time") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return int(when.timestamp() * 1000)
+
+
+def search_window(request: SearchRequest) -> tuple[int, int]:
+    """The half-open window ``[start, end)`` in epoch ms (from ms or ISO fields).
+
+    Raises:
+        InvalidInputError: missing bounds, end not after start, or 92 days or more (CCJ).
+    """
+    start = request.start_date
+    end = request.end_date
+    if start is None and request.start_date_iso is not None:
+        start = _epoch_ms(request.start_date_iso, "startDateIso")
+    if end is None and request.end_date_iso is not None:
+        end = _epoch_ms(request.end_date_iso, "endDateIso")
+    if start is None:
+        raise InvalidInputError.for_field("startDate", "give startDate (epoch ms) or startDateIso")
+    if end is None:
+        raise InvalidInputError.for_field("endDate", "give endDate (epoch ms) or endDateIso")
+    if end <= start:
+        raise InvalidInputError.for_field("endDate", "must be after startDate")
+    if end - start >= MAX_SEARCH_MS:
+        raise InvalidInputError.for_field("endDate", "the interval must be shorter than 92 days")
+    return start, end
+
+
+def _searched_sources(stores: EventStores, principal: Principal, request: SearchRequest) -> dict[int, set[int]]:
+    """{calendar id: the ids of its searchable sources} for the request (404 outside the token)."""
+    given = [request.calendar_id is not None, request.source_id is not None, request.source_ids is not None]
+    if sum(given) != 1:
+        raise InvalidInputError("Give exactly one of calendarId, sourceId or sourceIds", {"calendarId": "required"})
+    out: dict[int, set[int]] = {}
+    if request.calendar_id is not None:
+        raw = stores.config.calendars.get(request.calendar_id)
+        calendar = CalendarRecord.model_validate(raw) if raw else None
+        if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
+            raise NotFoundError(f"calendar {request.calendar_id} not found")
+        sources = stores.config.sources.get_many(calendar.source_ids)
+        out[calendar.id] = {
+            int(s["id"])
+            for s in sources
+            if s.get("status", "ACTIVE") == "ACTIVE" and str(s["eventTypeKey"]) not in JIRA_BACKED
+        }
+        return out
+    ids = [request.source_id] if request.source_id is not None else list(request.source_ids or [])
+    for source_id in ids:
+        try:
+            source, calendar = _source_and_calendar(stores, principal, source_id)
+        except NotFoundError:
+            raise NotFoundError(f"source {source_id} not found") from None
+        bucket = out.setdefault(calendar.id, set())
+        if str(source["eventTypeKey"]) not in JIRA_BACKED:
+            bucket.add(source_id)
+    return out
+
+
+def _occurrence_wire(master: Mapping[str, Any], series: Series, occurrence: Occurrence) -> dict[str, Any]:
+    out = to_wire(master).model_dump(by_alias=True)
+    out.update(_occurrence_times(series, occurrence))
+    out.update(
+        startDate=occurrence.start_ms,
+        endDate=occurrence.end_ms,
+        parentId=int(master["id"]),
+        recurrenceId=_canonical_id(series, occurrence),
+    )
+    if not occurrence.all_day:
+        out.update(allDayStart=None, allDayEnd=None)
+    return out
+
+
+def search(stores: EventStores, principal: Principal, request: SearchRequest) -> SearchPage:
+    """``POST /event/search``: every occurrence overlapping the window, sorted by start.
+
+    Cost: per calendar, one Query per UTC month of the window (singles and exceptions) and one
+    for the masters that can reach it; expansion is in memory, at most
+    :data:`MAX_OCCURRENCES` occurrences (``truncated`` says when the cap was hit).
+
+    Raises:
+        InvalidInputError: see :func:`search_window`; neither or several of calendarId / sourceId.
+        NotFoundError: a calendar or source that is absent or outside the token.
+    """
+    start, end = search_window(request)
+    wanted = _searched_sources(stores, principal, request)
+    values: list[dict[str, Any]] = []
+    truncated = False
+    for calendar_id, source_ids in wanted.items():
+        if not source_ids:
+            continue
+        found = [e for e in stores.events.in_window(calendar_id, start, end) if e["eventTypeConfigId"] in source_ids]
+        masters = [m for m in stores.events.masters(calendar_id, start, end) if m["eventTypeConfigId"] in source_ids]
+        by_id = {int(e["id"]): e for e in found}
+        shown_children: set[int] = set()
+        for master in masters:
+            series = series_of(master)
+            overrides = [
+                Override(rid, int(o["startDate"]), int(o["endDate"]), bool(o["allDay"]), int(o["id"]))
+                for rid, o in (master.get("overrides") or {}).items()
+            ]
+            budget = max(MAX_OCCURRENCES - len(values) + 1, 1)
+            expansion = expand(series, start, end, overrides=overrides, limit=budget)
+            truncated = truncated or expansion.truncated
+            for occurrence in expansion.occurrences:
+                if occurrence.override is None:
+                    values.append(_occurrence_wire(master, series, occurrence))
+                    continue
+                child_id = int(str(occurrence.override.key))
+                shown_children.add(child_id)
+                if child_id in by_id:
+                    values.append(to_wire(by_id[child_id]).model_dump(by_alias=True))
+        values.extend(
+            to_wire(e).model_dump(by_alias=True)
+            for e in found
+            if e["kind"] == "single" or int(e["id"]) not in shown_children
+        )
+    values.sort(key=lambda v: (v["startDate"], v["id"], v.get("recurrenceId") or ""))
+    if len(values) > MAX_OCCURRENCES:
+        values, truncated = values[:MAX_OCCURRENCES], True
+    total = len(values)
+    first = request.start_at
+    last = total if request.max_results is None else min(total, first + request.max_results)
+    return SearchPage.model_validate(
+        {
+            "startAt": first,
+            "maxResults": request.max_results if request.max_results is not None else max(total - first, 0),
+            "total": total,
+            "isLast": last >= total,
+            "truncated": truncated,
+            "values": values[first:last],
+        }
+    )
