@@ -58,8 +58,11 @@ build: tools
 		echo "sam build needs Python 3.13 on PATH (runtime python3.13); install it or use pyenv" >&2; exit 1; \
 	fi
 
+# Benchmarks print figures; they are not tests (see bench/*.py docstrings).
 bench: install
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.recurrence
+	$(BIN)/python -m bench.search
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

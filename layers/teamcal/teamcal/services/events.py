@@ -37,7 +37,7 @@ from teamcal.ids import new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_types import PREDEFINED_BY_KEY
 from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
-from teamcal.permissions import can_edit_events, can_view
+from teamcal.permissions import can_edit_events, can_view, is_owner
 from teamcal.recurrence import (
     MAX_OCCURRENCES,
     Occurrence,
@@ -187,6 +187,8 @@ def _source_and_calendar(
     calendar = CalendarRecord.model_validate(raw) if raw else None
     if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
         raise missing
+    if _hidden(principal, calendar, source):
+        raise missing
     return source, calendar
 
 
@@ -208,10 +210,27 @@ def _load(stores: EventStores, principal: Principal, event_id: int) -> tuple[dic
     calendar = CalendarRecord.model_validate(raw) if raw else None
     if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
         raise NotFoundError(f"event {event_id} not found")
+    if _hidden(principal, calendar, record):
+        raise NotFoundError(f"event {event_id} not found")
     return record, calendar
 
 
-def _require_edit(principal: Principal, calendar: CalendarRecord, reporter: str | None) -> None:
+def _hidden(principal: Principal, calendar: CalendarRecord, item: Mapping[str, Any]) -> bool:
+    """Sources and events synced from a PRIVATE Google calendar (``private`` on the source record
+    and on its events) are shown to the calendar's owner only (CCJ reference, "Google Calendar
+    Sync": "Events from private google calendars are available to browse only for calendar
+    creator"); to others they do not exist."""
+    return bool(item.get("private")) and not is_owner(principal, calendar)
+
+
+def _require_edit(
+    principal: Principal, calendar: CalendarRecord, reporter: str | None, item: Mapping[str, Any] | None = None
+) -> None:
+    """Rule 8 of :mod:`teamcal.permissions`, and ``item`` (the event, or the source written to)
+    must not be ``readOnly``: events synced from Google Calendar (the flag is on them and on their
+    source) change only in Google."""
+    if item is not None and item.get("readOnly"):
+        raise ForbiddenError("events synced from Google Calendar are read-only here; change them in Google Calendar")
     if not can_edit_events(principal, calendar, reporter):
         raise ForbiddenError("you may not change events of this calendar")
 
@@ -243,7 +262,7 @@ def create_event(stores: EventStores, principal: Principal, request: EventReques
         raise InvalidInputError.for_field("eventTypeConfigId", "is required (the source id)")
     source, calendar = _source_and_calendar(stores, principal, fields.event_type_config_id)
     _require_event_source(source)
-    _require_edit(principal, calendar, principal.user)
+    _require_edit(principal, calendar, principal.user, source)
     now = now_ms()
     record: dict[str, Any] = {
         "summary": None,
@@ -300,7 +319,7 @@ def edit_event(stores: EventStores, principal: Principal, request: EventRequest)
             raise InvalidInputError("Missing event ID", {"id": "give id, or parentId and recurrenceId"})
         return _edit_occurrence(stores, principal, fields)
     record, calendar = _load(stores, principal, fields.id)
-    _require_edit(principal, calendar, record.get("reporter"))
+    _require_edit(principal, calendar, record.get("reporter"), record)
     _check_version(record, fields.version)
     if record["kind"] == "master" and request.select == "current":
         if fields.recurrence_id is None:
@@ -328,7 +347,7 @@ def _move_target(
         raise InvalidInputError.for_field("eventTypeConfigId", "a series with exceptions cannot change source")
     source, calendar = _source_and_calendar(stores, principal, source_id)
     _require_event_source(source)
-    _require_edit(principal, calendar, record.get("reporter"))
+    _require_edit(principal, calendar, record.get("reporter"), source)
     changes.update(eventTypeConfigId=source_id, calendarId=calendar.id)
     return calendar
 
@@ -393,7 +412,7 @@ def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFie
         raise NotFoundError(e.message, {"parentId": e.message}) from None
     if master["kind"] != "master":
         raise InvalidInputError.for_field("parentId", "is not a recurring event")
-    _require_edit(principal, calendar, master.get("reporter"))
+    _require_edit(principal, calendar, master.get("reporter"), master)
     series = series_of(master)
     occurrence = require_occurrence(series, fields.recurrence_id)
     recurrence_id = _canonical_id(series, occurrence)
@@ -493,7 +512,7 @@ def delete_event(stores: EventStores, principal: Principal, event_id: int) -> Ev
         NotFoundError, ForbiddenError, ConflictError (changed meanwhile: retry).
     """
     record, calendar = _load(stores, principal, event_id)
-    _require_edit(principal, calendar, record.get("reporter"))
+    _require_edit(principal, calendar, record.get("reporter"), record)
     if record["kind"] == "child":
         _cancel_occurrence_of_child(stores, record)
     elif record["kind"] == "master":
@@ -533,7 +552,7 @@ def delete_recurring(stores: EventStores, principal: Principal, event_id: int, r
         NotFoundError, ForbiddenError, ConflictError.
     """
     record, calendar = _load(stores, principal, event_id)
-    _require_edit(principal, calendar, record.get("reporter"))
+    _require_edit(principal, calendar, record.get("reporter"), record)
     exdates = request.exdate or request.event.exdate or []
     master = record if record["kind"] != "child" else stores.events.get(int(record["parentId"]))
     if request.mode == "delete" and request.select == "current" and exdates:
@@ -614,7 +633,9 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
         out[calendar.id] = {
             int(s["id"])
             for s in sources
-            if s.get("status", "ACTIVE") == "ACTIVE" and str(s["eventTypeKey"]) not in JIRA_BACKED
+            if s.get("status", "ACTIVE") == "ACTIVE"
+            and str(s["eventTypeKey"]) not in JIRA_BACKED
+            and not _hidden(principal, calendar, s)
         }
         return out
     ids = [request.source_id] if request.source_id is not None else list(request.source_ids or [])
@@ -643,6 +664,45 @@ def _occurrence_wire(master: Mapping[str, Any], series: Series, occurrence: Occu
     return out
 
 
+def occurrences_in(
+    found: list[dict[str, Any]], masters: list[dict[str, Any]], start: int, end: int, budget: int = MAX_OCCURRENCES
+) -> tuple[list[dict[str, Any]], bool]:
+    """The occurrences in ``[start, end)`` (wire dicts, unsorted) of stored records: ``found`` =
+    single events and exceptions overlapping the window, ``masters`` = the masters that can reach
+    it; and whether ``budget`` (the cap) cut the expansion.
+
+    A master's exceptions replace their occurrences through its ``overrides``; an exception whose
+    master was not read (moved far from its series) or whose recurrenceId names no occurrence any
+    more is shown as itself.
+    """
+    values: list[dict[str, Any]] = []
+    truncated = False
+    by_id = {int(e["id"]): e for e in found}
+    shown_children: set[int] = set()
+    for master in masters:
+        series = series_of(master)
+        overrides = [
+            Override(rid, int(o["startDate"]), int(o["endDate"]), bool(o["allDay"]), int(o["id"]))
+            for rid, o in (master.get("overrides") or {}).items()
+        ]
+        expansion = expand(series, start, end, overrides=overrides, limit=max(budget - len(values) + 1, 1))
+        truncated = truncated or expansion.truncated
+        for occurrence in expansion.occurrences:
+            if occurrence.override is None:
+                values.append(_occurrence_wire(master, series, occurrence))
+                continue
+            child_id = int(str(occurrence.override.key))
+            shown_children.add(child_id)
+            if child_id in by_id:
+                values.append(to_wire(by_id[child_id]).model_dump(by_alias=True))
+    values.extend(
+        to_wire(e).model_dump(by_alias=True)
+        for e in found
+        if e["kind"] == "single" or int(e["id"]) not in shown_children
+    )
+    return values, truncated or len(values) > budget
+
+
 def search(stores: EventStores, principal: Principal, request: SearchRequest) -> SearchPage:
     """``POST /event/search``: every occurrence overlapping the window, sorted by start.
 
@@ -663,30 +723,9 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
             continue
         found = [e for e in stores.events.in_window(calendar_id, start, end) if e["eventTypeConfigId"] in source_ids]
         masters = [m for m in stores.events.masters(calendar_id, start, end) if m["eventTypeConfigId"] in source_ids]
-        by_id = {int(e["id"]): e for e in found}
-        shown_children: set[int] = set()
-        for master in masters:
-            series = series_of(master)
-            overrides = [
-                Override(rid, int(o["startDate"]), int(o["endDate"]), bool(o["allDay"]), int(o["id"]))
-                for rid, o in (master.get("overrides") or {}).items()
-            ]
-            budget = max(MAX_OCCURRENCES - len(values) + 1, 1)
-            expansion = expand(series, start, end, overrides=overrides, limit=budget)
-            truncated = truncated or expansion.truncated
-            for occurrence in expansion.occurrences:
-                if occurrence.override is None:
-                    values.append(_occurrence_wire(master, series, occurrence))
-                    continue
-                child_id = int(str(occurrence.override.key))
-                shown_children.add(child_id)
-                if child_id in by_id:
-                    values.append(to_wire(by_id[child_id]).model_dump(by_alias=True))
-        values.extend(
-            to_wire(e).model_dump(by_alias=True)
-            for e in found
-            if e["kind"] == "single" or int(e["id"]) not in shown_children
-        )
+        more, cut = occurrences_in(found, masters, start, end, MAX_OCCURRENCES - len(values))
+        values.extend(more)
+        truncated = truncated or cut
     values.sort(key=lambda v: (v["startDate"], v["id"], v.get("recurrenceId") or ""))
     if len(values) > MAX_OCCURRENCES:
         values, truncated = values[:MAX_OCCURRENCES], True
