@@ -33,6 +33,7 @@ from teamcal.errors import (
     UnsupportedMediaTypeError,
     UpstreamError,
 )
+from teamcal.idempotency import idempotency_key, run_once
 from teamcal.observability import logger
 from teamcal.settings import get_settings
 
@@ -149,13 +150,24 @@ def _precheck(event: Mapping[str, Any]) -> Response[str] | None:
 
 
 def resolve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Run ``app`` on a REST proxy event after the body prechecks; returns the proxy response."""
+    """Run ``app`` on a REST proxy event; returns the proxy response.
+
+    Before the routes: the body prechecks (413, 400 for undecodable bodies) and, for a POST with an
+    ``Idempotency-Key`` header, :mod:`teamcal.idempotency` (a retry gets the first response).
+    """
     early = _precheck(event)
     if early is not None:
         return _render(early)
     context_ = (event.get("requestContext") or {}).get("authorizer") or {}
     if "tokenId" in context_:
         logger.append_keys(token_id=str(context_["tokenId"]))
+    table = get_settings().idempotency_table
+    try:
+        key = idempotency_key(event) if table else None
+        if table and key is not None:
+            return run_once(table, key, event, context, lambda: app.resolve(event, context))
+    except TeamcalError as e:
+        return _render(jira_error(status_for(e), [e.message], e.errors))
     return app.resolve(event, context)
 
 
