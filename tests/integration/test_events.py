@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from teamcal.services.events import PAGE_CAP, SEARCH_CAP
 from tests.integration.ccj import ROOT, call, full, new_calendar, new_source, token
 
 pytestmark = pytest.mark.integration
@@ -273,7 +274,21 @@ def test_unbounded_secondly_rule_is_capped(setup: dict[str, Any]) -> None:
     )
     assert status == 200
     assert page["truncated"] is True
-    assert page["total"] == 10_000
+    assert page["total"] == SEARCH_CAP
+    # without maxResults a response carries at most PAGE_CAP values and says more exist
+    status, page = ev(
+        setup["ctx"],
+        "POST",
+        "/event/search",
+        {"calendarId": setup["calendar"]["id"], "startDate": MAR2_0900_BERLIN, "endDate": MAR2_0900_BERLIN + DAY},
+    )
+    assert status == 200
+    assert (page["total"], page["maxResults"], len(page["values"]), page["isLast"]) == (
+        SEARCH_CAP,
+        PAGE_CAP,
+        PAGE_CAP,
+        False,
+    )
 
 
 def test_scope_and_permissions(setup: dict[str, Any]) -> None:

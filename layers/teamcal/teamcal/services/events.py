@@ -39,7 +39,6 @@ from teamcal.models.event_types import PREDEFINED_BY_KEY
 from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
 from teamcal.permissions import can_edit_events, can_view, is_owner
 from teamcal.recurrence import (
-    MAX_OCCURRENCES,
     Occurrence,
     Override,
     Series,
@@ -52,6 +51,11 @@ from teamcal.services.stores import ConfigStores
 from teamcal.storage.events import UNBOUNDED_MS, EventRepository
 
 DAY_MS = 86_400_000
+#: The most occurrences one search expands (bounded time and memory; ``truncated`` past it).
+SEARCH_CAP = 50_000
+#: The most values one response carries when the client gives no ``maxResults`` (a Lambda response
+#: is at most 6 MB): the envelope then says ``isLast: false`` and the client pages with ``startAt``.
+PAGE_CAP = 10_000
 #: CCJ: "Interval between start and end dates should be less than 92 days (i.e. a quarter)".
 MAX_SEARCH_MS = 92 * DAY_MS
 #: Types whose sources hold events (CCJ search: vacation, sickness, trip, meeting or custom).
@@ -665,7 +669,7 @@ def _occurrence_wire(master: Mapping[str, Any], series: Series, occurrence: Occu
 
 
 def occurrences_in(
-    found: list[dict[str, Any]], masters: list[dict[str, Any]], start: int, end: int, budget: int = MAX_OCCURRENCES
+    found: list[dict[str, Any]], masters: list[dict[str, Any]], start: int, end: int, budget: int = SEARCH_CAP
 ) -> tuple[list[dict[str, Any]], bool]:
     """The occurrences in ``[start, end)`` (wire dicts, unsorted) of stored records: ``found`` =
     single events and exceptions overlapping the window, ``masters`` = the masters that can reach
@@ -708,7 +712,8 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
 
     Cost: per calendar, one Query per UTC month of the window (singles and exceptions) and one
     for the masters that can reach it; expansion is in memory, at most
-    :data:`MAX_OCCURRENCES` occurrences (``truncated`` says when the cap was hit).
+    :data:`SEARCH_CAP` occurrences (``truncated`` says when the cap was hit). Without
+    ``maxResults`` every occurrence is returned (CCJ), at most :data:`PAGE_CAP` per response.
 
     Raises:
         InvalidInputError: see :func:`search_window`; neither or several of calendarId / sourceId.
@@ -723,19 +728,20 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
             continue
         found = [e for e in stores.events.in_window(calendar_id, start, end) if e["eventTypeConfigId"] in source_ids]
         masters = [m for m in stores.events.masters(calendar_id, start, end) if m["eventTypeConfigId"] in source_ids]
-        more, cut = occurrences_in(found, masters, start, end, MAX_OCCURRENCES - len(values))
+        more, cut = occurrences_in(found, masters, start, end, SEARCH_CAP - len(values))
         values.extend(more)
         truncated = truncated or cut
     values.sort(key=lambda v: (v["startDate"], v["id"], v.get("recurrenceId") or ""))
-    if len(values) > MAX_OCCURRENCES:
-        values, truncated = values[:MAX_OCCURRENCES], True
+    if len(values) > SEARCH_CAP:
+        values, truncated = values[:SEARCH_CAP], True
     total = len(values)
     first = request.start_at
-    last = total if request.max_results is None else min(total, first + request.max_results)
+    size = request.max_results if request.max_results is not None else min(max(total - first, 0), PAGE_CAP)
+    last = min(total, first + size)
     return SearchPage.model_validate(
         {
             "startAt": first,
-            "maxResults": request.max_results if request.max_results is not None else max(total - first, 0),
+            "maxResults": size,
             "total": total,
             "isLast": last >= total,
             "truncated": truncated,
