@@ -171,8 +171,6 @@ def load(masters: list[Master], singles: list[dict[str, Any]]) -> tuple[Any, Any
 
 def singles_calendar(calendar: Any, singles: list[dict[str, Any]]) -> Any:
     """Add the single events to the .ics calendar (DTEND exclusive for all-day)."""
-    from zoneinfo import ZoneInfo
-
     for i, s in enumerate(singles):
         ev = icalendar.Event()
         ev.add("uid", f"single-{i}@teamcal")
@@ -182,9 +180,10 @@ def singles_calendar(calendar: Any, singles: list[dict[str, Any]]) -> Any:
             ev.add("dtstart", first)
             ev.add("dtend", dt.date.fromisoformat(s["allDayEnd"]) + dt.timedelta(days=1))
         else:
-            tz = ZoneInfo(s["timeZone"])
-            ev.add("dtstart", dt.datetime.fromtimestamp(s["startDate"] / 1000, tz))
-            ev.add("dtend", dt.datetime.fromtimestamp(s["endDate"] / 1000, tz))
+            # UTC, not TZID: a local time in a fall-back hour cannot name its second instant with a
+            # TZID (RFC 5545 3.3.5 takes the first), and these events may start there
+            ev.add("dtstart", dt.datetime.fromtimestamp(s["startDate"] / 1000, dt.UTC))
+            ev.add("dtend", dt.datetime.fromtimestamp(s["endDate"] / 1000, dt.UTC))
         calendar.add_component(ev)
     return calendar
 
@@ -252,7 +251,18 @@ def main() -> None:
         by_op: dict[str, int] = {}
         for name in calls:
             by_op[name] = by_op.get(name, 0) + 1
-        ours = {(uid_by_id[v["id"]], v["startDate"]) for v in page.values}
+        values = list(page.values)
+        while len(values) < page.total:  # an unpaged response carries at most PAGE_CAP values
+            more = SearchRequest.model_validate(
+                {
+                    "calendarId": calendar_id,
+                    "startDate": WINDOW_START_MS,
+                    "endDate": WINDOW_END_MS,
+                    "startAt": len(values),
+                }
+            )
+            values += events.search(stores, root, more).values
+        ours = {(uid_by_id[v["id"]], v["startDate"]) for v in values}
 
         found = stores.events.in_window(calendar_id, WINDOW_START_MS, WINDOW_END_MS)
         reachable = stores.events.masters(calendar_id, WINDOW_START_MS, WINDOW_END_MS)
