@@ -10,9 +10,9 @@ PORT   ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install tools lint format typecheck template-lint pytest build bench clean
+.PHONY: run test install tools lint format typecheck template-lint pytest build bench clean openapi
 
-$(BIN)/.installed: requirements-dev.txt layers/teamcal/requirements.txt layers/teamcal/pyproject.toml
+$(BIN)/.installed: requirements-dev.txt layers/teamcal/requirements.txt layers/teamcal/pyproject.toml functions/google/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
@@ -48,6 +48,11 @@ template-lint: tools
 pytest: install
 	$(BIN)/pytest
 
+# The OpenAPI 3.1 document of the whole API, generated from the code (tests/unit/test_openapi.py
+# fails when the committed file is stale). The local stack serves it with Swagger UI at /swagger.
+openapi: install
+	$(BIN)/python -m devstack.openapi
+
 # sam build needs a python3.13 interpreter for runtime python3.13 (pyenv holds one here).
 build: tools
 	@if command -v pyenv >/dev/null 2>&1 && pyenv versions --bare | grep -qx '3.13.0'; then \
@@ -62,6 +67,7 @@ build: tools
 bench: install
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.recurrence
+	$(BIN)/python -m bench.google
 	$(BIN)/python -m bench.search
 
 clean:

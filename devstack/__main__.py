@@ -9,6 +9,7 @@ least 20 characters; otherwise a random one is created). Once ready it prints, o
     url: http://127.0.0.1:3000
     api: http://127.0.0.1:3000/rest/brizo-calendar/api/1
     admin token: tcal_…
+    swagger: http://127.0.0.1:3000/swagger  (docs/openapi.json; make openapi)
     aws endpoint: http://127.0.0.1:PORT
 
 Exit code 0 after a clean stop, 2 for bad arguments, 1 when the stack cannot start.
@@ -83,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     assert stack.endpoint is not None
     print(f"url: {stack.url}", f"api: {stack.url}{BASE_PATH}", f"admin token: {stack.admin_token}", sep="\n")
+    print(f"swagger: {stack.url}/swagger  (docs/openapi.json; make openapi)")
     print(f"aws endpoint: {stack.endpoint.url}  (AWS_ENDPOINT_URL, any credentials)", flush=True)
     stopping.wait()
     logging.getLogger("devstack").info("stopping")

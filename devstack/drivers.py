@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from devstack.template import Template
 
 #: SAM event ``Type`` values some driver handles.
-DRIVEN_EVENT_TYPES = frozenset({"Api"})
+DRIVEN_EVENT_TYPES = frozenset({"Api", "DynamoDB", "SQS", "S3"})
 
 
 class FunctionError(Exception):

@@ -5,6 +5,7 @@ Per request, in API Gateway's order: body size limit (10 MiB, ``REQUEST_TOO_LARG
 (:mod:`devstack.authorizer`), then the function through the proxy integration
 (:mod:`devstack.proxy`). A function that raises or returns a malformed result gives 502, one that
 does not answer within 29 s (API Gateway's integration timeout) gives 504.
+Beside the API, ``GET /swagger`` serves Swagger UI of ``docs/openapi.json`` (:mod:`devstack.swagger`).
 
 URLs have no stage prefix (``http://127.0.0.1:3000/rest/...``, as ``sam local start-api``);
 the event's ``requestContext.path`` has it, as on AWS.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from devstack import swagger
 from devstack.authorizer import TokenAuthorizer, method_arn
 from devstack.drivers import FunctionError, FunctionTimeout, Invoke
 from devstack.proxy import HttpRequest, HttpResponse, MalformedResponse, build_event, parse_response
@@ -110,6 +112,8 @@ class ApiGateway:
         return response(environ, start_response)
 
     def _respond(self, request: Request) -> Response:
+        if request.path in swagger.PATHS:  # dev tooling beside the API: Swagger UI of docs/openapi.json
+            return swagger.respond(request)
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         if (request.content_length or 0) > MAX_BODY_BYTES:

@@ -26,9 +26,16 @@ from devstack.drivers import Driver, undriven_event_sources
 from devstack.gateway import ApiGateway
 from devstack.lambdas import AWS_BASICS, Lambdas
 from devstack.routing import ApiSpec
+from devstack.s3_driver import S3Driver
+from devstack.scheduler_driver import SchedulerDriver
+from devstack.sqs_driver import SqsDriver
+from devstack.stream_driver import StreamDriver
 from devstack.template import REGION, ROOT, TEMPLATE, Template, create_resources
 
 log = logging.getLogger("devstack")
+
+#: Template parameters the local stack sets unless told otherwise: partners on loopback over http.
+LOCAL_PARAMETERS = {"AllowLoopbackPartners": "true"}
 
 
 class _Endpoint:
@@ -67,7 +74,9 @@ class LocalStack:
         template: Path = TEMPLATE,
         stack_name: str = "teamcal-local",
     ) -> None:
-        self.template = Template.from_file(template, stack=stack_name, parameters=dict(parameters or {}))
+        self.template = Template.from_file(
+            template, stack=stack_name, parameters={**LOCAL_PARAMETERS, **(parameters or {})}
+        )
         self.api = ApiSpec.from_template(self.template)
         self._host = host
         self._port = port
@@ -122,7 +131,10 @@ class LocalStack:
         env = {**AWS_BASICS, "AWS_ENDPOINT_URL": self.endpoint.url}
         self.lambdas = Lambdas(self.template, env, workers=self._workers)
         self.gateway = ApiGateway(self.api, self.lambdas.invoke, host=self._host, port=self._port)
-        self.drivers = [self.gateway]
+        self.drivers = [self.gateway, SchedulerDriver(self.template, self.lambdas.invoke, self.endpoint)]
+        self.drivers += [
+            cls(self.template, self.lambdas.invoke, self.endpoint) for cls in (StreamDriver, SqsDriver, S3Driver)
+        ]
         for driver in self.drivers:
             driver.start()
         for source in undriven_event_sources(self.template):

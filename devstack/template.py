@@ -8,7 +8,9 @@ resolved against the local physical names by :class:`Template`.
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +59,8 @@ class Template:
     data: dict[str, Any]
     stack: str = "teamcal-local"
     parameters: dict[str, str] = field(default_factory=dict)
+    #: Queue URLs by logical id, as the emulator answered CreateQueue (see :func:`create_resources`).
+    queue_urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path = TEMPLATE, **kwargs: Any) -> Template:
@@ -76,9 +80,13 @@ class Template:
         resource = self.resources[logical_id]
         props = resource.get("Properties") or {}
         explicit = props.get("TableName") or props.get("BucketName") or props.get("QueueName")
+        if isinstance(explicit, dict):  # an intrinsic (e.g. a bucket named after AWS::StackId)
+            explicit = self.resolve(explicit)
         if isinstance(explicit, str):
             return explicit
         name = f"{self.stack}-{logical_id}"
+        if resource["Type"] == "AWS::SQS::Queue" and props.get("FifoQueue"):
+            return f"{name}.fifo"  # CloudFormation names a FIFO queue so, as SQS requires
         return name.lower() if resource["Type"] == "AWS::S3::Bucket" else name
 
     def arn(self, logical_id: str) -> str:
@@ -92,7 +100,14 @@ class Template:
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
         if kind == "AWS::Serverless::Function":
             return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{name}"
         return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:{logical_id}/{name}"
+
+    @property
+    def _stack_uuid(self) -> str:
+        """A UUID standing in for the one CloudFormation puts in ``AWS::StackId`` (stable per name)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, self.stack))
 
     def parameter(self, name: str) -> str:
         if name in self.parameters:
@@ -101,6 +116,7 @@ class Template:
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
             "AWS::StackName": self.stack,
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{self.stack}/{self._stack_uuid}",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::Partition": "aws",
         }
@@ -115,7 +131,8 @@ class Template:
         if name in self.resources:
             kind = self.resources[name]["Type"]
             if kind == "AWS::SQS::Queue":
-                return f"http://sqs.{REGION}.localhost/{ACCOUNT}/{self.physical_name(name)}"
+                fallback = f"http://sqs.{REGION}.localhost/{ACCOUNT}/{self.physical_name(name)}"
+                return self.queue_urls.get(name) or fallback
             return self.physical_name(name)
         return self.parameter(name)
 
@@ -146,6 +163,12 @@ class Template:
             if key == "Fn::Join":
                 sep, items = arg
                 return sep.join(str(self.resolve(i)) for i in items)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Split":
+                sep, text = arg
+                return str(self.resolve(text)).split(sep)
         return {k: self.resolve(v) for k, v in node.items()}
 
     def _sub(self, arg: str | list[Any]) -> str:
@@ -222,11 +245,45 @@ def create_resources(tpl: Template, session: Any) -> dict[str, str]:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         created[logical_id] = name
     sqs = session.client("sqs", region_name=REGION)
-    for logical_id, res in tpl.of_type("AWS::SQS::Queue"):
+    queues = sorted(tpl.of_type("AWS::SQS::Queue"), key=lambda q: "RedrivePolicy" in (q[1].get("Properties") or {}))
+    for logical_id, res in queues:  # dead-letter queues first: a redrive policy names an existing queue
         props = tpl.resolve(res.get("Properties") or {})
         attributes = {k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod")}
         if props.get("FifoQueue"):
             attributes["FifoQueue"] = "true"
-        sqs.create_queue(QueueName=tpl.physical_name(logical_id), Attributes=attributes)
+            attributes["ContentBasedDeduplication"] = str(bool(props.get("ContentBasedDeduplication"))).lower()
+        if props.get("RedrivePolicy"):
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        tpl.queue_urls[logical_id] = sqs.create_queue(QueueName=tpl.physical_name(logical_id), Attributes=attributes)[
+            "QueueUrl"
+        ]
         created[logical_id] = tpl.physical_name(logical_id)
+    created.update(_create_schedule_groups_and_secrets(tpl, session))
+    return created
+
+
+def _create_schedule_groups_and_secrets(tpl: Template, session: Any) -> dict[str, str]:
+    """EventBridge Scheduler groups and Secrets Manager secrets (``SecretString``, or a random
+    ``GenerateSecretString``); the schedules in a group are run by ``devstack.scheduler_driver``."""
+    created: dict[str, str] = {}
+    groups = list(tpl.of_type("AWS::Scheduler::ScheduleGroup"))
+    if groups:
+        scheduler = session.client("scheduler", region_name=REGION)
+        for logical_id, _ in groups:
+            scheduler.create_schedule_group(Name=tpl.physical_name(logical_id))
+            created[logical_id] = tpl.physical_name(logical_id)
+    secrets = list(tpl.of_type("AWS::SecretsManager::Secret"))
+    if secrets:
+        manager = session.client("secretsmanager", region_name=REGION)
+        for logical_id, res in secrets:
+            props = tpl.resolve(res.get("Properties") or {})
+            text = props.get("SecretString")
+            if text is None:
+                generate = props.get("GenerateSecretString") or {}
+                random = manager.get_random_password(PasswordLength=32, ExcludePunctuation=True)["RandomPassword"]
+                key = generate.get("GenerateStringKey")
+                template = json.loads(generate.get("SecretStringTemplate") or "{}")
+                text = json.dumps({**template, key: random}) if key else random
+            manager.create_secret(Name=tpl.physical_name(logical_id), SecretString=str(text))
+            created[logical_id] = tpl.physical_name(logical_id)
     return created

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from teamcal import aws
 from teamcal.auth.tokens import parse_bearer
 from teamcal.errors import UnauthorizedError
-from teamcal.observability import logger, metrics
+from teamcal.observability import logger, metrics, tracer
 from teamcal.services.tokens import authenticate
 from teamcal.settings import get_settings
 from teamcal.storage.tokens import TokenRepository
@@ -44,6 +44,7 @@ def stage_wildcard(method_arn: str) -> str:
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)  # the policy names the principal
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

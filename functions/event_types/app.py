@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
 from teamcal.models.event_types import EventType, EventTypeCreate, EventTypeUpdate
-from teamcal.observability import logger, tracer
+from teamcal.observability import logger, metrics, tracer
 from teamcal.services import event_types as service
 from teamcal.settings import get_settings
 from teamcal.storage.event_types import EventTypeRepository
@@ -60,5 +60,6 @@ def delete_event_type(event_type_id: Annotated[str, Path(alias="eventTypeId")]) 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.resolve(app, event, context)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,6 +17,7 @@ from teamcal import api, aws
 from teamcal.models.common import Page
 from teamcal.models.tokens import CreatedToken, Token, TokenCreate
 from teamcal.observability import logger, metrics, tracer
+from teamcal.paths import path_id
 from teamcal.services import tokens as service
 from teamcal.settings import get_settings
 from teamcal.storage.tokens import TokenRepository
@@ -30,7 +31,15 @@ def repository() -> TokenRepository:
     return TokenRepository(aws.client("dynamodb"), settings.tokens_table)
 
 
-@app.post("/token", responses={201: {"description": "created; the plaintext token is in `token`"}})
+@app.post(
+    "/token",
+    responses={
+        201: {
+            "description": "created; the plaintext token is in `token` (shown this once)",
+            "content": {"application/json": {"model": CreatedToken}},
+        }
+    },
+)
 def create_token(body: TokenCreate) -> tuple[dict[str, Any], int]:
     caller = api.principal(app)
     caller.require_admin()
@@ -48,10 +57,10 @@ def list_tokens(
     return Page[Token].of(service.list_tokens(repository()), start_at, max_results)
 
 
-@app.delete("/token/<token_id>")
-def revoke_token(token_id: int) -> Token:
+@app.delete("/token/<tokenId>")
+def revoke_token(token_id: Annotated[str, Path(alias="tokenId")]) -> Token:
     api.principal(app).require_admin()
-    return service.revoke_token(repository(), token_id)
+    return service.revoke_token(repository(), path_id(token_id, "token"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -23,6 +23,7 @@ API_SAMPLES = [
     for lid, res in TEMPLATE.of_type("AWS::Serverless::Function")
     for path in sorted((ROOT / "events" / Path(res["Properties"]["CodeUri"]).name).glob("*.json"))
     if lid != "AuthorizerFunction"
+    and any(e.get("Type") == "Api" for e in (res["Properties"].get("Events") or {}).values())
 ]
 
 

@@ -120,7 +120,8 @@ def test_function_failures_become_api_gateway_5xx(
     http, _ = client(handler)
     response = http.get(TOKEN_PATH, headers={"Authorization": "Bearer good"})
     assert response.status_code == status
-    assert response.get_json() == {"message": message}
+    # template.yaml's DEFAULT_5XX gateway response: Jira's body around API Gateway's message
+    assert response.get_json() == {"errorMessages": [message], "errors": {}}
 
 
 def test_body_over_the_api_gateway_limit_is_413_before_routing() -> None:

@@ -186,10 +186,22 @@ def test_gateway_responses_come_from_the_template_with_api_gateway_defaults_behi
     assert json.loads(missing.body) == {"errorMessages": ["No such resource"], "errors": {}}
     assert api.gateway_response("UNAUTHORIZED").status == 401
     assert api.gateway_response("ACCESS_DENIED").status == 403
-    # And undeclared ones use API Gateway's defaults
     failure = api.gateway_response("AUTHORIZER_FAILURE")
-    assert (failure.status, json.loads(failure.body)) == (500, {"message": None})
-    assert json.loads(api.gateway_response("DEFAULT_5XX").body) == {"message": "Internal server error"}
+    assert (failure.status, json.loads(failure.body)["errorMessages"]) == (
+        500,
+        ["The token could not be checked; retry the request"],
+    )
+    # And undeclared ones keep API Gateway's status and message, in the template's DEFAULT_4XX /
+    # DEFAULT_5XX Jira body
+    too_large = api.gateway_response("REQUEST_TOO_LARGE")
+    assert (too_large.status, json.loads(too_large.body)) == (
+        413,
+        {"errorMessages": ["Request Too Long"], "errors": {}},
+    )
+    assert json.loads(api.gateway_response("DEFAULT_5XX").body) == {
+        "errorMessages": ["Internal server error"],
+        "errors": {},
+    }
 
 
 def test_default_4xx_template_and_header_parameters_apply_to_undeclared_types() -> None:

@@ -17,7 +17,15 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 TPL = Template.from_file()
-PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::URLSuffix", "AWS::Partition", "AWS::NoValue"}
+PSEUDO = {
+    "AWS::Region",
+    "AWS::AccountId",
+    "AWS::StackName",
+    "AWS::StackId",
+    "AWS::URLSuffix",
+    "AWS::Partition",
+    "AWS::NoValue",
+}
 
 
 def intrinsics(node: Any) -> Iterator[tuple[str, Any]]:

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal.auth.principal import Principal
@@ -34,7 +35,7 @@ from teamcal.errors import (
     UpstreamError,
 )
 from teamcal.idempotency import idempotency_key, run_once
-from teamcal.observability import logger
+from teamcal.observability import logger, metrics
 from teamcal.settings import get_settings
 
 #: The path CCJ clients append to their base URL (CCJ reference, "URL Structure").
@@ -128,6 +129,20 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
+#: Media types no teamcal route parses. Powertools would read them as an HTML form (and fail on a
+#: multipart body without a boundary); teamcal takes JSON (and .ics where a route says so): 415.
+_FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/")
+#: Methods whose requests may carry a body teamcal reads.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _media_type(event: Mapping[str, Any]) -> str:
+    """The request's media type, lower case, without parameters (``""`` when absent)."""
+    headers = event.get("headers") or {}
+    value = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), "")
+    return value.split(";", 1)[0].strip().lower()
+
+
 def _body_size(event: Mapping[str, Any]) -> int:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
@@ -136,10 +151,13 @@ def _body_size(event: Mapping[str, Any]) -> int:
 
 
 def _precheck(event: Mapping[str, Any]) -> Response[str] | None:
-    """Refuse bodies the resolver must never see: too large (413), undecodable (400)."""
+    """Refuse bodies the resolver must never see: too large (413), an HTML form encoding (415),
+    undecodable (400)."""
     limit = get_settings().max_body_bytes
     if _body_size(event) > limit:
         return jira_error(413, [f"The request body is larger than {limit} bytes"])
+    if event.get("httpMethod") in _BODY_METHODS and _media_type(event).startswith(_FORM_MEDIA_TYPES):
+        return jira_error(415, ["Unsupported Content-Type: send application/json"])
     body = event.get("body")
     if event.get("isBase64Encoded") and body:
         try:
@@ -152,9 +170,39 @@ def _precheck(event: Mapping[str, Any]) -> Response[str] | None:
 def resolve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run ``app`` on a REST proxy event; returns the proxy response.
 
-    Before the routes: the body prechecks (413, 400 for undecodable bodies) and, for a POST with an
-    ``Idempotency-Key`` header, :mod:`teamcal.idempotency` (a retry gets the first response).
+    Before the routes: the body prechecks (413, 415 for form encodings, 400 for undecodable
+    bodies) and, for a POST with an ``Idempotency-Key`` header, :mod:`teamcal.idempotency` (a retry
+    gets the first response). Every answer is counted by :func:`count_response` (an exception that
+    escapes counts as ``5xx``: API Gateway turns it into a 502).
     """
+    response: dict[str, Any] | None = None
+    try:
+        response = _resolve(app, event, context)
+        return response
+    finally:
+        count_response(event, None if response is None else int(response.get("statusCode") or 500))
+
+
+#: The EMF metric counting responses, per route and status class (see :func:`count_response`).
+RESPONSE_METRIC = "ApiResponses"
+
+
+def count_response(event: Mapping[str, Any], status: int | None) -> None:
+    """Emit one ``ApiResponses`` count (namespace ``POWERTOOLS_METRICS_NAMESPACE``) with the
+    dimensions ``service``, ``route`` (``"POST /calendar/{calendarId}/import"``: the API resource,
+    base path removed, so one series per route, never per id) and ``statusClass`` (``2xx`` … ``5xx``;
+    ``None``: the handler raised, ``5xx``). A separate EMF document, so the function's own metrics
+    keep their dimensions."""
+    resource = str(event.get("resource") or "").removeprefix(BASE_PATH) or "/"
+    status_class = "5xx" if status is None else f"{min(max(status // 100, 1), 5)}xx"
+    dimensions = {"route": f"{event.get('httpMethod', '-')} {resource}", "statusClass": status_class}
+    if metrics.service:
+        dimensions["service"] = str(metrics.service)
+    with single_metric(name=RESPONSE_METRIC, unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
+        pass
+
+
+def _resolve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     early = _precheck(event)
     if early is not None:
         return _render(early)

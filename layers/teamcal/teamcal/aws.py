@@ -22,3 +22,16 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_t
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for ``service`` (e.g. ``"dynamodb"``, ``"s3"``)."""
     return boto3.client(service, config=RETRY_CONFIG)
+
+
+#: For bulk writers (the iCalendar import): their requests are built by code from records that
+#: were validated on the way in, and botocore's client-side parameter validation of thousands of
+#: BatchWriteItem requests costs about as much CPU as the rest of the write path.
+BULK_CONFIG = RETRY_CONFIG.merge(Config(parameter_validation=False))
+
+
+@cache
+def bulk_client(service: str) -> Any:
+    """A process-wide client for ``service`` without client-side parameter validation (see
+    :data:`BULK_CONFIG`); the service still validates every request."""
+    return boto3.client(service, config=BULK_CONFIG)

@@ -52,7 +52,8 @@ from teamcal.services.versions import expected_version
 
 
 def list_calendars(stores: ConfigStores, principal: Principal) -> list[CalendarSummary]:
-    """``GET /calendar``: the viewable ACTIVE calendars tied to the token, by id, sources embedded.
+    """``GET /calendar``: the viewable ACTIVE calendars tied to the token, oldest first (then by
+    id), sources embedded.
 
     Cost: all-calendars token = 1 Query on the calendars index (per MB); scoped token = 1
     BatchGetItem per 100 calendar ids; then 1 BatchGetItem per 100 sources (+1 Query if a custom
@@ -62,6 +63,7 @@ def list_calendars(stores: ConfigStores, principal: Principal) -> list[CalendarS
         stores.calendars.list_active() if principal.all_calendars else stores.calendars.get_many(principal.calendar_ids)
     )
     calendars = [c for c in map(CalendarRecord.model_validate, raw) if c.status == "ACTIVE" and can_view(principal, c)]
+    calendars.sort(key=lambda c: (c.created, c.id))
     sources = sources_of(stores, calendars)
     return [c.summary(sources[c.id]) for c in calendars]
 
@@ -135,6 +137,34 @@ def _changes(body: CalendarUpdate) -> dict[str, object]:
     return changes
 
 
+def _shares_more(calendar: CalendarRecord, body: CalendarUpdate) -> bool:
+    """Whether the update makes the calendar public or grants it to a user or group not granted before."""
+    if body.public_calendar and not calendar.public_calendar:
+        return True
+    for name in ("perm_calendar_view", "perm_calendar_edit", "perm_events_edit"):
+        sent, before = getattr(body, name), getattr(calendar, name)
+        if sent is not None and (set(sent.users) - set(before.users) or set(sent.groups) - set(before.groups)):
+            return True
+    return False
+
+
+def _refuse_sharing_private_google(stores: ConfigStores, calendar: CalendarRecord, body: CalendarUpdate) -> None:
+    """Google sync sharing case 2 (CCJ reference: "you have private google calendars synced and then
+    would like to share your … calendar → Sharing option is disabled"): 409 when the update shares
+    a calendar one of whose sources syncs a private Google calendar (``private`` on the source).
+    Costs one BatchGetItem, only for updates that share more."""
+    if not calendar.source_ids or not _shares_more(calendar, body):
+        return
+    sources = stores.sources.get_many(calendar.source_ids)
+    if any(s.get("private") and s.get("status", "ACTIVE") == "ACTIVE" for s in sources):
+        raise ConflictError(
+            f"calendar {calendar.id} syncs a private Google calendar, whose events only the calendar's owner may "
+            "see: it cannot be made public or shared with users or groups. Deselect the private Google calendar "
+            "first (PUT …/google)",
+            {"publicCalendar": "a private Google calendar is synced into this calendar"},
+        )
+
+
 def update_calendar(
     stores: ConfigStores, principal: Principal, body: CalendarUpdate, if_match: str | None
 ) -> CalendarDetail:
@@ -146,7 +176,8 @@ def update_calendar(
         InvalidInputError: no ``id`` ("Missing calendar ID"); invalid ``value``.
         NotFoundError: absent, being deleted, out of scope or not viewable.
         ForbiddenError: rules 3-4 of :mod:`teamcal.permissions`.
-        ConflictError: stale ``version`` / ``If-Match``, or a concurrent write won.
+        ConflictError: stale ``version`` / ``If-Match``, or a concurrent write won; sharing a
+            calendar that syncs a private Google calendar (Google sync sharing case 2).
     """
     if body.id is None:
         raise InvalidInputError("Missing calendar ID", {"id": "Missing calendar ID"})
@@ -155,6 +186,7 @@ def update_calendar(
         raise NotFoundError(f"calendar {body.id} not found")
     require_edit_calendar(principal, calendar)
     require_change_settings(principal, calendar, body, body.user)
+    _refuse_sharing_private_google(stores, calendar, body)
     if body.value is not None:
         parse_value(body.value, CalendarValue)
     version = expected_version(calendar.version, body.version, if_match, f"calendar {calendar.id}")

@@ -2,14 +2,15 @@
 
 Item shape (table keys ``pk``/``sk``, index ``gsi1`` on ``gsi1pk``/``gsi1sk``, ALL projection):
 
-* a calendar: ``pk = "CAL#<id>"``, ``sk = "CAL"``, ``gsi1pk = "CALS"`` while ``status =
-  "ACTIVE"`` and ``"CALS#DELETING"`` while a DELETE cascade is under way, ``gsi1sk = <id, 16
-  digits>``; attributes are the wire names (``id``, ``user``, ``value``, ``publicCalendar``,
-  ``calendarEditable``, ``permCalendarEdit {groups, users}``, ``eventsEditable``,
-  ``permEventsEdit``, ``eventReporterEdit``, ``permCalendarView``) plus ``version`` (1 on create,
-  +1 on each write), ``created``/``updated`` (epoch ms), ``status`` and ``sourceIds`` (a number
-  set: the ids of the calendar's sources, maintained in the same transaction that creates or
-  deletes a source — see :mod:`teamcal.storage.sources`; absent when empty).
+* a calendar: ``pk = "CAL#<id>"``, ``sk = "CAL"``, ``gsi1pk = "CALS"`` while ``status = "ACTIVE"``
+  and ``"CALS#DELETING"`` while a DELETE cascade is under way, ``gsi1sk = "<created ms, 15
+  digits>#<id, 16 digits>"`` (listings in creation order); attributes are the wire names (``id``,
+  ``user``, ``value``, ``publicCalendar``, ``calendarEditable``, ``permCalendarEdit {groups,
+  users}``, ``eventsEditable``, ``permEventsEdit``, ``eventReporterEdit``, ``permCalendarView``)
+  plus ``version`` (1 on create, +1 on each write), ``created``/``updated`` (epoch ms), ``status``
+  and ``sourceIds`` (a number set: the ids of the calendar's sources, maintained in the same
+  transaction that creates or deletes a source — see :mod:`teamcal.storage.sources`; absent when
+  empty).
 
 Access paths and their cost: one calendar = 1 strongly consistent GetItem; the calendars of a
 scoped token = BatchGetItem (1 call per 100 ids); every calendar (all-calendars tokens) = a Query
@@ -70,7 +71,7 @@ class CalendarRepository:
             "pk": calendar_pk(record["id"]),
             "sk": SK,
             "gsi1pk": ACTIVE_PK,
-            "gsi1sk": f"{record['id']:016d}",
+            "gsi1sk": f"{int(record['created']):015d}#{int(record['id']):016d}",
         }
         try:
             self._client.put_item(
@@ -93,7 +94,7 @@ class CalendarRepository:
         return sorted((_record(i) for i in items), key=lambda r: int(r["id"]))
 
     def list_active(self) -> list[dict[str, Any]]:
-        """Every ACTIVE calendar, ordered by id (a Query on ``gsi1``; eventually consistent)."""
+        """Every ACTIVE calendar, oldest first (a Query on ``gsi1``; eventually consistent)."""
         return self._list(ACTIVE_PK)
 
     def list_deleting(self) -> list[dict[str, Any]]:

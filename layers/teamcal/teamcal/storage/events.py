@@ -43,6 +43,7 @@ from botocore.exceptions import ClientError
 
 from teamcal.errors import InvalidInputError, NotFoundError, RetryableError
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
+from teamcal.storage.versioned import batch_get
 
 _MS_OFFSET = 10**14
 #: The series end recorded for an unbounded rule (no COUNT, no UNTIL): far beyond any window.
@@ -252,6 +253,12 @@ class EventRepository:
             raise NotFoundError(f"event {event_id} not found")
         return _strip(deserialize(out["Item"]))
 
+    def get_many(self, event_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """{id: event} of the events that exist among ``event_ids`` (strongly consistent
+        BatchGetItem, 1 call per 100 ids): for syncs that apply many outside changes at once."""
+        items = batch_get(self._client, self._table, [(_event_pk(i), "EV") for i in event_ids])
+        return {int(item["id"]): _strip(item) for item in items}
+
     def children(self, master_id: int) -> list[dict[str, Any]]:
         """The exceptions of a master, ordered by recurrence id (one Query on gsi1)."""
         return [
@@ -347,6 +354,95 @@ class EventRepository:
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
         raise RetryableError("the data store kept refusing writes; retry the request")
+
+    # ------------------------------------------------------------------ bulk (iCalendar export / import)
+    def by_source(self, source_id: int) -> Iterator[dict[str, Any]]:
+        """Every event of a source (main items of every kind), in no particular order.
+
+        A paged Query on ``gsi2`` (KEYS_ONLY, ``gsi2pk = "SRC#<sourceId>"``) keeps the keys whose
+        ``sk`` is ``EV`` (the events; the others are month index items), then BatchGetItem fetches
+        them 100 at a time (strongly consistent). No Scan; holds at most one page of keys and 100
+        events at a time. An event deleted between the two reads is left out.
+        """
+        pending: list[tuple[str, str]] = []
+        for key in query_all(
+            self._client,
+            TableName=self._table,
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :p",
+            ExpressionAttributeValues={":p": value(f"SRC#{source_id}")},
+        ):
+            if key["sk"] != "EV":
+                continue
+            pending.append((str(key["pk"]), "EV"))
+            if len(pending) == 100:
+                yield from (_strip(i) for i in batch_get(self._client, self._table, pending))
+                pending = []
+        if pending:
+            yield from (_strip(i) for i in batch_get(self._client, self._table, pending))
+
+    def batch_put(
+        self,
+        events: Iterable[dict[str, Any]],
+        *,
+        previous: dict[int, dict[str, Any]] | None = None,
+        delete: Iterable[dict[str, Any]] = (),
+    ) -> int:
+        """Write many events without a transaction; returns the number of item writes.
+
+        Every item of each event in ``events`` (the main item and its month index items, see the
+        module docstring) is put with BatchWriteItem, 25 requests a call, retrying
+        ``UnprocessedItems`` with exponential backoff. ``previous`` maps an event id to its stored
+        version when ``events`` replaces it: index items of months the event left are deleted.
+        ``delete``: events removed with all their items.
+
+        For bulk imports, which are idempotent and re-run after a failure: the writes are neither
+        atomic nor conditioned on ``version`` (a concurrent edit of the same event loses). Index
+        items go first and main items last, so an interrupted call never leaves an event whose
+        index items are missing (a re-run that finds the main item has nothing left to repair).
+
+        Raises:
+            InvalidInputError: an event spans more than :data:`MAX_INDEX_MONTHS` months (checked
+                before anything is written).
+            RetryableError: DynamoDB kept returning unprocessed items.
+        """
+        previous = previous or {}
+        index_puts: dict[tuple[str, str], dict[str, Any]] = {}
+        main_puts: dict[tuple[str, str], dict[str, Any]] = {}
+        index_deletes: list[tuple[str, str]] = []
+        main_deletes: list[tuple[str, str]] = []
+        for event in events:
+            attributes = serialize(event)  # once per event: its index items carry the same copy
+            main = self._main_item(event)
+            main_puts[(main["pk"], main["sk"])] = {**attributes, **serialize(_keys_of(main))}
+            for bucket in self._bucket_items(event):
+                index_puts[(bucket["pk"], bucket["sk"])] = {**attributes, **serialize(_keys_of(bucket))}
+            old = previous.get(int(event["id"]))
+            if old is not None:
+                index_deletes.extend(self._bucket_keys(old))
+        for event in delete:
+            index_deletes.extend(self._bucket_keys(event))
+            main_deletes.append((_event_pk(int(event["id"])), "EV"))
+        first = [{"PutRequest": {"Item": item}} for item in index_puts.values()]
+        first += [
+            {"DeleteRequest": {"Key": {"pk": value(pk), "sk": value(sk)}}}
+            for pk, sk in dict.fromkeys(index_deletes)
+            if (pk, sk) not in index_puts
+        ]
+        last = [{"PutRequest": {"Item": item}} for item in main_puts.values()]
+        last += [
+            {"DeleteRequest": {"Key": {"pk": value(pk), "sk": value(sk)}}}
+            for pk, sk in dict.fromkeys(main_deletes)
+            if (pk, sk) not in main_puts
+        ]
+        for phase in (first, last):
+            for chunk in _chunks(phase, 25):
+                self._batch_write(chunk)
+        return len(first) + len(last)
+
+
+def _keys_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in _INDEX_KEYS if k in item}
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -1,0 +1,270 @@
+"""iCalendar export, subscription feeds and import (issue 5; calendar-integrations.txt).
+
+Routes (relative to ``/rest/brizo-calendar/api/1``; all behind the token authorizer except the
+feed itself, whose secret in the path is the credential):
+
+* ``POST /calendar/{calendarId}/export`` → 201 ``{snapshotId, key, url, expires, events}``: an
+  .ics snapshot in the bucket and a presigned GET URL.
+* ``GET /calendar/{calendarId}/export`` → 200 ``text/calendar``: the .ics itself (303 to a
+  presigned URL when it is too large for a Lambda response).
+* ``POST /calendar/{calendarId}/import[?sourceId=]`` with a ``text/calendar`` body → 202 with the
+  import job (finished: the import runs within the request); 400 for a file that is not usable.
+* ``POST /calendar/{calendarId}/import-url[?sourceId=]`` → 201 ``{jobId, url, method, key,
+  expires, maxBytes, job}``: PUT the file to ``url``; its arrival in the bucket runs the import
+  (this function's S3 event).
+* ``GET /import/{jobId}`` → the job: status, ``processed``/``total``, counts, errors.
+* ``POST``/``GET``/``DELETE /calendar/{calendarId}/feed`` → create (or replace) / show / revoke
+  the calendar's subscription feed; ``GET /feed/{feedToken}`` → the feed's ``text/calendar``
+  (no Authorization; unknown or revoked → 404).
+
+``lambda_handler`` also takes the S3 ``ObjectCreated`` events of ``imports/`` (the upload worker).
+icalendar and x-wr-timezone are imported by this function only (through ``teamcal.services.ical``).
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from typing import Annotated, Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from teamcal import api, aws
+from teamcal.errors import ConflictError, UnsupportedMediaTypeError
+from teamcal.ids import MAX_ID, now_ms
+from teamcal.models.ical import Feed, ImportJob, Snapshot, UploadTicket
+from teamcal.observability import logger, metrics, tracer
+from teamcal.paths import path_id
+from teamcal.services import ical as service
+from teamcal.services.ical import IcalStores
+from teamcal.services.stores import ConfigStores
+from teamcal.settings import get_ical_settings, get_settings
+from teamcal.storage.events import EventRepository
+from teamcal.storage.feeds import FeedRepository
+from teamcal.storage.ics_files import IcsFiles
+from teamcal.storage.import_jobs import ImportJobRepository
+
+settings = get_settings()
+ical_settings = get_ical_settings()
+app = api.make_resolver()
+
+#: Largest .ics a response carries inline; bigger ones are redirected to the bucket (a Lambda
+#: response is capped at 6 MB, JSON-encoded).
+MAX_INLINE_RESPONSE_BYTES = 4_500_000
+ICS = "text/calendar; charset=utf-8"
+_ACCEPTED_BODIES = ("text/calendar", "text/plain", "application/octet-stream", "application/ics", "text/x-vcalendar")
+#: The documented 200 of the routes that answer with the .ics itself, and their 303.
+ICS_RESPONSES: dict[int, Any] = {
+    200: {
+        "description": "the calendar as an iCalendar (RFC 5545) file",
+        "content": {"text/calendar": {"schema": {"type": "string"}}},
+    },
+    303: {
+        "description": "the file is too large for a response: fetch it from the presigned URL in `Location`",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+}
+SourceId = Annotated[int | None, Query(alias="sourceId", gt=0, le=MAX_ID, description="the source to import into")]
+
+
+@lru_cache(maxsize=1)
+def stores() -> IcalStores:
+    client = aws.client("dynamodb")
+    return IcalStores(
+        config=ConfigStores.connect(client, settings.calendars_table, settings.sources_table),
+        events=EventRepository(aws.bulk_client("dynamodb"), settings.events_table),
+        jobs=ImportJobRepository(client, settings.calendars_table),
+        feeds=FeedRepository(client, settings.calendars_table),
+        files=IcsFiles(aws.client("s3"), settings.snapshots_bucket),
+    )
+
+
+def _ics(text: str, filename: str, calendar_id: int) -> Response[str]:
+    if len(text) > MAX_INLINE_RESPONSE_BYTES // 4 and len(text.encode("utf-8")) > MAX_INLINE_RESPONSE_BYTES:
+        url = service.store_large_export(stores(), calendar_id, text, now_ms(), ical_settings.url_expiry_seconds)
+        return Response(status_code=303, content_type="application/json", body="{}", headers={"Location": url})
+    return Response(
+        status_code=200,
+        content_type=ICS,
+        body=text,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, max-age=300"},
+    )
+
+
+def _body() -> bytes:
+    """The raw request body (base64-decoded when API Gateway encoded it)."""
+    event = app.current_event
+    content_type = (event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if content_type and content_type not in _ACCEPTED_BODIES:
+        raise UnsupportedMediaTypeError(
+            f"Unsupported Content-Type {content_type[:60]!r}: send the .ics file as text/calendar"
+        )
+    raw = event.body or ""
+    return base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
+
+
+def _base_url() -> str:
+    """The public base URL of the API, for feed links (``ICAL_PUBLIC_BASE_URL`` or the request's
+    host; the stage is part of the path on execute-api hosts)."""
+    if ical_settings.public_base_url:
+        return ical_settings.public_base_url.rstrip("/")
+    event = app.current_event
+    host = event.request_context.domain_name or event.headers.get("host") or "localhost"
+    aws_host = ".execute-api." in host
+    proto = event.headers.get("x-forwarded-proto") or ("https" if aws_host else "http")
+    stage = f"/{event.request_context.stage}" if aws_host and event.request_context.stage else ""
+    return f"{proto}://{host}{stage}"
+
+
+# ---------------------------------------------------------------------------- export
+@app.post(
+    "/calendar/<calendarId>/export",
+    responses={
+        201: {"description": "the snapshot and its download URL", "content": {"application/json": {"model": Snapshot}}}
+    },
+)
+def create_snapshot(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
+    snapshot: Snapshot = service.create_snapshot(
+        stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms(), ical_settings.url_expiry_seconds
+    )
+    metrics.add_metric(name="IcsSnapshot", unit="Count", value=1)
+    return snapshot.model_dump(by_alias=True), 201
+
+
+@app.get("/calendar/<calendarId>/export", responses=ICS_RESPONSES)
+def export_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Response[str]:
+    cid = path_id(calendar_id, "calendar")
+    text, _ = service.calendar_ics(stores(), api.principal(app), cid, now_ms())
+    return _ics(text, f"calendar-{cid}.ics", cid)
+
+
+# ---------------------------------------------------------------------------- import
+@app.post(
+    "/calendar/<calendarId>/import",
+    responses={
+        202: {
+            "description": "the import job, finished (send the .ics as the body, Content-Type text/calendar)",
+            "content": {"application/json": {"model": ImportJob}},
+        }
+    },
+)
+def import_calendar(
+    calendar_id: Annotated[str, Path(alias="calendarId")], source_id: SourceId = None
+) -> tuple[dict[str, Any], int]:
+    job: ImportJob = service.import_inline(
+        stores(), api.principal(app), path_id(calendar_id, "calendar"), source_id, _body()
+    )
+    metrics.add_metric(name="IcsImportedEvents", unit="Count", value=job.created + job.updated)
+    return job.model_dump(by_alias=True), 202
+
+
+@app.post(
+    "/calendar/<calendarId>/import-url",
+    responses={
+        201: {"description": "the upload URL and its job", "content": {"application/json": {"model": UploadTicket}}}
+    },
+)
+def import_url(
+    calendar_id: Annotated[str, Path(alias="calendarId")], source_id: SourceId = None
+) -> tuple[dict[str, Any], int]:
+    ticket: UploadTicket = service.request_upload(
+        stores(),
+        api.principal(app),
+        path_id(calendar_id, "calendar"),
+        source_id,
+        max_bytes=ical_settings.max_upload_bytes,
+        expires_seconds=ical_settings.url_expiry_seconds,
+    )
+    return ticket.model_dump(by_alias=True), 201
+
+
+@app.get("/import/<jobId>")
+def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> ImportJob:
+    return service.get_job(stores(), api.principal(app), path_id(job_id, "import job"), now_ms())
+
+
+# ---------------------------------------------------------------------------- feeds
+@app.post(
+    "/calendar/<calendarId>/feed",
+    responses={
+        201: {"description": "the feed, with its secret URL (once)", "content": {"application/json": {"model": Feed}}}
+    },
+)
+def create_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
+    feed, secret = service.create_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms())
+    url = f"{_base_url()}{api.BASE_PATH}/feed/{secret}.ics"
+    feed = feed.model_copy(update={"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]})
+    return feed.model_dump(by_alias=True), 201
+
+
+@app.get("/calendar/<calendarId>/feed")
+def get_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Feed:
+    return service.get_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
+
+
+@app.delete("/calendar/<calendarId>/feed")
+def revoke_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Feed:
+    return service.revoke_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
+
+
+@app.get("/feed/<feedToken>", responses=ICS_RESPONSES)
+def feed(feed_token: Annotated[str, Path(alias="feedToken")]) -> Response[str]:
+    secret = feed_token.removesuffix(".ics")
+    text = service.feed_ics(stores(), secret, now_ms())
+    return _ics(text, "calendar.ics", 0)
+
+
+# ---------------------------------------------------------------------------- the upload worker
+def _uploads(event: dict[str, Any]) -> list[str]:
+    """The object keys of an S3 event's ``ObjectCreated`` records for the snapshots bucket."""
+    keys = []
+    for record in event.get("Records") or []:
+        s3 = record.get("s3") or {}
+        if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        if (s3.get("bucket") or {}).get("name") != settings.snapshots_bucket:
+            continue
+        keys.append(unquote_plus(str((s3.get("object") or {}).get("key", ""))))
+    return keys
+
+
+def handle_uploads(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Run the import of every uploaded object in an S3 event (Lambda retries a failed
+    invocation; a retry resumes the job from its checkpoint)."""
+    done = []
+    for key in _uploads(event):
+        try:
+            job = service.run_upload(
+                stores(),
+                key,
+                max_bytes=ical_settings.max_upload_bytes,
+                time_left_ms=context.get_remaining_time_in_millis,
+            )
+        except ConflictError as e:
+            logger.warning("import handed over to another worker", extra={"key": key, "reason": e.message})
+            continue
+        if job is None:
+            logger.info("nothing to import", extra={"key": key})
+            continue
+        logger.info("import ran", extra={"key": key, "job": job.id, "status": job.status, "processed": job.processed})
+        metrics.add_metric(name="IcsImportedEvents", unit="Count", value=job.created + job.updated)
+        done.append({"jobId": job.id, "status": job.status})
+    return {"jobs": done}
+
+
+def _is_s3(event: dict[str, Any]) -> bool:
+    records = event.get("Records")
+    return isinstance(records, list) and bool(records) and records[0].get("eventSource") == "aws:s3"
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _is_s3(event):
+        return handle_uploads(event, context)
+    return api.resolve(app, event, context)

@@ -1,0 +1,220 @@
+"""Synchronizations between deployments (issue 7): our API and the partner webhooks.
+
+Our API (TOKEN authorizer; admin or calendar-edit tokens), answers in Jira's shapes:
+
+* ``POST /synchronization`` ``{name, partnerUrl, scope}`` → 201, status INVITATION_SENT
+* ``GET /synchronization`` (Jira's envelope, ``startAt``/``maxResults``),
+  ``GET`` / ``PUT`` / ``DELETE /synchronization/{synchronizationId}``
+* ``POST /synchronization/{synchronizationId}/accept`` ``{scope}`` | ``/reject`` | ``/remove-record``
+* ``POST`` / ``GET /synchronization/{synchronizationId}/mappings``,
+  ``DELETE /synchronization/{synchronizationId}/mappings/{mappingId}``
+* ``GET /synchronization/{synchronizationId}/partner-calendars``
+
+Partner webhooks (no authorizer: ``Auth: Authorizer: NONE``; every call but hello is signed):
+``GET /partner/v1/hello``, ``POST /partner/v1/invitations``, and under
+``/partner/v1/synchronization/{synchronizationId}``: ``POST accept``, ``POST reject``,
+``POST delete``, ``POST mappings``, ``DELETE mappings/{mappingId}``, ``GET calendars``,
+``POST events``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from teamcal import api, aws
+from teamcal.models.common import Page
+from teamcal.observability import logger, metrics, tracer
+from teamcal.partners.protocol import (
+    AcceptRequest,
+    CalendarMapping,
+    CalendarsOut,
+    ChangeResult,
+    Hello,
+    InvitationOut,
+    MappingCreate,
+    PartnerCalendar,
+    Synchronization,
+    SynchronizationCreate,
+    SynchronizationUpdate,
+)
+from teamcal.partners.urls import own_base_url
+from teamcal.paths import path_id
+from teamcal.services import partners as service
+from teamcal.services.sync_context import SignedCall, SyncContext, connect
+from teamcal.settings import get_partner_settings, get_settings
+
+settings = get_settings()
+partner_settings = get_partner_settings()
+app = api.make_resolver()
+
+SyncId = Annotated[str, Path(alias="synchronizationId")]
+MappingId = Annotated[str, Path(alias="mappingId")]
+StartAt = Annotated[int, Query(alias="startAt", ge=0)]
+MaxResults = Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)]
+
+
+@lru_cache(maxsize=1)
+def context() -> SyncContext:
+    return connect(
+        aws.client("dynamodb"),
+        aws.client("secretsmanager"),
+        {
+            "calendars": settings.calendars_table,
+            "sources": settings.sources_table,
+            "events": settings.events_table,
+            "invitations": settings.invitations_table,
+        },
+        secrets_prefix=partner_settings.secrets_prefix,
+        allow_loopback=partner_settings.allow_loopback_partners,
+        timeout_seconds=partner_settings.partner_timeout_seconds,
+    )
+
+
+def _header(name: str) -> str | None:
+    wanted = name.lower()
+    return next((v for k, v in (app.current_event.headers or {}).items() if k.lower() == wanted), None)
+
+
+def _own_url() -> str | None:
+    event = app.current_event
+    return own_base_url(_header("Host"), _header("X-Forwarded-Proto"), event.path, event.request_context.stage)
+
+
+def _signed_call() -> SignedCall:
+    event = app.current_event
+    at = event.path.find(api.BASE_PATH)
+    route = event.path[at + len(api.BASE_PATH) :] if at >= 0 else event.path
+    body = (event.decoded_body or "").encode("utf-8")
+    return SignedCall(event.http_method, route, dict(event.headers or {}), body)
+
+
+# ---------------------------------------------------------------------------- our API
+@app.post("/synchronization", responses={201: {"description": "invited; status INVITATION_SENT"}})
+def create_synchronization(body: SynchronizationCreate) -> tuple[dict[str, Any], int]:
+    created = service.invite(context(), api.principal(app), body, _own_url())
+    metrics.add_metric(name="SynchronizationInvited", unit="Count", value=1)
+    return created.model_dump(by_alias=True), 201
+
+
+@app.get("/synchronization")
+def list_synchronizations(start_at: StartAt = 0, max_results: MaxResults = None) -> Page[Synchronization]:
+    return Page[Synchronization].of(service.list_synchronizations(context(), api.principal(app)), start_at, max_results)
+
+
+@app.get("/synchronization/<synchronizationId>")
+def get_synchronization(sync_id: SyncId) -> Synchronization:
+    return service.get_synchronization(context(), api.principal(app), path_id(sync_id, "synchronization"))
+
+
+@app.put("/synchronization/<synchronizationId>")
+def update_synchronization(sync_id: SyncId, body: SynchronizationUpdate) -> Synchronization:
+    return service.update(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
+
+
+@app.delete("/synchronization/<synchronizationId>")
+def delete_synchronization(sync_id: SyncId) -> Synchronization:
+    return service.delete(context(), api.principal(app), path_id(sync_id, "synchronization"))
+
+
+@app.post("/synchronization/<synchronizationId>/accept")
+def accept(sync_id: SyncId, body: AcceptRequest) -> Synchronization:
+    return service.accept(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
+
+
+@app.post("/synchronization/<synchronizationId>/reject")
+def reject(sync_id: SyncId) -> Synchronization:
+    return service.reject(context(), api.principal(app), path_id(sync_id, "synchronization"))
+
+
+@app.post("/synchronization/<synchronizationId>/remove-record")
+def remove_record(sync_id: SyncId) -> Synchronization:
+    return service.remove_record(context(), api.principal(app), path_id(sync_id, "synchronization"))
+
+
+@app.post("/synchronization/<synchronizationId>/mappings", responses={201: {"description": "mapped"}})
+def add_mapping(sync_id: SyncId, body: MappingCreate) -> tuple[dict[str, Any], int]:
+    mapping = service.add_mapping(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
+    return mapping.model_dump(by_alias=True), 201
+
+
+@app.get("/synchronization/<synchronizationId>/mappings")
+def list_mappings(sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None) -> Page[CalendarMapping]:
+    found = service.list_mappings(context(), api.principal(app), path_id(sync_id, "synchronization"))
+    return Page[CalendarMapping].of(found, start_at, max_results)
+
+
+@app.delete("/synchronization/<synchronizationId>/mappings/<mappingId>")
+def delete_mapping(sync_id: SyncId, mapping_id: MappingId) -> CalendarMapping:
+    return service.delete_mapping(
+        context(), api.principal(app), path_id(sync_id, "synchronization"), path_id(mapping_id, "mapping")
+    )
+
+
+@app.get("/synchronization/<synchronizationId>/partner-calendars")
+def partner_calendars(sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None) -> Page[PartnerCalendar]:
+    found = service.partner_calendars(context(), api.principal(app), path_id(sync_id, "synchronization"))
+    return Page[PartnerCalendar].of(found, start_at, max_results)
+
+
+# ---------------------------------------------------------------------------- partner webhooks
+@app.get("/partner/v1/hello")
+def hello() -> Hello:
+    return service.hello(context())
+
+
+@app.post("/partner/v1/invitations", responses={201: {"description": "invitation stored"}})
+def receive_invitation() -> tuple[dict[str, Any], int]:
+    answer: InvitationOut = service.receive_invitation(context(), _signed_call())
+    return answer.model_dump(by_alias=True), 201
+
+
+@app.post("/partner/v1/synchronization/<synchronizationId>/accept")
+def partner_accepted(sync_id: SyncId) -> Synchronization:
+    return service.partner_accepted(context(), path_id(sync_id, "synchronization"), _signed_call())
+
+
+@app.post("/partner/v1/synchronization/<synchronizationId>/reject")
+def partner_rejected(sync_id: SyncId) -> Synchronization:
+    return service.partner_rejected(context(), path_id(sync_id, "synchronization"), _signed_call())
+
+
+@app.post("/partner/v1/synchronization/<synchronizationId>/delete")
+def partner_deleted(sync_id: SyncId) -> Synchronization:
+    return service.partner_deleted(context(), path_id(sync_id, "synchronization"), _signed_call())
+
+
+@app.post("/partner/v1/synchronization/<synchronizationId>/mappings", responses={201: {"description": "mapped"}})
+def partner_mapping_added(sync_id: SyncId) -> tuple[dict[str, Any], int]:
+    mapping = service.partner_mapping_added(context(), path_id(sync_id, "synchronization"), _signed_call())
+    return mapping.model_dump(by_alias=True), 201
+
+
+@app.delete("/partner/v1/synchronization/<synchronizationId>/mappings/<mappingId>")
+def partner_mapping_removed(sync_id: SyncId, mapping_id: MappingId) -> CalendarMapping:
+    return service.partner_mapping_removed(
+        context(), path_id(sync_id, "synchronization"), path_id(mapping_id, "mapping"), _signed_call()
+    )
+
+
+@app.get("/partner/v1/synchronization/<synchronizationId>/calendars")
+def calendars_for_partner(sync_id: SyncId) -> CalendarsOut:
+    return service.calendars_for_partner(context(), path_id(sync_id, "synchronization"), _signed_call())
+
+
+@app.post("/partner/v1/synchronization/<synchronizationId>/events")
+def receive_change(sync_id: SyncId) -> ChangeResult:
+    result = service.receive_change(context(), path_id(sync_id, "synchronization"), _signed_call())
+    metrics.add_metric(name="SyncChangeReceived", unit="Count", value=1)
+    return result
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.resolve(app, event, context)

@@ -1,0 +1,236 @@
+"""Reading an uploaded .ics file: decode, validate its structure, index its components.
+
+The reader never builds the whole calendar as objects. It unfolds the content lines (RFC 5545
+§3.1), walks them once to check the component structure (``BEGIN``/``END`` pairs, RFC 5545 §3.4,
+§3.6) and records, for every top-level VEVENT, its line range, UID and whether it has a
+RECURRENCE-ID. The importer then parses one VEVENT at a time with icalendar
+(:meth:`IcsDocument.vevent_text`), so memory holds the text, a small index entry per VEVENT and
+one parsed component — never every parsed event, and never an expanded rule.
+
+File-level problems raise :class:`~teamcal.ical.errors.IcsFileError` with a message for the user:
+empty, binary, HTML error pages served as .ics, anything that does not start with
+``BEGIN:VCALENDAR``, a truncated file (a component left open at the end), mismatched ``END``
+lines, content outside the calendar, more than :data:`MAX_EVENTS` VEVENTs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from teamcal.ical.errors import IcsFileError
+
+#: The most VEVENTs one file may hold (a bigger calendar should be split).
+MAX_EVENTS = 50_000
+#: The deepest component nesting accepted (VCALENDAR > VEVENT > VALARM is 3).
+MAX_DEPTH = 8
+
+_UNFOLD = re.compile(r"(?:\r\n|\n|\r)[ \t]")
+_LINES = re.compile(r"\r\n|\n|\r")
+_HTML = (b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<!--", b"<title")
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"PK\x03\x04": "a ZIP archive",
+    b"\x1f\x8b": "a gzip archive",
+    b"%PDF": "a PDF document",
+    b"\xff\xd8\xff": "a JPEG image",
+}
+_CONTROL = frozenset(range(0x00, 0x09)) | frozenset(range(0x0E, 0x20)) | {0x0B, 0x0C, 0x7F}
+
+
+@dataclass(frozen=True, slots=True)
+class VEventSpan:
+    """One top-level VEVENT: its ordinal (0-based, file order), line range (inclusive, in the
+    unfolded lines), UID (``None`` when absent) and raw RECURRENCE-ID (params and value, e.g.
+    ``;TZID=Europe/Berlin:20240105T100000``; ``None`` when absent)."""
+
+    index: int
+    first: int
+    last: int
+    uid: str | None
+    recurrence_id: str | None
+
+
+@dataclass
+class IcsDocument:
+    """A structurally valid iCalendar file, indexed.
+
+    ``properties``: calendar-level properties (upper-case name → value of the first occurrence,
+    e.g. ``X-WR-TIMEZONE``, ``X-WR-CALNAME``, ``METHOD``); ``timezones``: the text of every
+    VTIMEZONE; ``events``: one :class:`VEventSpan` per VEVENT in file order; ``ignored``: other
+    top-level components by name (VTODO, VJOURNAL, ...); ``warnings``: notes for the job.
+    """
+
+    lines: list[str]
+    properties: dict[str, str] = field(default_factory=dict)
+    timezones: list[str] = field(default_factory=list)
+    events: list[VEventSpan] = field(default_factory=list)
+    ignored: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+
+    def vevent_text(self, span: VEventSpan) -> str:
+        """The unfolded text of one VEVENT (``BEGIN:VEVENT`` … ``END:VEVENT``, CRLF line ends)."""
+        return "\r\n".join(self.lines[span.first : span.last + 1]) + "\r\n"
+
+
+def _looks_binary(head: bytes) -> str | None:
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            return what
+    if any(b in _CONTROL for b in head):
+        return "binary data"
+    return None
+
+
+def decode(data: bytes) -> tuple[str, list[str]]:
+    """The text of an uploaded file and warnings about its encoding.
+
+    UTF-8 (with or without BOM) as RFC 5545 §3.1.4 requires; UTF-16 with a BOM is accepted;
+    other bytes are read as Windows-1252 with a warning (old Outlook exports).
+
+    Raises:
+        IcsFileError: empty, binary (NUL or control bytes, a known binary signature), or an HTML
+            page.
+    """
+    if not data.strip():
+        raise IcsFileError("The file is empty: an iCalendar file starts with BEGIN:VCALENDAR")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), ["the file is UTF-16; it was read as such"]
+        except UnicodeDecodeError:
+            raise IcsFileError("The file is not text: it starts with a UTF-16 mark but is not UTF-16") from None
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    what = _looks_binary(head)
+    if what is not None:
+        raise IcsFileError(f"The file is {what}, not an iCalendar (.ics) text file")
+    lowered = head[:1024].lower()
+    if lowered.startswith(_HTML) or b"<html" in lowered:
+        raise IcsFileError(
+            "The file is an HTML page, not an iCalendar file: "
+            "the export link probably returned an error or a login page"
+        )
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), ["the file is not UTF-8; it was read as Windows-1252"]
+
+
+def _value(line: str) -> tuple[str, str]:
+    """``NAME;PARAMS:VALUE`` → (upper-case name, value); the colon may not be inside quotes."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            name = line[:i].split(";", 1)[0]
+            return name.strip().upper(), line[i + 1 :]
+    return line.split(";", 1)[0].strip().upper(), ""
+
+
+class _Walker:
+    """One pass over the unfolded lines (see :func:`read`)."""
+
+    def __init__(self, lines: list[str], max_events: int) -> None:
+        self.lines = lines
+        self.max_events = max_events
+        self.doc = IcsDocument(lines)
+        self.stack: list[tuple[str, int]] = []
+        self.calendars = 0
+        self.uid: str | None = None
+        self.rid: str | None = None
+
+    def walk(self) -> IcsDocument:
+        for i, line in enumerate(self.lines):
+            if not line.strip():
+                continue
+            head = line[:6].upper()
+            if head == "BEGIN:":
+                self._begin(i, line[6:].strip().upper())
+            elif head[:4] == "END:":
+                self._end(i, line[4:].strip().upper())
+            else:
+                self._property(i, line)
+        if self.stack:
+            name, at = self.stack[-1]
+            raise IcsFileError(f"The file is truncated: BEGIN:{name} on line {at + 1} is never closed (no END:{name})")
+        if self.calendars == 0:
+            raise IcsFileError("The file holds no VCALENDAR")
+        return self.doc
+
+    def _begin(self, i: int, name: str) -> None:
+        if not self.stack and name != "VCALENDAR":
+            raise IcsFileError(f"Line {i + 1}: expected BEGIN:VCALENDAR, found BEGIN:{name[:40]}")
+        self.stack.append((name, i))
+        if len(self.stack) > MAX_DEPTH:
+            raise IcsFileError(f"Line {i + 1}: components are nested more than {MAX_DEPTH} deep")
+        if len(self.stack) == 2 and name == "VEVENT":
+            self.uid, self.rid = None, None
+
+    def _end(self, i: int, name: str) -> None:
+        if not self.stack:
+            raise IcsFileError(f"Line {i + 1}: END:{name[:40]} without a matching BEGIN")
+        open_name, at = self.stack[-1]
+        if open_name != name:
+            raise IcsFileError(
+                f"Line {i + 1}: END:{name[:40]} does not close BEGIN:{open_name} of line {at + 1}"
+                " (the file is damaged or truncated)"
+            )
+        self.stack.pop()
+        if not self.stack:
+            self.calendars += 1
+        elif len(self.stack) == 1:
+            self._component(name, at, i)
+
+    def _component(self, name: str, first: int, last: int) -> None:
+        doc = self.doc
+        if name == "VEVENT":
+            if len(doc.events) >= self.max_events:
+                raise IcsFileError(f"The file holds more than {self.max_events} events: split it into several files")
+            doc.events.append(VEventSpan(len(doc.events), first, last, self.uid, self.rid))
+        elif name == "VTIMEZONE":
+            doc.timezones.append("\r\n".join(self.lines[first : last + 1]) + "\r\n")
+        else:
+            doc.ignored[name] += 1
+
+    def _property(self, i: int, line: str) -> None:
+        depth = len(self.stack)
+        if depth == 0:
+            raise IcsFileError(f"Line {i + 1}: content outside BEGIN:VCALENDAR … END:VCALENDAR: {line[:60]!r}")
+        if depth == 1:
+            name, value = _value(line)
+            self.doc.properties.setdefault(name, value)
+        elif depth == 2 and self.stack[1][0] == "VEVENT":
+            first = line[:1].upper()
+            if first == "U" and line[:4].upper() in ("UID:", "UID;"):
+                self.uid = _value(line)[1].strip() or None
+            elif first == "R" and line[:13].upper() == "RECURRENCE-ID":
+                self.rid = line[13:].strip()
+
+
+def read(data: bytes | str, *, max_events: int = MAX_EVENTS) -> IcsDocument:
+    """Decode (bytes) and index an iCalendar file (see the module docstring).
+
+    Several VCALENDAR objects in one file are read as one calendar (the first occurrence of a
+    calendar property wins). Blank lines are ignored.
+
+    Raises:
+        IcsFileError: the file is not a structurally valid iCalendar file.
+    """
+    warnings: list[str] = []
+    if isinstance(data, bytes):
+        text, warnings = decode(data)
+    else:
+        text = data
+    text = text.lstrip("\ufeff \t\r\n")
+    if not text:
+        raise IcsFileError("The file is empty: an iCalendar file starts with BEGIN:VCALENDAR")
+    first = text[:80].split("\n", 1)[0].strip()
+    if first.upper() != "BEGIN:VCALENDAR":
+        if first.startswith("<"):
+            raise IcsFileError("The file is an HTML or XML page, not an iCalendar file")
+        raise IcsFileError(f"Not an iCalendar file: it must start with BEGIN:VCALENDAR, not {first[:40]!r}")
+    lines = _LINES.split(_UNFOLD.sub("", text))
+    doc = _Walker(lines, max_events).walk()
+    doc.warnings.extend(warnings)
+    return doc

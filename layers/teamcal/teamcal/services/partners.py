@@ -1,0 +1,686 @@
+"""Synchronization use cases: invitations, their status machine, mappings, and the partner webhooks.
+
+Reference: shared/reference/issue-sync-invitations.txt (Issue Sync Pro's synchronizations), with
+calendars in place of projects and event types in place of issue types. The transitions are in
+:func:`teamcal.services.sync_context.next_status`; the wire shapes in
+:mod:`teamcal.partners.protocol`; the signature in :mod:`teamcal.partners.signing`.
+
+Our API (admin or calendar-edit tokens): :func:`invite`, :func:`list_synchronizations`,
+:func:`get_synchronization`, :func:`update`, :func:`accept`, :func:`reject`, :func:`delete`,
+:func:`remove_record`, :func:`add_mapping`, :func:`list_mappings`, :func:`delete_mapping`,
+:func:`partner_calendars`.
+
+Webhooks (called by the partner, authenticated by signature only): :func:`hello`,
+:func:`receive_invitation`, :func:`partner_accepted`, :func:`partner_rejected`,
+:func:`partner_deleted`, :func:`partner_mapping_added`, :func:`partner_mapping_removed`,
+:func:`calendars_for_partner`, :func:`receive_change`. Each checks, in this order: body size
+(413), the synchronization exists (404), its status allows the call (409), the signature headers,
+timestamp and signature (401), the nonce was never seen (401), then the body (400).
+
+Decisions where the reference is silent:
+
+* Each side has its own id for a synchronization; webhook paths carry the receiver's id.
+* A status change the partner must hear about (reject, delete, mapping removal) happens locally
+  even when the partner is unreachable (stopping replication must not depend on the partner);
+  ``partnerNotified`` says whether it was told. Inviting, accepting and adding a mapping need the
+  partner's answer and fail cleanly (502 / 503) without it.
+* A received invitation nobody answers expires after 30 days (the table's TTL); it is hidden from
+  the list from then on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
+from teamcal.ids import new_id, now_ms
+from teamcal.models.calendars import CalendarRecord
+from teamcal.observability import logger
+from teamcal.partners.errors import (
+    PartnerAddressError,
+    PartnerHttpError,
+    PartnerProtocolError,
+    PartnerUnreachableError,
+)
+from teamcal.partners.protocol import (
+    PROTOCOL_VERSION,
+    AcceptIn,
+    AcceptRequest,
+    CalendarMapping,
+    CalendarsOut,
+    ChangeResult,
+    EventChange,
+    Hello,
+    InvitationIn,
+    InvitationOut,
+    MappingCreate,
+    MappingIn,
+    NoticeIn,
+    PartnerCalendar,
+    Synchronization,
+    SynchronizationCreate,
+    SynchronizationUpdate,
+    decode_secret,
+    encode_secret,
+    parse_body,
+)
+from teamcal.partners.signing import derive_key, new_secret, read_headers, verify
+from teamcal.partners.urls import parse_partner_url, same_url
+from teamcal.permissions import can_edit_events, can_view
+from teamcal.services import replication
+from teamcal.services.sync_context import (
+    ACCEPTED,
+    MAX_WEBHOOK_BYTES,
+    SignedCall,
+    SyncContext,
+    bumped,
+    next_status,
+    partner_url,
+    require_sync,
+    scope_of,
+    signing_secret,
+    view,
+)
+from teamcal.storage.invitations import INVITATION_TTL_SECONDS
+
+MIRROR = {"PUSH": "PULL", "PULL": "PUSH", "BOTH": "BOTH"}
+_PARTNER_FAILURES = (PartnerUnreachableError, PartnerHttpError, PartnerProtocolError, PartnerAddressError)
+_RETRIES = 3
+
+
+# ---------------------------------------------------------------------------- helpers
+def _require_manager(principal: Principal) -> None:
+    if not (principal.admin or principal.edit_calendars):
+        raise ForbiddenError("synchronizations are managed with an admin token or a token that may edit calendars")
+
+
+def _update(ctx: SyncContext, sync_id: int, change: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply ``change`` to the stored synchronization, re-reading after a lost race."""
+    for _ in range(_RETRIES):
+        sync = require_sync(ctx, sync_id)
+        new = bumped(sync, now_ms(), **change)
+        try:
+            ctx.invitations.replace(sync, new)
+            return new
+        except ConflictError:
+            continue
+    raise ConflictError(f"synchronization {sync_id} keeps changing; retry")
+
+
+def _notify(ctx: SyncContext, sync: Mapping[str, Any], method: str, route: str, key: bytes) -> bool:
+    """Tell the partner something it should know; False (logged) when it could not be told."""
+    try:
+        ctx.client.call(partner_url(ctx, sync), method, route, {}, key=key)
+    except _PARTNER_FAILURES as e:
+        logger.warning(
+            "partner not notified", extra={"synchronizationId": sync["id"], "route": route, "reason": e.message}
+        )
+        return False
+    return True
+
+
+def _visible(sync: Mapping[str, Any], now: int) -> bool:
+    if sync.get("status") != "INVITATION_RECEIVED":
+        return True
+    return int(sync["created"]) + INVITATION_TTL_SECONDS * 1000 > now
+
+
+def _calendar(ctx: SyncContext, calendar_id: int) -> CalendarRecord | None:
+    raw = ctx.config.calendars.get(calendar_id)
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    return calendar if calendar is not None and calendar.status == "ACTIVE" else None
+
+
+def _mapping_view(mapping: Mapping[str, Any]) -> CalendarMapping:
+    return CalendarMapping.model_validate(mapping)
+
+
+# ---------------------------------------------------------------------------- our API
+def invite(
+    ctx: SyncContext, principal: Principal, request: SynchronizationCreate, own_url: str | None
+) -> Synchronization:
+    """``POST /synchronization``: invite the deployment at ``partnerUrl``; status INVITATION_SENT.
+
+    Asks the partner who it is (``GET /partner/v1/hello``), then sends the invitation with a fresh
+    one-time secret, signed with it. Nothing is kept when the partner does not take it.
+
+    Raises:
+        ForbiddenError: neither an admin nor a calendar-edit token.
+        PartnerAddressError: ``partnerUrl`` is refused (scheme, address, our own URL).
+        InvalidInputError: we cannot tell our own URL (no Host header).
+        PartnerUnreachableError (503), PartnerHttpError / PartnerProtocolError (502).
+    """
+    _require_manager(principal)
+    url = parse_partner_url(request.partner_url, ctx.allow_loopback)
+    if same_url(url, own_url):
+        raise PartnerAddressError("is this deployment's own URL: invite another deployment")
+    if not own_url:
+        raise InvalidInputError("this deployment cannot tell its own URL (the request has no Host header)")
+    me = ctx.invitations.deployment_id()
+    try:
+        hello_answer = Hello.model_validate(ctx.client.call(url, "GET", "/partner/v1/hello"))
+    except ValidationError as e:
+        raise PartnerProtocolError("partnerUrl does not answer like a teamcal deployment") from e
+    if hello_answer.deployment_id == me:
+        raise PartnerAddressError("is this deployment's own URL: invite another deployment")
+    sync_id, secret, now = new_id(), new_secret(), now_ms()
+    record: dict[str, Any] = {
+        "id": sync_id,
+        "name": request.name,
+        "status": "INVITATION_SENT",
+        "role": "INVITER",
+        "partnerUrl": url.base,
+        "partnerDeploymentId": hello_answer.deployment_id,
+        "scope": request.scope.model_dump(by_alias=True),
+        "mappingCount": 0,
+        "partnerNotified": True,
+        "keyVersion": 1,
+        "version": 1,
+        "created": now,
+        "updated": now,
+    }
+    ctx.secrets.put(sync_id, "invitation", secret)
+    ctx.invitations.create(record)
+    body = {
+        "protocol": PROTOCOL_VERSION,
+        "synchronizationId": sync_id,
+        "name": request.name,
+        "url": own_url,
+        "deploymentId": me,
+        "secret": encode_secret(secret),
+    }
+    try:
+        try:
+            answer = InvitationOut.model_validate(ctx.client.call(url, "POST", "/partner/v1/invitations", body, secret))
+        except ValidationError as e:
+            raise PartnerProtocolError("the partner's answer to the invitation is not a teamcal answer") from e
+    except _PARTNER_FAILURES:
+        ctx.invitations.delete(sync_id)
+        ctx.secrets.delete(sync_id)
+        raise
+    stored = _update(ctx, sync_id, {"partnerSynchronizationId": answer.synchronization_id})
+    logger.info("invitation sent", extra={"synchronizationId": sync_id, "partnerUrl": url.base})
+    return view(stored)
+
+
+def list_synchronizations(ctx: SyncContext, principal: Principal) -> list[Synchronization]:
+    """``GET /synchronization``: every synchronization, oldest first (expired invitations hidden)."""
+    _require_manager(principal)
+    now = now_ms()
+    return [view(s) for s in ctx.invitations.list_all() if _visible(s, now)]
+
+
+def get_synchronization(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronization:
+    """``GET /synchronization/{synchronizationId}``. Raises ForbiddenError, NotFoundError."""
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    if not _visible(sync, now_ms()):
+        raise NotFoundError(f"synchronization {sync_id} not found")
+    return view(sync)
+
+
+def update(ctx: SyncContext, principal: Principal, sync_id: int, request: SynchronizationUpdate) -> Synchronization:
+    """``PUT /synchronization/{synchronizationId}``: rename or change our scope (any time before
+    DELETED or REJECTED; the partner is not told — the scope is ours alone).
+
+    Raises:
+        ForbiddenError, NotFoundError; ConflictError: deleted / rejected, or a stale ``version``.
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    if sync["status"] in ("DELETED", "REJECTED"):
+        raise ConflictError(f"a synchronization in status {sync['status']} cannot be changed")
+    if request.version is not None and request.version != sync["version"]:
+        raise ConflictError(f"synchronization {sync_id} is at version {sync['version']}, not {request.version}")
+    changes: dict[str, Any] = {}
+    if request.name is not None:
+        changes["name"] = request.name
+    if request.scope is not None:
+        changes["scope"] = request.scope.model_dump(by_alias=True)
+    new = bumped(sync, now_ms(), **changes)
+    ctx.invitations.replace(sync, new)
+    return view(new)
+
+
+def accept(ctx: SyncContext, principal: Principal, sync_id: int, request: AcceptRequest) -> Synchronization:
+    """``POST /synchronization/{synchronizationId}/accept``: both sides NOT_CONFIGURED.
+
+    Sends the inviter a random salt, signed with the invitation's one-time secret; both sides
+    derive the signing key from the two (:func:`teamcal.partners.signing.derive_key`) and forget
+    the one-time secret.
+
+    Raises:
+        ConflictError: not an INVITATION_RECEIVED one. PartnerUnreachableError (503),
+        PartnerHttpError (502, e.g. the inviter deleted its invitation) — the status is unchanged.
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    next_status(sync["status"], "accept")
+    secret = signing_secret(ctx, sync, "invitation")
+    salt = new_secret()
+    partner_id = int(sync["partnerSynchronizationId"])
+    ctx.client.call(
+        partner_url(ctx, sync),
+        "POST",
+        f"/partner/v1/synchronization/{partner_id}/accept",
+        {"partnerSynchronizationId": sync_id, "salt": encode_secret(salt)},
+        key=secret,
+    )
+    ctx.secrets.put(sync_id, "key", derive_key(secret, salt, inviter_id=partner_id, invitee_id=sync_id))
+    new = bumped(
+        sync,
+        now_ms(),
+        status="NOT_CONFIGURED",
+        scope=request.scope.model_dump(by_alias=True),
+        keyVersion=int(sync.get("keyVersion") or 1) + 1,
+    )
+    ctx.invitations.replace(sync, new)
+    logger.info("invitation accepted", extra={"synchronizationId": sync_id})
+    return view(new)
+
+
+def reject(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronization:
+    """``POST /synchronization/{synchronizationId}/reject``: both sides REJECTED, the inviter told.
+
+    Raises:
+        ConflictError: not an INVITATION_RECEIVED one.
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    status = next_status(sync["status"], "reject")
+    secret = signing_secret(ctx, sync, "invitation")
+    told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/reject", secret)
+    new = bumped(sync, now_ms(), status=status, partnerNotified=told)
+    ctx.invitations.replace(sync, new)
+    ctx.secrets.delete(sync_id)
+    return view(new)
+
+
+def delete(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronization:
+    """``DELETE /synchronization/{synchronizationId}``: an accepted one becomes DELETED on both
+    sides; its mappings and signing key go, so replication stops at once.
+
+    Raises:
+        ConflictError: not NOT_CONFIGURED or ACTIVE.
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    status = next_status(sync["status"], "delete")
+    key = signing_secret(ctx, sync, "key")
+    told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/delete", key)
+    new = bumped(sync, now_ms(), status=status, mappingCount=0, partnerNotified=told)
+    ctx.invitations.replace(sync, new)
+    ctx.invitations.delete_mappings(sync_id)
+    ctx.secrets.delete(sync_id)
+    logger.info("synchronization deleted", extra={"synchronizationId": sync_id, "partnerNotified": told})
+    return view(new)
+
+
+def remove_record(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronization:
+    """``POST /synchronization/{synchronizationId}/remove-record``: drop a DELETED or REJECTED
+    one from the list; returns it as it was.
+
+    Raises:
+        ConflictError: any other status.
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    next_status(sync["status"], "remove")
+    ctx.invitations.delete(sync_id)
+    ctx.secrets.delete(sync_id)
+    return view(sync)
+
+
+def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: MappingCreate) -> CalendarMapping:
+    """``POST /synchronization/{synchronizationId}/mappings``: map one of our calendars to one of
+    the partner's; the status becomes ACTIVE.
+
+    Our calendar must be in our scope and its events editable by the token; the partner checks
+    its calendar against its own scope (a refusal comes back as 400 on ``partnerCalendarId``).
+
+    Raises:
+        ConflictError: not accepted, or the same pair is mapped already. NotFoundError: our
+        calendar is not visible to the token. ForbiddenError: the token may not edit its events.
+        InvalidInputError: outside our scope, or refused by the partner. Partner errors (502/503).
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    next_status(sync["status"], "map")
+    calendar = _calendar(ctx, request.local_calendar_id)
+    if calendar is None or not can_view(principal, calendar):
+        raise NotFoundError(f"calendar {request.local_calendar_id} not found", {"localCalendarId": "not found"})
+    if not can_edit_events(principal, calendar, None):
+        raise ForbiddenError(f"the token may not change the events of calendar {calendar.id}")
+    scope = scope_of(sync)
+    if not scope.covers_calendar(calendar.id):
+        raise InvalidInputError.for_field("localCalendarId", "is outside this synchronization's scope")
+    outside = [t for t in request.event_types if not scope.covers_type(t)]
+    if outside:
+        raise InvalidInputError.for_field("eventTypes", f"outside this synchronization's scope: {', '.join(outside)}")
+    for existing in ctx.invitations.mappings(sync_id):
+        if (existing["localCalendarId"], existing["partnerCalendarId"]) == (calendar.id, request.partner_calendar_id):
+            raise ConflictError("these two calendars are mapped already")
+    mapping = {
+        "id": new_id(),
+        "synchronizationId": sync_id,
+        "localCalendarId": calendar.id,
+        "partnerCalendarId": request.partner_calendar_id,
+        "eventTypes": request.event_types,
+        "direction": request.direction,
+        "createdBy": "LOCAL",
+        "created": now_ms(),
+    }
+    body = {
+        "mappingId": mapping["id"],
+        "calendarId": request.partner_calendar_id,
+        "partnerCalendarId": calendar.id,
+        "eventTypes": request.event_types,
+        "direction": MIRROR[request.direction],
+    }
+    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/mappings"
+    try:
+        ctx.client.call(partner_url(ctx, sync), "POST", route, body, key=signing_secret(ctx, sync, "key"))
+    except PartnerHttpError as e:
+        if e.status in (400, 404):
+            raise InvalidInputError.for_field(
+                "partnerCalendarId", f"the partner refused the mapping: {'; '.join(e.messages)}"
+            ) from e
+        if e.status == 409:
+            raise ConflictError(f"the partner refused the mapping: {'; '.join(e.messages)}") from e
+        raise
+    _store_mapping(ctx, sync_id, mapping)
+    return _mapping_view(mapping)
+
+
+def _store_mapping(ctx: SyncContext, sync_id: int, mapping: Mapping[str, Any]) -> None:
+    for _ in range(_RETRIES):
+        sync = require_sync(ctx, sync_id)
+        status = next_status(sync["status"], "map")
+        new = bumped(sync, now_ms(), status=status, mappingCount=int(sync.get("mappingCount") or 0) + 1)
+        try:
+            ctx.invitations.add_mapping(sync, new, mapping)
+            return
+        except ConflictError:
+            if ctx.invitations.mapping(sync_id, int(mapping["id"])) is not None:
+                raise
+    raise ConflictError(f"synchronization {sync_id} keeps changing; retry")
+
+
+def _drop_mapping(ctx: SyncContext, sync_id: int, mapping_id: int) -> None:
+    for _ in range(_RETRIES):
+        sync = require_sync(ctx, sync_id)
+        left = max(int(sync.get("mappingCount") or 1) - 1, 0)
+        status = next_status(sync["status"], "unmap", mappings_left=left)
+        try:
+            ctx.invitations.remove_mapping(sync, bumped(sync, now_ms(), status=status, mappingCount=left), mapping_id)
+            return
+        except ConflictError:
+            if ctx.invitations.mapping(sync_id, mapping_id) is None:
+                return
+    raise ConflictError(f"synchronization {sync_id} keeps changing; retry")
+
+
+def list_mappings(ctx: SyncContext, principal: Principal, sync_id: int) -> list[CalendarMapping]:
+    """``GET /synchronization/{synchronizationId}/mappings``, by id."""
+    _require_manager(principal)
+    require_sync(ctx, sync_id)
+    return [_mapping_view(m) for m in ctx.invitations.mappings(sync_id)]
+
+
+def delete_mapping(ctx: SyncContext, principal: Principal, sync_id: int, mapping_id: int) -> CalendarMapping:
+    """``DELETE /synchronization/{synchronizationId}/mappings/{mappingId}``: the partner is told
+    (best effort); with no mapping left the status is NOT_CONFIGURED again. Returns the mapping.
+
+    Raises:
+        NotFoundError: no such mapping. ConflictError: not ACTIVE.
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    mapping = ctx.invitations.mapping(sync_id, mapping_id)
+    if mapping is None:
+        raise NotFoundError(f"mapping {mapping_id} not found")
+    next_status(sync["status"], "unmap")
+    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/mappings/{mapping_id}"
+    _notify(ctx, sync, "DELETE", route, signing_secret(ctx, sync, "key"))
+    _drop_mapping(ctx, sync_id, mapping_id)
+    return _mapping_view(mapping)
+
+
+def partner_calendars(ctx: SyncContext, principal: Principal, sync_id: int) -> list[PartnerCalendar]:
+    """``GET /synchronization/{synchronizationId}/partner-calendars``: the partner's calendars its
+    scope shows us (to choose ``partnerCalendarId``).
+
+    Raises:
+        ConflictError: not accepted. Partner errors (502/503).
+    """
+    _require_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    if sync["status"] not in ACCEPTED:
+        raise ConflictError(f"a synchronization in status {sync['status']} has no partner calendars to show")
+    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/calendars"
+    answer = ctx.client.call(partner_url(ctx, sync), "GET", route, key=signing_secret(ctx, sync, "key"))
+    try:
+        return CalendarsOut.model_validate(answer).values
+    except ValidationError as e:
+        raise PartnerProtocolError("the partner's calendar list is not a teamcal answer") from e
+
+
+# ---------------------------------------------------------------------------- webhooks
+def hello(ctx: SyncContext) -> Hello:
+    """``GET /partner/v1/hello`` (unsigned): this deployment's id and protocol version."""
+    return Hello.model_validate({"deploymentId": ctx.invitations.deployment_id()})
+
+
+def _check_size(call: SignedCall) -> None:
+    if len(call.body) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLargeError(f"a partner call body may be at most {MAX_WEBHOOK_BYTES} bytes")
+
+
+def authenticate(ctx: SyncContext, sync_id: int, call: SignedCall, stage: str) -> tuple[dict[str, Any], bytes]:
+    """Check a signed call to synchronization ``sync_id`` (see the module docstring for the order);
+    ``stage`` is the secret it must be signed with (``invitation`` before acceptance, else ``key``).
+    Returns the synchronization and the secret.
+
+    Raises:
+        PayloadTooLargeError, NotFoundError, ConflictError, UnauthorizedError.
+    """
+    _check_size(call)
+    sync = require_sync(ctx, sync_id)
+    allowed = ("INVITATION_SENT",) if stage == "invitation" else tuple(ACCEPTED)
+    if sync["status"] not in allowed:
+        raise ConflictError(f"synchronization {sync_id} is {sync['status']}")
+    signed = read_headers(call.headers, int(ctx.clock()))
+    secret = signing_secret(ctx, sync, stage)
+    verify(secret, call.method, call.path, call.body, signed)
+    if not ctx.invitations.remember_nonce(str(sync_id), signed.nonce):
+        raise UnauthorizedError("this request was seen before (replayed nonce)")
+    return sync, secret
+
+
+def receive_invitation(ctx: SyncContext, call: SignedCall) -> InvitationOut:
+    """``POST /partner/v1/invitations``: store an INVITATION_RECEIVED synchronization.
+
+    The call is signed with the one-time secret it carries (proof the body was not altered, and a
+    nonce against replays); the inviter's URL must pass our URL rules (it will be called back).
+
+    Raises:
+        PayloadTooLargeError, InvalidInputError (malformed, refused URL, an invitation from this
+        deployment to itself), UnauthorizedError (signature, timestamp, replay).
+    """
+    _check_size(call)
+    invitation = parse_body(InvitationIn, call.body)
+    secret = decode_secret(invitation.secret, "secret")
+    signed = read_headers(call.headers, int(ctx.clock()))
+    verify(secret, call.method, call.path, call.body, signed)
+    if not ctx.invitations.remember_nonce("invite", signed.nonce):
+        raise UnauthorizedError("this request was seen before (replayed nonce)")
+    me = ctx.invitations.deployment_id()
+    if invitation.deployment_id == me:
+        raise InvalidInputError.for_field("deploymentId", "an invitation from this deployment to itself")
+    try:
+        url = parse_partner_url(invitation.url, ctx.allow_loopback)
+    except PartnerAddressError as e:
+        raise InvalidInputError.for_field("url", e.errors.get("partnerUrl", e.message)) from e
+    sync_id, now = new_id(), now_ms()
+    record = {
+        "id": sync_id,
+        "name": invitation.name,
+        "status": "INVITATION_RECEIVED",
+        "role": "INVITEE",
+        "partnerUrl": url.base,
+        "partnerSynchronizationId": invitation.synchronization_id,
+        "partnerDeploymentId": invitation.deployment_id,
+        "mappingCount": 0,
+        "partnerNotified": True,
+        "keyVersion": 1,
+        "version": 1,
+        "created": now,
+        "updated": now,
+    }
+    ctx.secrets.put(sync_id, "invitation", secret)
+    ctx.invitations.create(record)
+    logger.info("invitation received", extra={"synchronizationId": sync_id, "partnerUrl": url.base})
+    return InvitationOut.model_validate({"synchronizationId": sync_id, "deploymentId": me})
+
+
+def partner_accepted(ctx: SyncContext, sync_id: int, call: SignedCall) -> Synchronization:
+    """``POST /partner/v1/synchronization/{id}/accept`` on the inviter: derive the key, NOT_CONFIGURED."""
+    sync, secret = authenticate(ctx, sync_id, call, "invitation")
+    body = parse_body(AcceptIn, call.body)
+    known = sync.get("partnerSynchronizationId")
+    if known is not None and int(known) != body.partner_synchronization_id:
+        raise InvalidInputError.for_field("partnerSynchronizationId", "is not the id the invitation was answered with")
+    salt = decode_secret(body.salt, "salt")
+    ctx.secrets.put(
+        sync_id, "key", derive_key(secret, salt, inviter_id=sync_id, invitee_id=body.partner_synchronization_id)
+    )
+    new = bumped(
+        sync,
+        now_ms(),
+        status=next_status(sync["status"], "accepted"),
+        partnerSynchronizationId=body.partner_synchronization_id,
+        keyVersion=int(sync.get("keyVersion") or 1) + 1,
+    )
+    ctx.invitations.replace(sync, new)
+    return view(new)
+
+
+def partner_rejected(ctx: SyncContext, sync_id: int, call: SignedCall) -> Synchronization:
+    """``POST /partner/v1/synchronization/{id}/reject`` on the inviter: REJECTED."""
+    sync, _ = authenticate(ctx, sync_id, call, "invitation")
+    notice = parse_body(NoticeIn, call.body)
+    new = bumped(sync, now_ms(), status=next_status(sync["status"], "rejected"))
+    ctx.invitations.replace(sync, new)
+    ctx.secrets.delete(sync_id)
+    logger.info("invitation rejected by the partner", extra={"synchronizationId": sync_id, "reason": notice.reason})
+    return view(new)
+
+
+def partner_deleted(ctx: SyncContext, sync_id: int, call: SignedCall) -> Synchronization:
+    """``POST /partner/v1/synchronization/{id}/delete``: DELETED; mappings and key go."""
+    sync, _ = authenticate(ctx, sync_id, call, "key")
+    parse_body(NoticeIn, call.body)
+    new = bumped(sync, now_ms(), status=next_status(sync["status"], "delete"), mappingCount=0)
+    ctx.invitations.replace(sync, new)
+    ctx.invitations.delete_mappings(sync_id)
+    ctx.secrets.delete(sync_id)
+    logger.info("synchronization deleted by the partner", extra={"synchronizationId": sync_id})
+    return view(new)
+
+
+def partner_mapping_added(ctx: SyncContext, sync_id: int, call: SignedCall) -> CalendarMapping:
+    """``POST /partner/v1/synchronization/{id}/mappings``: the partner mapped one of its calendars
+    to ``calendarId`` of ours, which must exist and be in OUR scope (as must ``eventTypes``).
+
+    Raises:
+        NotFoundError: no such calendar in our scope (existence outside it is not revealed).
+        InvalidInputError: event types outside our scope. ConflictError: mapped already.
+    """
+    sync, _ = authenticate(ctx, sync_id, call, "key")
+    body = parse_body(MappingIn, call.body)
+    scope = scope_of(sync)
+    calendar = _calendar(ctx, body.calendar_id)
+    if calendar is None or not scope.covers_calendar(calendar.id):
+        raise NotFoundError(f"calendar {body.calendar_id} is not in this synchronization's scope")
+    outside = [t for t in body.event_types if not scope.covers_type(t)]
+    if outside:
+        raise InvalidInputError.for_field("eventTypes", f"outside this synchronization's scope: {', '.join(outside)}")
+    for existing in ctx.invitations.mappings(sync_id):
+        if int(existing["id"]) == body.mapping_id or (
+            (existing["localCalendarId"], existing["partnerCalendarId"]) == (calendar.id, body.partner_calendar_id)
+        ):
+            raise ConflictError("these two calendars are mapped already")
+    mapping = {
+        "id": body.mapping_id,
+        "synchronizationId": sync_id,
+        "localCalendarId": calendar.id,
+        "partnerCalendarId": body.partner_calendar_id,
+        "eventTypes": body.event_types,
+        "direction": body.direction,
+        "createdBy": "PARTNER",
+        "created": now_ms(),
+    }
+    _store_mapping(ctx, sync_id, mapping)
+    return _mapping_view(mapping)
+
+
+def partner_mapping_removed(ctx: SyncContext, sync_id: int, mapping_id: int, call: SignedCall) -> CalendarMapping:
+    """``DELETE /partner/v1/synchronization/{id}/mappings/{mappingId}``. Raises NotFoundError."""
+    authenticate(ctx, sync_id, call, "key")
+    mapping = ctx.invitations.mapping(sync_id, mapping_id)
+    if mapping is None:
+        raise NotFoundError(f"mapping {mapping_id} not found")
+    _drop_mapping(ctx, sync_id, mapping_id)
+    return _mapping_view(mapping)
+
+
+def _calendar_name(value: str) -> str:
+    try:
+        name = json.loads(value).get("name")
+    except (ValueError, AttributeError):
+        return ""
+    return str(name)[:500] if name else ""
+
+
+def calendars_for_partner(ctx: SyncContext, sync_id: int, call: SignedCall) -> CalendarsOut:
+    """``GET /partner/v1/synchronization/{id}/calendars``: our calendars and event types that our
+    scope shows the partner (at most 1,000 calendars)."""
+    sync, _ = authenticate(ctx, sync_id, call, "key")
+    scope = scope_of(sync)
+    calendars = [c for c in ctx.config.calendars.list_active() if scope.covers_calendar(int(c["id"]))][:1000]
+    source_ids = [int(s) for c in calendars for s in c.get("sourceIds") or []]
+    types: dict[int, set[str]] = {}
+    for source in ctx.config.sources.get_many(source_ids):
+        if source.get("status", "ACTIVE") == "ACTIVE" and scope.covers_type(str(source["eventTypeKey"])):
+            types.setdefault(int(source["calendarId"]), set()).add(str(source["eventTypeKey"]))
+    values = [
+        PartnerCalendar.model_validate(
+            {
+                "id": int(c["id"]),
+                "name": _calendar_name(str(c.get("value") or "")),
+                "eventTypes": sorted(types.get(int(c["id"]), ())),
+            }
+        )
+        for c in calendars
+    ]
+    return CalendarsOut.model_validate({"values": values})
+
+
+def receive_change(ctx: SyncContext, sync_id: int, call: SignedCall) -> ChangeResult:
+    """``POST /partner/v1/synchronization/{id}/events``: apply one event change
+    (:func:`teamcal.services.replication.apply_change`)."""
+    sync, _ = authenticate(ctx, sync_id, call, "key")
+    change = parse_body(EventChange, call.body)
+    return replication.apply_change(ctx, sync, change)

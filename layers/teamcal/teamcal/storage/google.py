@@ -1,0 +1,220 @@
+"""Google connections in the calendars table: the connection, per-Google-calendar sync state, and
+the pending OAuth consent.
+
+Item shapes (calendars table keys ``pk``/``sk``; none of them has index attributes, so calendar
+listings never read them):
+
+* the connection: ``pk = "CAL#<calendarId>"``, ``sk = "GOOGLE"``; ``calendarId``, ``authType``
+  (``oauth`` | ``serviceAccount`` | ``apiKey``), ``account`` (the OAuth client id or the service
+  account's email: not secret), ``status`` (``connected`` | ``needs_reauth``), ``rateMinutes``,
+  ``scheduleName``, ``scheduleState`` (``ENABLED`` | ``DISABLED`` | absent before a selection),
+  ``lastSyncAt`` (epoch ms of the last run that finished without error), ``lastRun`` (the last
+  run's report), ``lastError``, ``createdBy``, ``created``/``updated`` (epoch ms), and while a
+  sync runs ``leaseUntil`` (epoch ms) + ``leaseId``. The credentials themselves are in Secrets
+  Manager (:mod:`teamcal.storage.google_secrets`), never here.
+* one item per selected Google calendar: ``pk = "CAL#<calendarId>"``,
+  ``sk = "GOOGLE#CAL#<googleCalendarId>"``; ``googleCalendarId``, ``summary``, ``timeZone``,
+  ``public`` (bool), ``sourceId`` (the read-only source its events land in), ``syncToken``
+  (Google's ``nextSyncToken``; absent until the first full sync ends), ``pageToken`` (the next
+  page of an unfinished listing: a run resumes there), ``pendingParents`` (ids of Google masters
+  whose exceptions arrived first), ``pendingExdates`` ({master id: [recurrence ids]} of cancelled
+  instances that arrived before their master), ``eventCount``, ``lastSyncAt``, ``lastRun``,
+  ``fullSyncs`` (how many full syncs ran), ``error``.
+* the pending consent of the OAuth flow: ``pk = "CAL#<calendarId>"``, ``sk = "GOOGLE#AUTH"``;
+  ``stateHash`` (SHA-256 of the ``state`` parameter), ``codeVerifier`` (PKCE, RFC 7636),
+  ``user``, ``expiresAt`` (epoch ms). One per calendar: a new consent replaces it; the callback
+  deletes it (single use).
+
+Cost: everything about a connection is one Query (``pk = CAL#<id> AND begins_with(sk, "GOOGLE")``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from teamcal.storage.calendars import calendar_pk
+from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
+from teamcal.storage.versioned import error_code
+
+CONNECTION_SK = "GOOGLE"
+AUTH_SK = "GOOGLE#AUTH"
+_STATE_PREFIX = "GOOGLE#CAL#"
+_KEYS = ("pk", "sk")
+
+
+def state_sk(google_calendar_id: str) -> str:
+    """The sort key of a Google calendar's sync state."""
+    return _STATE_PREFIX + google_calendar_id
+
+
+def _record(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _KEYS}
+
+
+@dataclass
+class GoogleItems:
+    """Everything stored about one calendar's Google connection (plain records, wire names)."""
+
+    connection: dict[str, Any] | None = None
+    states: list[dict[str, Any]] = field(default_factory=list)
+    auth: dict[str, Any] | None = None
+
+
+class GoogleRepository:
+    """Stores the items of the module docstring. ``client`` is a boto3 DynamoDB client, ``table``
+    the calendars table name."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def _key(self, calendar_id: int, sk: str) -> dict[str, Any]:
+        return {"pk": value(calendar_pk(calendar_id)), "sk": value(sk)}
+
+    # ------------------------------------------------------------------ reads
+    def load(self, calendar_id: int) -> GoogleItems:
+        """The connection, its sync states (by Google calendar id) and the pending consent: one
+        strongly consistent Query."""
+        found = GoogleItems()
+        for item in query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :g)",
+            ExpressionAttributeValues={":p": value(calendar_pk(calendar_id)), ":g": value(CONNECTION_SK)},
+            ConsistentRead=True,
+        ):
+            sk = str(item["sk"])
+            if sk == CONNECTION_SK:
+                found.connection = _record(item)
+            elif sk == AUTH_SK:
+                found.auth = _record(item)
+            elif sk.startswith(_STATE_PREFIX):
+                found.states.append(_record(item))
+        found.states.sort(key=lambda s: str(s["googleCalendarId"]))
+        return found
+
+    # ------------------------------------------------------------------ writes
+    def _update(self, calendar_id: int, sk: str, changes: Mapping[str, Any], condition: str | None = None) -> None:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for i, (name, new) in enumerate(changes.items()):
+            names[f"#a{i}"] = name
+            if new is None:
+                removes.append(f"#a{i}")
+            else:
+                values[f":a{i}"] = value(new)
+                sets.append(f"#a{i} = :a{i}")
+        expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._key(calendar_id, sk),
+            "UpdateExpression": expression.strip(),
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            args["ExpressionAttributeValues"] = values
+        if condition:
+            args["ConditionExpression"] = condition
+        try:
+            self._client.update_item(**args)
+        except ClientError as e:
+            raise translate(e, "the Google connection was removed meanwhile") from e
+
+    def save_connection(self, calendar_id: int, changes: Mapping[str, Any]) -> None:
+        """Create or update the connection item: SET ``changes`` (``None`` values are REMOVEd)."""
+        self._update(calendar_id, CONNECTION_SK, {"calendarId": calendar_id, **changes})
+
+    def update_connection(self, calendar_id: int, changes: Mapping[str, Any]) -> None:
+        """Update an existing connection item. Raises ConflictError when it is gone (disconnected)."""
+        self._update(calendar_id, CONNECTION_SK, changes, "attribute_exists(pk)")
+
+    def save_state(self, calendar_id: int, google_calendar_id: str, changes: Mapping[str, Any]) -> None:
+        """Create or update a Google calendar's sync state: SET ``changes`` (``None`` → REMOVE)."""
+        self._update(calendar_id, state_sk(google_calendar_id), {"googleCalendarId": google_calendar_id, **changes})
+
+    def update_state(self, calendar_id: int, google_calendar_id: str, changes: Mapping[str, Any]) -> None:
+        """Update an existing sync state. Raises ConflictError when it was deselected meanwhile."""
+        self._update(calendar_id, state_sk(google_calendar_id), changes, "attribute_exists(pk)")
+
+    def delete_state(self, calendar_id: int, google_calendar_id: str) -> None:
+        """Remove a Google calendar's sync state (idempotent)."""
+        self._delete(calendar_id, state_sk(google_calendar_id))
+
+    def _delete(self, calendar_id: int, sk: str) -> None:
+        try:
+            self._client.delete_item(TableName=self._table, Key=self._key(calendar_id, sk))
+        except ClientError as e:
+            raise translate(e) from e
+
+    def delete_all(self, calendar_id: int) -> None:
+        """Remove the connection, every sync state and the pending consent (idempotent)."""
+        found = self.load(calendar_id)
+        for state in found.states:
+            self._delete(calendar_id, state_sk(str(state["googleCalendarId"])))
+        self._delete(calendar_id, AUTH_SK)
+        self._delete(calendar_id, CONNECTION_SK)
+
+    # ------------------------------------------------------------------ OAuth consent
+    def put_auth(self, calendar_id: int, record: Mapping[str, Any]) -> None:
+        """Store the pending consent (replacing an earlier one of the same calendar)."""
+        item = {**record, "pk": calendar_pk(calendar_id), "sk": AUTH_SK}
+        try:
+            self._client.put_item(TableName=self._table, Item=serialize(item))
+        except ClientError as e:
+            raise translate(e) from e
+
+    def take_auth(self, calendar_id: int, state_hash: str) -> dict[str, Any] | None:
+        """Delete and return the pending consent whose ``stateHash`` is ``state_hash``; ``None``
+        when there is none (unknown, replaced by a newer consent, or already used)."""
+        try:
+            out = self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(calendar_id, AUTH_SK),
+                ConditionExpression="stateHash = :h",
+                ExpressionAttributeValues={":h": value(state_hash)},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as e:
+            if error_code(e) == "ConditionalCheckFailedException":
+                return None
+            raise translate(e) from e
+        return _record(deserialize(out["Attributes"])) if "Attributes" in out else None
+
+    # ------------------------------------------------------------------ lease
+    def acquire_lease(self, calendar_id: int, lease_id: str, now_ms: int, until_ms: int) -> bool:
+        """Take the connection's sync lease until ``until_ms`` unless another run holds it: one
+        sync per connection at a time (schedule and "sync now" may overlap)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(calendar_id, CONNECTION_SK),
+                UpdateExpression="SET leaseUntil = :until, leaseId = :id",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+                ExpressionAttributeValues={":until": value(until_ms), ":id": value(lease_id), ":now": value(now_ms)},
+            )
+        except ClientError as e:
+            if error_code(e) == "ConditionalCheckFailedException":
+                return False
+            raise translate(e) from e
+        return True
+
+    def release_lease(self, calendar_id: int, lease_id: str) -> None:
+        """Give the lease back (no-op when it expired and someone else holds it, or when the
+        connection was removed meanwhile)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(calendar_id, CONNECTION_SK),
+                UpdateExpression="REMOVE leaseUntil, leaseId",
+                ConditionExpression="leaseId = :id",
+                ExpressionAttributeValues={":id": value(lease_id)},
+            )
+        except ClientError as e:
+            if error_code(e) != "ConditionalCheckFailedException":
+                raise translate(e) from e

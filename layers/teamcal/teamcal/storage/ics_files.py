@@ -1,0 +1,132 @@
+"""The snapshots bucket: iCalendar snapshots (exports) and uploaded files to import.
+
+Object keys (the only place that knows them):
+
+* ``snapshots/<calendarId>/<YYYYMMDDTHHMMSSZ>-<snapshotId>.ics`` — an export (``text/calendar``),
+  expired by the bucket's lifecycle rule after ``SnapshotRetentionDays``;
+* ``imports/<calendarId>/<jobId>.ics`` — a file uploaded through a presigned PUT URL; its arrival
+  triggers the import function (the template's S3 event on the ``imports/`` prefix); expired by
+  the lifecycle rule after a week.
+
+Presigned URLs are signed by the function's role with SigV4 and expire after the given seconds.
+A presigned PUT cannot limit the size of what is uploaded; the worker checks the object's size
+before reading it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import unquote_plus
+
+from botocore.exceptions import ClientError
+
+from teamcal.errors import NotFoundError, RetryableError
+
+SNAPSHOTS = "snapshots/"
+IMPORTS = "imports/"
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+_UPLOAD = re.compile(r"^imports/(\d{1,16})/(\d{1,16})\.ics$")
+_RETRYABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
+
+
+def _translate(e: ClientError) -> Exception:
+    code = str(e.response.get("Error", {}).get("Code", ""))
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return NotFoundError("the file is not in the bucket (not uploaded yet, or expired)")
+    if code in _RETRYABLE:
+        return RetryableError("the file store is busy; retry")
+    return e  # type: ignore[no-any-return]
+
+
+def snapshot_key(calendar_id: int, snapshot_id: int, at_ms: int) -> str:
+    """``snapshots/<calendarId>/<UTC time>-<snapshotId>.ics``."""
+    stamp = dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{SNAPSHOTS}{calendar_id}/{stamp}-{snapshot_id}.ics"
+
+
+def upload_key(calendar_id: int, job_id: int) -> str:
+    """``imports/<calendarId>/<jobId>.ics``: where the file of an upload job goes."""
+    return f"{IMPORTS}{calendar_id}/{job_id}.ics"
+
+
+def parse_upload_key(key: str) -> tuple[int, int] | None:
+    """``(calendarId, jobId)`` of an upload key as an S3 event names it (URL-encoded), else None."""
+    match = _UPLOAD.match(unquote_plus(key))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+class IcsFiles:
+    """Reads and writes the bucket. ``client`` is a boto3 S3 client, ``bucket`` its name."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self.bucket = bucket
+
+    def put(self, key: str, text: str) -> None:
+        """Store ``text`` (UTF-8, ``text/calendar``) under ``key``."""
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=text.encode("utf-8"), ContentType=CONTENT_TYPE)
+        except ClientError as e:
+            raise _translate(e) from e
+
+    def download_url(self, key: str, filename: str, expires_seconds: int) -> str:
+        """A presigned GET URL of ``key`` served as an ``attachment`` named ``filename``."""
+        url: str = self._client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentType": CONTENT_TYPE,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            },
+            ExpiresIn=expires_seconds,
+        )
+        return url
+
+    def upload_url(self, key: str, expires_seconds: int) -> str:
+        """A presigned PUT URL for ``key`` (the caller PUTs the raw .ics bytes)."""
+        url: str = self._client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
+        )
+        return url
+
+    def size(self, key: str) -> int:
+        """The object's size in bytes.
+
+        Raises:
+            NotFoundError: no such object.
+        """
+        try:
+            out = self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            raise _translate(e) from e
+        return int(out["ContentLength"])
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes (check :meth:`size` first: this reads it whole).
+
+        Raises:
+            NotFoundError: no such object.
+        """
+        try:
+            out = self._client.get_object(Bucket=self.bucket, Key=key)
+            data: bytes = out["Body"].read()
+        except ClientError as e:
+            raise _translate(e) from e
+        return data
+
+    def touch(self, key: str) -> None:
+        """Copy ``key`` onto itself: a new ``ObjectCreated`` event re-triggers the import worker
+        (how an interrupted import continues in a fresh invocation)."""
+        try:
+            self._client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType=CONTENT_TYPE,
+            )
+        except ClientError as e:
+            raise _translate(e) from e
