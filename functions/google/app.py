@@ -404,5 +404,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = service.scheduled_sync(stores(), gateway(), event, _budget(context, None))
         logger.info("google sync run", extra={"calendar_id": result["calendarId"], "outcome": result["outcome"]})
         metrics.add_metric(name="GoogleSyncRun", unit="Count", value=1)
+        # the GoogleSyncFailed alarm of template.yaml watches this: revoked grants and runs that ended on an error
+        if result["outcome"] == "needs_reauth" or (result["outcome"] == "partial" and result.get("error")):
+            metrics.add_metric(name="GoogleSyncFailed", unit="Count", value=1)
         return result
     return api.resolve(app, event, context)

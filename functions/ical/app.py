@@ -252,6 +252,8 @@ def handle_uploads(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             continue
         logger.info("import ran", extra={"key": key, "job": job.id, "status": job.status, "processed": job.processed})
         metrics.add_metric(name="IcsImportedEvents", unit="Count", value=job.created + job.updated)
+        if job.status == "FAILED":  # the ImportFailed alarm of template.yaml watches this
+            metrics.add_metric(name="ImportFailed", unit="Count", value=1)
         done.append({"jobId": job.id, "status": job.status})
     return {"jobs": done}
 

@@ -107,3 +107,9 @@ def test_local_names_resolve_for_every_function() -> None:
     for logical_id, _ in TPL.of_type("AWS::Serverless::Function"):
         env = TPL.function_environment(logical_id)
         assert all(isinstance(v, str) and v and "{" not in v for v in env.values()), env
+
+
+def test_the_function_that_calls_partners_has_reserved_concurrency() -> None:
+    props = TPL.resources["PartnersSenderFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"]["Fn::If"][0] == "ReservesPartnerConcurrency"
+    assert TPL.data["Parameters"]["PartnerSenderConcurrency"]["Default"] > 0
