@@ -140,8 +140,14 @@ def _changes(fields: EventFields) -> dict[str, Any]:
     return {k: v for k, v in sent.items() if k not in ("id", "version", "parentId")}
 
 
-def _with_series(record: dict[str, Any], default_zone: str) -> tuple[dict[str, Any], Series]:
-    """Validate the time and recurrence fields of ``record`` and normalise them."""
+def normalize_record(record: dict[str, Any], default_zone: str) -> tuple[dict[str, Any], Series]:
+    """Validate the time and recurrence fields of an event record (wire names) and normalise them in
+    place: canonical RRULE / EXDATE / RDATE texts, both time forms for all-day events, ``kind``
+    (``single`` / ``master``; a ``child`` stays one), ``seriesEnd`` and ``overrides`` for masters,
+    as :mod:`teamcal.storage.events` expects. ``default_zone`` applies when ``timeZone`` is absent.
+
+    Returns the record and its :class:`Series`. Raises RecurrenceError (HTTP 400) naming the field.
+    """
     series = Series.from_wire(_series_fields_for_input(record), default_zone)
     record.update(_time_fields(series))
     if series.recurring:
@@ -283,7 +289,7 @@ def create_event(stores: EventStores, principal: Principal, request: EventReques
         "created": now,
         "updated": now,
     }
-    _with_series(record, calendar_zone(calendar))
+    normalize_record(record, calendar_zone(calendar))
     if not record["userKeys"] and _users_required(str(source["eventTypeKey"])):
         record["userKeys"] = [principal.user]
     stores.events.commit(create=[record], conditions=[stores.config.sources.active_condition(int(source["id"]))])
@@ -368,7 +374,7 @@ def _update_event(
 ) -> Event:
     changes = {k: v for k, v in changes.items() if k != "recurrenceId"}
     new = _bump(record, changes)
-    _, series = _with_series(new, calendar_zone(calendar))
+    _, series = normalize_record(new, calendar_zone(calendar))
     delete_children: list[dict[str, Any]] = []
     if record["kind"] == "master" and not series.recurring and record.get("overrides"):
         delete_children = stores.events.children(int(record["id"]))  # the series is gone: so are they
@@ -385,7 +391,7 @@ def _update_child(
     changes = {k: v for k, v in changes.items() if k not in ("recurrence", "rdate", "exdate", "recurrenceId")}
     changes.pop("eventTypeConfigId", None)
     new = _bump(child, changes)
-    _with_series(new, calendar_zone(calendar))
+    normalize_record(new, calendar_zone(calendar))
     new_master = _master_with(master, str(child["recurrenceId"]), new)
     stores.events.commit(replace=[(child, new), (master, new_master)])
     return to_wire(new)
@@ -454,7 +460,7 @@ def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFie
         created=now,
         updated=now,
     )
-    _with_series(child, calendar_zone(calendar))
+    normalize_record(child, calendar_zone(calendar))
     stores.events.commit(
         create=[child],
         replace=[(master, _master_with(master, recurrence_id, child))],
@@ -492,7 +498,7 @@ def _split(
     now = now_ms()
     new = _merge({**master, **_time_fields(split.after)}, changes)
     new.update(id=new_id(), version=1, created=now, updated=now, reporter=principal.user, overrides={})
-    _with_series(new, calendar_zone(calendar))
+    normalize_record(new, calendar_zone(calendar))
     moved: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for rid in after_ids:
         child = stores.events.get(int(overrides[rid]["id"]))
@@ -531,7 +537,7 @@ def _cancel_occurrence_of_child(stores: EventStores, child: dict[str, Any]) -> N
     rid = str(child["recurrenceId"])
     new_master = _master_with(master, rid, None)
     new_master["exdate"] = sorted({*(master.get("exdate") or []), rid})
-    _with_series(new_master, str(master.get("timeZone") or "UTC"))
+    normalize_record(new_master, str(master.get("timeZone") or "UTC"))
     stores.events.commit(delete=[child], replace=[(master, new_master)])
 
 
@@ -583,7 +589,7 @@ def _add_exdates(
     new = _bump(master, {"exdate": sorted({*(master.get("exdate") or []), *ids})})
     for i in ids:
         new["overrides"].pop(i, None)
-    _with_series(new, calendar_zone(calendar))
+    normalize_record(new, calendar_zone(calendar))
     stores.events.commit(replace=[(master, new)], delete=children)
     return to_wire(new)
 

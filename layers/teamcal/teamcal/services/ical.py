@@ -77,7 +77,7 @@ from teamcal.models.ical import Feed, ImportJob, Snapshot, UploadTicket
 from teamcal.permissions import can_edit_events, can_view, is_owner, require_edit_calendar
 from teamcal.recurrence import Series, parse_ref
 from teamcal.recurrence.expand import is_excluded, locate
-from teamcal.services.events import JIRA_BACKED, _with_series, calendar_zone, series_of
+from teamcal.services.events import JIRA_BACKED, calendar_zone, normalize_record, series_of
 from teamcal.services.stores import ConfigStores
 from teamcal.storage.events import MAX_INDEX_MONTHS, EventRepository, months_overlapping
 from teamcal.storage.feeds import FeedRepository
@@ -994,7 +994,7 @@ class _Import:
         elif stored is not None and stored.get("overrides"):
             record["overrides"] = dict(stored["overrides"])
         try:
-            _with_series(record, self.zone)
+            normalize_record(record, self.zone)
         except InvalidInputError as e:
             raise VEventError(e.message) from e
         if record["kind"] != "master":
@@ -1058,7 +1058,7 @@ class _MasterChanges:
         record = {**self.base, "overrides": self.overrides}
         if exdate != sorted(self.base.get("exdate") or []):
             record["exdate"] = exdate
-            _with_series(record, str(record.get("timeZone") or "UTC"))
+            normalize_record(record, str(record.get("timeZone") or "UTC"))
         return record
 
 

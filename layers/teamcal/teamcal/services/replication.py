@@ -51,7 +51,6 @@ like with like) and ``version`` is ``max(ours + 1, theirs)``. Bookkeeping writes
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -70,11 +69,9 @@ from teamcal.models.calendars import CalendarRecord
 from teamcal.observability import logger, metrics
 from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
 from teamcal.partners.protocol import ChangeResult, EventChange, EventRef, Scope
-from teamcal.recurrence import Series, series_end_ms
-from teamcal.services.events import JIRA_BACKED, calendar_zone
+from teamcal.services.events import JIRA_BACKED, calendar_zone, normalize_record
 from teamcal.services.sync_context import SyncContext, partner_url, scope_of, signing_secret
 from teamcal.storage.dynamo import deserialize
-from teamcal.storage.events import UNBOUNDED_MS
 from teamcal.storage.invitations import InvitationRepository
 from teamcal.storage.sync_queue import SyncQueue
 
@@ -444,44 +441,15 @@ def _local_id(calendar_id: int, sync_id: int, ref: EventRef) -> int:
     return external_id(calendar_id, f"partner:{sync_id}", str(ref.id))
 
 
-def _time_fields(series: Series) -> dict[str, Any]:
-    """Normalised time fields of a series (as the events service stores them)."""
-    fields: dict[str, Any] = {
-        "allDay": series.all_day,
-        "startDate": series.start_ms,
-        "endDate": series.start_ms + series.duration_ms,
-        "timeZone": series.time_zone,
-        "recurrence": series.rule.to_ical() if series.rule else None,
-        "exdate": [r.text for r in series.exdates],
-        "rdate": [r.text for r in series.rdates],
-        "allDayStart": None,
-        "allDayEnd": None,
-    }
-    if series.all_day:
-        first = series.start.date()
-        last = first + dt.timedelta(days=max(series.duration_ms // DAY_MS - 1, 0))
-        fields["allDayStart"], fields["allDayEnd"] = first.isoformat(), last.isoformat()
-    return fields
-
-
 def _normalise(record: dict[str, Any], default_zone: str, kind: str) -> dict[str, Any]:
     """Validate the time and recurrence fields of a replica (RecurrenceError → 400) and set
     ``kind``, ``seriesEnd`` and ``overrides`` as :mod:`teamcal.storage.events` expects."""
-    series_input = {k: record.get(k) for k in ("recurrence", "exdate", "rdate", "timeZone")}
-    keys = ("allDayStart", "allDayEnd") if record.get("allDay") else ("startDate", "endDate")
-    series_input.update({k: record.get(k) for k in keys})
-    series = Series.from_wire(series_input, default_zone)
-    record.update(_time_fields(series))
     if kind == "child":
         record.update(kind="child", recurrence=None, exdate=[], rdate=[])
-        record.pop("seriesEnd", None)
-        record.pop("overrides", None)
-    elif series.recurring:
-        end = series_end_ms(series)
-        record.update(kind="master", seriesEnd=UNBOUNDED_MS if end is None else end)
-        record.setdefault("overrides", {})
     else:
-        record["kind"] = "single"
+        record.pop("kind", None)  # single or master: the series decides
+    normalize_record(record, default_zone)
+    if kind == "child":
         record.pop("seriesEnd", None)
         record.pop("overrides", None)
     return record
