@@ -75,7 +75,6 @@ from teamcal.storage.dynamo import deserialize
 from teamcal.storage.invitations import InvitationRepository
 from teamcal.storage.sync_queue import SyncQueue
 
-DAY_MS = 86_400_000
 #: The longest a failed message waits before its next attempt (seconds).
 MAX_BACKOFF_SECONDS = 900
 _CHILD_CHUNK = 10
