@@ -6,6 +6,7 @@ They use the low-level client (cheaper to create than a resource at cold start) 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -87,3 +88,25 @@ def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         if not last:
             return
         kwargs["ExclusiveStartKey"] = last
+
+
+def batch_write(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem of at most 25 ``PutRequest`` / ``DeleteRequest`` entries on ``table``,
+    retrying unprocessed items with exponential backoff (50 ms doubling to 2 s, 8 tries).
+
+    Raises:
+        RetryableError: DynamoDB kept refusing some items (throttling); nothing tells which were
+            written, so callers make their batch writes idempotent.
+    """
+    delay = 0.05
+    for _ in range(8):
+        try:
+            out = client.batch_write_item(RequestItems={table: requests})
+        except ClientError as e:
+            raise translate(e) from e
+        requests = out.get("UnprocessedItems", {}).get(table, [])
+        if not requests:
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    raise RetryableError("the data store kept refusing writes; retry the request")

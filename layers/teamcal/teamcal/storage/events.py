@@ -34,15 +34,14 @@ order is numeric order from year -1200 on.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from teamcal.errors import InvalidInputError, NotFoundError, RetryableError
-from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
+from teamcal.errors import InvalidInputError, NotFoundError
+from teamcal.storage.dynamo import batch_write, deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import batch_get
 
 _MS_OFFSET = 10**14
@@ -342,18 +341,7 @@ class EventRepository:
             self._batch_write(requests)
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        delay = 0.05
-        for _ in range(8):
-            try:
-                out = self._client.batch_write_item(RequestItems={self._table: requests})
-            except ClientError as e:
-                raise translate(e) from e
-            requests = out.get("UnprocessedItems", {}).get(self._table, [])
-            if not requests:
-                return
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-        raise RetryableError("the data store kept refusing writes; retry the request")
+        batch_write(self._client, self._table, requests)
 
     # ------------------------------------------------------------------ bulk (iCalendar export / import)
     def by_source(self, source_id: int) -> Iterator[dict[str, Any]]:

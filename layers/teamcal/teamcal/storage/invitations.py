@@ -39,8 +39,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from teamcal.errors import RetryableError
-from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
+from teamcal.storage.dynamo import batch_write, deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import error_code
 
 _LIST_PK = "SYNCS"
@@ -371,16 +370,4 @@ class InvitationRepository:
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 25):
             requests = [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in unique[start : start + 25]]
-            delay = 0.05
-            for _ in range(8):
-                try:
-                    out = self._client.batch_write_item(RequestItems={self._table: requests})
-                except ClientError as e:
-                    raise translate(e) from e
-                requests = out.get("UnprocessedItems", {}).get(self._table, [])
-                if not requests:
-                    break
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            else:
-                raise RetryableError("the data store kept refusing writes; retry the request")
+            batch_write(self._client, self._table, requests)
