@@ -21,7 +21,7 @@ class Settings(BaseModel):
     Field aliases are the environment variable names that template.yaml's Globals set.
     """
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     calendars_table: str = Field(alias="CALENDARS_TABLE", min_length=1)
     sources_table: str = Field(alias="SOURCES_TABLE", min_length=1)
@@ -58,7 +58,7 @@ class PartnerSettings(BaseModel):
     Field aliases are the environment variable names template.yaml sets on those functions.
     """
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     #: Let ``partnerUrl`` be plain ``http://`` to a loopback address (local development only:
     #: template parameter ``AllowLoopbackPartners``, false on AWS, true in the local stack).
@@ -108,7 +108,7 @@ class GoogleSettings(BaseModel):
     Field aliases are the environment variable names template.yaml sets on that function.
     """
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     #: Base URL of Calendar API v3, with the trailing ``/calendar/v3/`` (google-api-python-client's
     #: ``client_options.api_endpoint`` replaces the discovery document's whole base URL).
@@ -168,7 +168,7 @@ class IcalSettings(BaseModel):
     Field aliases are the environment variable names template.yaml sets on that function.
     """
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     #: Largest file accepted through the upload URL, in bytes.
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, alias="ICAL_MAX_UPLOAD_BYTES", gt=0)

@@ -52,7 +52,7 @@ class CalendarSettings(BaseModel):
     """The permission properties a request may send; absent (``None``) means "default" on POST
     and "unchanged" on PUT."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     public_calendar: bool | None = Field(default=None, alias="publicCalendar")
     calendar_editable: bool | None = Field(default=None, alias="calendarEditable")
@@ -96,7 +96,7 @@ class CalendarRecord(BaseModel):
     then invisible: GET answers 404 and listings skip it).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     user: str
@@ -149,7 +149,7 @@ class CalendarRecord(BaseModel):
 class CalendarSummary(BaseModel):
     """An item of ``GET /calendar`` (CCJ sample fields, then teamcal's)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     sources: list[Source]
@@ -163,7 +163,7 @@ class CalendarSummary(BaseModel):
 class CalendarDetail(BaseModel):
     """``GET /calendar/{calendarId}`` and the answer of POST, PUT and DELETE ``/calendar``."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     public_calendar: bool = Field(alias="publicCalendar")

@@ -26,7 +26,7 @@ SourceKind = Literal["events", "jira", "agile"]
 class EventTypeRef(BaseModel):
     """The ``eventType`` object embedded in every source, exactly the CCJ sample's six fields."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     issue_required: bool = Field(alias="issueRequired")
     key: str
@@ -43,7 +43,7 @@ class EventType(BaseModel):
     type (optimistic locking for ``PUT /eventypes``).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     issue_required: bool = Field(alias="issueRequired")
@@ -100,7 +100,7 @@ EVENT_KEYS = frozenset({"vacation", "sickness", "trip", "meeting"})
 class EventTypeCreate(BaseModel):
     """Body of ``POST /eventypes``: a custom type. ``key`` defaults to a slug of ``name``."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=255)
     key: EventTypeKey | None = None
@@ -115,7 +115,7 @@ class EventTypeUpdate(BaseModel):
     ``version``, when given, must equal the stored one (else 409); ``If-Match`` is the header form.
     """
 
-    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     id: int | None = None
     key: str | None = None

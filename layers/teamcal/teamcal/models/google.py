@@ -27,7 +27,7 @@ class CredentialsRequest(BaseModel):
     ``apiKey`` may accompany the first two: it tells public Google calendars from private ones.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", defer_build=True)
 
     client_id: str | None = Field(default=None, alias="clientId", min_length=1, max_length=512)
     client_secret: SecretStr | None = Field(default=None, alias="clientSecret", min_length=1, max_length=512)
@@ -40,7 +40,7 @@ class CredentialsRequest(BaseModel):
 class SelectedCalendar(BaseModel):
     """One Google calendar to sync, by its Google id (``primary`` is not accepted: name it)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", defer_build=True)
 
     id: str = Field(min_length=1, max_length=1024)
 
@@ -51,7 +51,7 @@ class SelectionRequest(BaseModel):
     ``confirm`` (CCJ reference, sharing case 3: selecting a private Google calendar for a shared
     calendar removes the shares only when confirmed)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", defer_build=True)
 
     calendars: list[str | SelectedCalendar] = Field(max_length=MAX_SELECTED)
     rate_minutes: int | None = Field(default=None, alias="rateMinutes", ge=1, le=1440)
@@ -77,7 +77,7 @@ class GoogleCalendarItem(BaseModel):
     credentials can read (``calendarList.list``), whether it is public (readable with an API key
     alone) and whether it is selected."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: str
     summary: str | None = None
@@ -94,7 +94,7 @@ class AuthorizeResponse(BaseModel):
     user to (offline access, read-only scope, ``state``, PKCE S256), its ``state``, the fixed
     ``redirectUri`` and when the consent expires (epoch ms)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     url: str
     state: str
@@ -105,7 +105,7 @@ class AuthorizeResponse(BaseModel):
 class SyncedCalendarStatus(BaseModel):
     """One selected Google calendar in the status."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: str
     summary: str | None = None
@@ -128,7 +128,7 @@ class ConnectionStatus(BaseModel):
     the end of the last run without error; ``lastRun`` the last run's report (counts, errors).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     calendar_id: int = Field(alias="calendarId")
     connected: bool

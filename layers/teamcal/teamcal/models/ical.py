@@ -18,7 +18,7 @@ class ImportIssue(BaseModel):
     """One VEVENT that was not imported as it is: its UID, RECURRENCE-ID (as in the file, for an
     exception) and the reason."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     uid: str
     recurrence_id: str | None = Field(default=None, alias="recurrenceId")
@@ -35,7 +35,7 @@ class ImportJob(BaseModel):
     ``message``; events imported before the failure are kept and counted).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     calendar_id: int = Field(alias="calendarId")
@@ -62,7 +62,7 @@ class UploadTicket(BaseModel):
     """``POST /calendar/{calendarId}/import-url``: PUT the .ics bytes to ``url`` before
     ``expires``; the import starts when the object lands (follow ``GET /import/{jobId}``)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     job_id: int = Field(alias="jobId")
     url: str
@@ -77,7 +77,7 @@ class Snapshot(BaseModel):
     """``POST /calendar/{calendarId}/export``: the snapshot's id, its S3 key and a presigned GET
     ``url`` valid until ``expires``."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     snapshot_id: int = Field(alias="snapshotId")
     key: str
@@ -90,7 +90,7 @@ class Feed(BaseModel):
     """A calendar's subscription feed. ``url`` / ``webcalUrl`` hold the secret and are returned
     only when the feed is created; afterwards only ``hint`` (the secret's last 4 characters)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     calendar_id: int = Field(alias="calendarId")
     hint: str

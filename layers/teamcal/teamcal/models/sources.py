@@ -86,7 +86,7 @@ VALUE_SCHEMAS: dict[SourceKind, type[SourceValue]] = {
 class Source(BaseModel):
     """A source as every response shows it (see the module docstring)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     calendar_id: int = Field(alias="calendarId")
@@ -124,7 +124,7 @@ class SourceCreate(BaseModel):
     responses use). ``order`` defaults to after the calendar's last source.
     """
 
-    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     event_type_id: EventTypeReference = Field(alias="eventTypeId")
     calendar_configuration_id: int = Field(alias="calendarConfigurationId", validation_alias=_CALENDAR, gt=0)
@@ -141,7 +141,7 @@ class SourceUpdate(BaseModel):
     ``version``, when given, must equal the stored one (else 409); ``If-Match`` is the header form.
     """
 
-    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     id: int | None = None
     event_type_id: EventTypeReference | None = Field(default=None, alias="eventTypeId")

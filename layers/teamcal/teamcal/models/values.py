@@ -31,7 +31,7 @@ M = TypeVar("M", bound=BaseModel)
 class ValueSchema(BaseModel):
     """Base of every ``value`` schema: strict types, unknown keys kept (``extra="allow"``)."""
 
-    model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True, defer_build=True)
 
 
 class PermissionGrant(BaseModel):
@@ -42,7 +42,7 @@ class PermissionGrant(BaseModel):
     grants and a ``value`` of up to 64 Ki characters) stays well below DynamoDB's 400 KB.
     """
 
-    model_config = ConfigDict(strict=True, extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore", defer_build=True)
 
     groups: list[Principal] = Field(default_factory=list, max_length=100)
     users: list[Principal] = Field(default_factory=list, max_length=100)
