@@ -391,3 +391,35 @@ def test_jira_sources_take_no_events(setup: dict[str, Any]) -> None:
     )
     assert status == 400
     assert "eventTypeConfigId" in body["errors"]
+
+
+def test_delete_rereads_when_the_series_changed_between_read_and_write(
+    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a series and a writer that slips in once between our read and our write
+    from functions.events import app
+    from teamcal.errors import ConflictError
+
+    master = weekly(setup)
+    repo = app.stores().events
+    real_commit = repo.commit
+    calls = {"n": 0}
+
+    def racing_commit(**kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConflictError("the event was changed by another request")
+        real_commit(**kwargs)
+
+    monkeypatch.setattr(repo, "commit", racing_commit)
+    # When the client cancels an occurrence (no version of its own to defend)
+    status, updated = ev(
+        setup["ctx"],
+        "DELETE",
+        f"/event/{master['id']}/recur",
+        {"mode": "delete", "select": "current", "exdate": "20260316"},
+    )
+    # Then the service re-read and succeeded on the second try
+    assert status == 200, updated
+    assert updated["exdate"] == ["20260316"]
+    assert calls["n"] == 2

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -511,7 +511,29 @@ def _split(
 
 
 # ---------------------------------------------------------------------------- delete
+_T = TypeVar("_T")
+
+
+def _rereading(attempts: int, operation: Callable[[], _T]) -> _T:
+    """Run a read-modify-write ``operation`` again (re-reading) when another writer got there
+    between its read and its write: for changes the client did not condition on a ``version``
+    (deletes, exception dates), a concurrent edit of the series — e.g. an exception arriving from
+    a partner — is no reason to fail. The last ConflictError propagates (HTTP 409)."""
+    for _ in range(attempts - 1):
+        try:
+            return operation()
+        except ConflictError:
+            continue
+    return operation()
+
+
 def delete_event(stores: EventStores, principal: Principal, event_id: int) -> Event:
+    """``DELETE /event/{eventId}`` (see :func:`_delete_event`), re-read and retried up to 3 times
+    when the event changes between its read and its write."""
+    return _rereading(3, lambda: _delete_event(stores, principal, event_id))
+
+
+def _delete_event(stores: EventStores, principal: Principal, event_id: int) -> Event:
     """``DELETE /event/{eventId}``: a single event; a master with all its exceptions; a child
     (cancels that occurrence: see the module docstring). Returns the deleted event.
 
@@ -549,6 +571,12 @@ def _delete_chain(stores: EventStores, master: dict[str, Any]) -> None:
 
 
 def delete_recurring(stores: EventStores, principal: Principal, event_id: int, request: EventRequest) -> Event:
+    """``DELETE /event/{eventId}/recur`` (see :func:`_delete_recurring`), re-read and retried up
+    to 3 times when the series changes between its read and its write."""
+    return _rereading(3, lambda: _delete_recurring(stores, principal, event_id, request))
+
+
+def _delete_recurring(stores: EventStores, principal: Principal, event_id: int, request: EventRequest) -> Event:
     """``DELETE /event/{eventId}/recur`` — the reference's three cases:
 
     1. ``mode: "delete"``, ``select: "current"``, ``exdate`` (``YYYY-MM-DD`` or ``YYYYMMDD``, one
