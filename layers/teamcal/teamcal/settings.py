@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from teamcal.errors import SettingsError
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _from_environment(model: type[_M]) -> _M:
+    """Build a settings model from the environment variables named by its field aliases.
+
+    Raises:
+        SettingsError: a required variable is missing, or one has an invalid value.
+    """
+    fields = {f.alias for f in model.model_fields.values() if f.alias}
+    try:
+        return model.model_validate({k: v for k, v in os.environ.items() if k in fields})
+    except ValidationError as e:
+        names = ", ".join(str(err["loc"][0]) for err in e.errors())
+        raise SettingsError(f"missing or invalid environment variables: {names}") from e
 
 
 class Settings(BaseModel):
@@ -42,12 +59,7 @@ def get_settings() -> Settings:
     Raises:
         SettingsError: a required variable is missing or has an invalid value.
     """
-    fields = {f.alias for f in Settings.model_fields.values() if f.alias}
-    try:
-        return Settings.model_validate({k: v for k, v in os.environ.items() if k in fields})
-    except ValidationError as e:
-        missing = ", ".join(str(err["loc"][0]) for err in e.errors())
-        raise SettingsError(f"missing or invalid environment variables: {missing}") from e
+    return _from_environment(Settings)
 
 
 class PartnerSettings(BaseModel):
@@ -92,12 +104,7 @@ def get_partner_settings() -> PartnerSettings:
     Raises:
         SettingsError: a variable has an invalid value.
     """
-    fields = {f.alias for f in PartnerSettings.model_fields.values() if f.alias}
-    try:
-        return PartnerSettings.model_validate({k: v for k, v in os.environ.items() if k in fields})
-    except ValidationError as e:
-        invalid = ", ".join(str(err["loc"][0]) for err in e.errors())
-        raise SettingsError(f"missing or invalid environment variables: {invalid}") from e
+    return _from_environment(PartnerSettings)
 
 
 class GoogleSettings(BaseModel):
@@ -152,12 +159,7 @@ def get_google_settings() -> GoogleSettings:
     Raises:
         SettingsError: a variable is missing or has an invalid value.
     """
-    fields = {f.alias for f in GoogleSettings.model_fields.values() if f.alias}
-    try:
-        return GoogleSettings.model_validate({k: v for k, v in os.environ.items() if k in fields})
-    except ValidationError as e:
-        invalid = ", ".join(str(err["loc"][0]) for err in e.errors())
-        raise SettingsError(f"missing or invalid environment variables: {invalid}") from e
+    return _from_environment(GoogleSettings)
 
 
 class IcalSettings(BaseModel):
@@ -186,9 +188,4 @@ def get_ical_settings() -> IcalSettings:
     Raises:
         SettingsError: a variable has an invalid value.
     """
-    fields = {f.alias for f in IcalSettings.model_fields.values() if f.alias}
-    try:
-        return IcalSettings.model_validate({k: v for k, v in os.environ.items() if k in fields})
-    except ValidationError as e:
-        invalid = ", ".join(str(err["loc"][0]) for err in e.errors())
-        raise SettingsError(f"missing or invalid environment variables: {invalid}") from e
+    return _from_environment(IcalSettings)
