@@ -13,6 +13,7 @@ stack warns about each at start, so the local stack never silently diverges from
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -64,3 +65,39 @@ def undriven_event_sources(tpl: Template) -> list[str]:
             if event.get("Type") not in DRIVEN_EVENT_TYPES:
                 found.append(f"{logical_id}.{name} ({event.get('Type')})")
     return found
+
+
+class PollingDriver:
+    """A driver that polls one event source per thread (queues, streams).
+
+    Subclasses set ``sources`` (items with a ``function`` attribute), ``_thread_name`` and
+    ``_join_seconds`` and implement ``_run(source)``, which loops until ``_stopping`` is set.
+    """
+
+    _thread_name = "devstack-poll"
+    _join_seconds = 65.0
+
+    def __init__(self, sources: list[Any]) -> None:
+        self.sources = sources
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _run(self, source: Any) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start one polling thread per source (returns at once)."""
+        self._stopping.clear()
+        for source in self.sources:
+            thread = threading.Thread(
+                target=self._run, args=(source,), name=f"{self._thread_name}-{source.function}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop polling (an invocation under way finishes first)."""
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=self._join_seconds)
+        self._threads = []

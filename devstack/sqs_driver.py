@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devstack.drivers import FunctionError, FunctionTimeout, Invoke
+from devstack.drivers import FunctionError, FunctionTimeout, Invoke, PollingDriver
 from devstack.routing import TemplateError
 from devstack.stream_driver import idle_wait
 from devstack.template import REGION, Template
@@ -125,34 +124,18 @@ def failed_ids(result: Any, batch: list[dict[str, Any]]) -> set[str] | None:
     return named if named <= ids else None
 
 
-class SqsDriver:
+class SqsDriver(PollingDriver):
     """Drive ``tpl``'s SQS event sources; ``endpoint`` has ``client(service)`` (boto3 pointed at
     the moto server), ``invoke`` runs a function by logical id."""
 
+    _thread_name = "devstack-sqs"
+    _join_seconds = 65.0
+
     def __init__(self, tpl: Template, invoke: Invoke, endpoint: Any, *, poll_seconds: float = 0.2) -> None:
-        self.sources = queue_sources(tpl)
+        super().__init__(queue_sources(tpl))
         self._invoke = invoke
         self._endpoint = endpoint
         self._poll = poll_seconds
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self) -> None:
-        """Start one polling thread per source (returns at once)."""
-        self._stopping.clear()
-        for source in self.sources:
-            thread = threading.Thread(
-                target=self._run, args=(source,), name=f"devstack-sqs-{source.function}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self) -> None:
-        """Stop polling (an invocation under way finishes first)."""
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=65)
-        self._threads = []
 
     def _run(self, source: QueueSource) -> None:
         sqs = self._endpoint.client("sqs")

@@ -28,14 +28,13 @@ import base64
 import datetime as dt
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devstack.drivers import FunctionError, FunctionTimeout, Invoke
+from devstack.drivers import FunctionError, FunctionTimeout, Invoke, PollingDriver
 from devstack.routing import TemplateError
 from devstack.template import REGION, Template
 
@@ -175,9 +174,12 @@ class _Shard:
     limit: int = 0
 
 
-class StreamDriver:
+class StreamDriver(PollingDriver):
     """Drive ``tpl``'s DynamoDB stream event sources; ``endpoint`` has ``client(service)``
     (boto3 pointed at the moto server), ``invoke`` runs a function by logical id."""
+
+    _thread_name = "devstack-stream"
+    _join_seconds = 35.0
 
     def __init__(
         self,
@@ -188,30 +190,11 @@ class StreamDriver:
         poll_seconds: float = 0.2,
         retry_seconds: float = 1.0,
     ) -> None:
-        self.sources = stream_sources(tpl)
+        super().__init__(stream_sources(tpl))
         self._invoke = invoke
         self._endpoint = endpoint
         self._poll = poll_seconds
         self._retry = retry_seconds
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self) -> None:
-        """Start one polling thread per source (returns at once)."""
-        self._stopping.clear()
-        for source in self.sources:
-            thread = threading.Thread(
-                target=self._run, args=(source,), name=f"devstack-stream-{source.function}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self) -> None:
-        """Stop polling (an invocation under way finishes first)."""
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=35)
-        self._threads = []
 
     # ------------------------------------------------------------------ polling
     def _open(self, source: StreamSource) -> tuple[Any, str, list[_Shard]]:

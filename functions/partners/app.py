@@ -45,7 +45,7 @@ from teamcal.partners.protocol import (
 from teamcal.partners.urls import own_base_url
 from teamcal.paths import path_id
 from teamcal.services import partners as service
-from teamcal.services.sync_context import SignedCall, SyncContext, connect
+from teamcal.services.sync_context import SignedCall, SyncContext, connect_from_settings
 from teamcal.settings import get_partner_settings, get_settings
 
 settings = get_settings()
@@ -60,19 +60,7 @@ MaxResults = Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)]
 
 @lru_cache(maxsize=1)
 def context() -> SyncContext:
-    return connect(
-        aws.client("dynamodb"),
-        aws.client("secretsmanager"),
-        {
-            "calendars": settings.calendars_table,
-            "sources": settings.sources_table,
-            "events": settings.events_table,
-            "invitations": settings.invitations_table,
-        },
-        secrets_prefix=partner_settings.secrets_prefix,
-        allow_loopback=partner_settings.allow_loopback_partners,
-        timeout_seconds=partner_settings.partner_timeout_seconds,
-    )
+    return connect_from_settings(aws.client("dynamodb"), aws.client("secretsmanager"), settings, partner_settings)
 
 
 def _header(name: str) -> str | None:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from teamcal import aws
 from teamcal.observability import logger, metrics, tracer
 from teamcal.services import replication
-from teamcal.services.sync_context import SyncContext, connect
+from teamcal.services.sync_context import SyncContext, connect_from_settings
 from teamcal.settings import get_partner_settings, get_settings
 from teamcal.storage.sync_queue import SyncQueue
 
@@ -27,19 +27,7 @@ queue_url = partner_settings.require_queue_url()
 
 @lru_cache(maxsize=1)
 def context() -> SyncContext:
-    return connect(
-        aws.client("dynamodb"),
-        aws.client("secretsmanager"),
-        {
-            "calendars": settings.calendars_table,
-            "sources": settings.sources_table,
-            "events": settings.events_table,
-            "invitations": settings.invitations_table,
-        },
-        secrets_prefix=partner_settings.secrets_prefix,
-        allow_loopback=partner_settings.allow_loopback_partners,
-        timeout_seconds=partner_settings.partner_timeout_seconds,
-    )
+    return connect_from_settings(aws.client("dynamodb"), aws.client("secretsmanager"), settings, partner_settings)
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,7 @@ from teamcal.partners.client import PartnerClient
 from teamcal.partners.protocol import Scope, Synchronization
 from teamcal.partners.urls import PartnerUrl, parse_partner_url
 from teamcal.services.stores import ConfigStores
+from teamcal.settings import PartnerSettings, Settings
 from teamcal.storage.events import EventRepository
 from teamcal.storage.invitations import InvitationRepository
 from teamcal.storage.secrets import SecretStore
@@ -111,6 +112,26 @@ def connect(
         events=EventRepository(dynamodb, tables["events"]),
         client=PartnerClient(allow_loopback, timeout_seconds),
         allow_loopback=allow_loopback,
+    )
+
+
+def connect_from_settings(
+    dynamodb: Any, secretsmanager: Any, settings: Settings, partner: PartnerSettings
+) -> SyncContext:
+    """:func:`connect` with the table names and partner knobs of the process settings (what every
+    synchronization function builds at its first request)."""
+    return connect(
+        dynamodb,
+        secretsmanager,
+        {
+            "calendars": settings.calendars_table,
+            "sources": settings.sources_table,
+            "events": settings.events_table,
+            "invitations": settings.invitations_table,
+        },
+        secrets_prefix=partner.secrets_prefix,
+        allow_loopback=partner.allow_loopback_partners,
+        timeout_seconds=partner.partner_timeout_seconds,
     )
 
 
