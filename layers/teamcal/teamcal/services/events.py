@@ -83,16 +83,9 @@ def calendar_zone(calendar: CalendarRecord) -> str:
     return zone if isinstance(zone, str) and zone else "UTC"
 
 
-def _series_fields(record: Mapping[str, Any]) -> dict[str, Any]:
-    fields = {k: record.get(k) for k in ("recurrence", "exdate", "rdate", "timeZone")}
-    for key in _TIME_FIELDS_ALL_DAY if record.get("allDay") else _TIME_FIELDS_MS:
-        fields[key] = record.get(key)
-    return fields
-
-
 def series_of(record: Mapping[str, Any]) -> Series:
     """The recurrence series of a stored event (raises RecurrenceError only on corrupt data)."""
-    return Series.from_wire(_series_fields(record), str(record.get("timeZone") or "UTC"))
+    return Series.from_wire(_series_fields_for_input(record), str(record.get("timeZone") or "UTC"))
 
 
 def _canonical_id(series: Series, occurrence: Occurrence) -> str:
