@@ -92,8 +92,7 @@ class PartnerClient:
             headers["Content-Type"] = "application/json"
         if key is not None:
             headers.update(sign(key, method, route, payload, int(self._clock())).as_dict())
-        addresses = resolve(url, self.allow_loopback, self._resolver)
-        status, raw = self._send(url, addresses[0], method, url.path + route, payload, headers)
+        status, _, raw = self.exchange(url, method, url.path + route, payload, headers)
         if 300 <= status < 400:
             raise PartnerProtocolError(f"the partner deployment answered {status} (redirects are not followed)")
         if status >= 400:
@@ -107,6 +106,21 @@ class PartnerClient:
         if not isinstance(parsed, dict):
             raise PartnerProtocolError("the partner deployment answered with a body that is not a JSON object")
         return parsed
+
+    def exchange(
+        self, url: PartnerUrl, method: str, path: str, payload: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One guarded request of any status, for other outbound clients (the Jira client): the
+        URL's addresses are resolved and checked, ``path`` (with its query) is sent to a checked
+        address with ``headers`` as given (the caller sets ``Host``), redirects are not followed,
+        timeouts and the size cap apply. Returns ``(status, response headers, body)``.
+
+        Raises:
+            PartnerAddressError: an address is refused. PartnerUnreachableError: no answer in time.
+            PartnerProtocolError: the answer is larger than the cap.
+        """
+        addresses = resolve(url, self.allow_loopback, self._resolver)
+        return self._send(url, addresses[0], method, path, payload, dict(headers))
 
     def _pool(self, url: PartnerUrl, address: str) -> urllib3.HTTPConnectionPool:
         timeout = urllib3.Timeout(connect=min(self.timeout_seconds, 3.0), read=self.timeout_seconds)
@@ -125,7 +139,7 @@ class PartnerClient:
 
     def _send(
         self, url: PartnerUrl, address: str, method: str, path: str, payload: bytes, headers: dict[str, str]
-    ) -> tuple[int, bytes]:
+    ) -> tuple[int, dict[str, str], bytes]:
         deadline = time.monotonic() + 2 * self.timeout_seconds + 3
         pool = self._pool(url, address)
         try:
@@ -154,7 +168,7 @@ class PartnerClient:
                     if time.monotonic() > deadline:
                         raise PartnerUnreachableError("the partner deployment answered too slowly")
                     chunks.append(chunk)
-                return response.status, b"".join(chunks)
+                return response.status, dict(response.headers), b"".join(chunks)
             finally:
                 response.release_conn()
         except HTTPError as e:

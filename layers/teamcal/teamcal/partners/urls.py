@@ -95,9 +95,10 @@ def _is_loopback_host(host: str) -> bool:
     return host == "localhost" or (ip is not None and ip.is_loopback)
 
 
-def parse_partner_url(text: str, allow_loopback: bool) -> PartnerUrl:
+def parse_partner_url(text: str, allow_loopback: bool, *, base_path: str | None = API_BASE_PATH) -> PartnerUrl:
     """Check and normalise a ``partnerUrl`` without network access (addresses are checked again
-    after resolution, on every call, by :func:`resolve`).
+    after resolution, on every call, by :func:`resolve`). ``base_path``: the path the URL must
+    end with (``None``: any path, for other outbound URLs such as a Jira site's ``baseUrl``).
 
     Raises:
         PartnerAddressError: anything the module docstring forbids that can be seen in the text.
@@ -128,7 +129,7 @@ def parse_partner_url(text: str, allow_loopback: bool) -> PartnerUrl:
     if host == "localhost" and not allow_loopback:
         raise PartnerAddressError("resolves to a loopback address")
     path = parts.path.rstrip("/")
-    if not path.endswith(API_BASE_PATH):
+    if base_path is not None and not path.endswith(base_path):
         raise PartnerAddressError(f"must be the partner's API base URL, ending in {API_BASE_PATH}")
     return PartnerUrl(scheme, host, port or (443 if scheme == "https" else 80), path)
 
