@@ -175,11 +175,12 @@ class Bench:
         import tests.conftest
         from functions.ical import app
         from teamcal.auth.principal import Principal
-        from teamcal.services import ical as service
+        from teamcal.services.ical import export, import_jobs
         from tests.integration.ccj import ROOT
 
         self.stores = app.stores()
-        self.service = service
+        self.export = export
+        self.import_jobs = import_jobs
         self.admin = Principal.from_context(ROOT)
         self.context = tests.conftest.LambdaContext()
         # the bulk client (events) and the standard one (job, source, calendar)
@@ -193,11 +194,11 @@ class Bench:
 
     def upload(self, calendar_id: int, payload: bytes) -> Any:
         """Run the upload worker on ``payload``; returns the finished job."""
-        ticket = self.service.request_upload(
+        ticket = self.import_jobs.request_upload(
             self.stores, self.admin, calendar_id, None, max_bytes=BIG, expires_seconds=900
         )
         self.s3.put_object(Bucket=self.stores.files.bucket, Key=ticket.key, Body=payload)
-        job = self.service.run_upload(self.stores, ticket.key, max_bytes=BIG, time_left_ms=lambda: BIG)
+        job = self.import_jobs.run_upload(self.stores, ticket.key, max_bytes=BIG, time_left_ms=lambda: BIG)
         assert job is not None
         assert job.status == "SUCCEEDED", job
         return job
@@ -273,7 +274,7 @@ def report_export(bench: Bench, icalendar: Any) -> None:
     calendar_id = bench.exported_calendar  # type: ignore[attr-defined]
     bench.calls.reset()
     start = time.perf_counter()
-    exported, count = bench.service.calendar_ics(bench.stores, bench.admin, calendar_id, int(time.time() * 1000))
+    exported, count = bench.export.calendar_ics(bench.stores, bench.admin, calendar_id, int(time.time() * 1000))
     wall = time.perf_counter() - start
     ours = wall - bench.calls.seconds
     same = icalendar.Calendar.from_ical(exported)

@@ -39,8 +39,8 @@ from teamcal.ids import MAX_ID, now_ms
 from teamcal.models.ical import Feed, ImportJob, Snapshot, UploadTicket
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
-from teamcal.services import ical as service
-from teamcal.services.ical import IcalStores
+from teamcal.services.ical import export, feeds, import_jobs
+from teamcal.services.ical.stores import IcalStores
 from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_ical_settings, get_settings
 from teamcal.storage.events import EventRepository
@@ -85,7 +85,7 @@ def stores() -> IcalStores:
 
 def _ics(text: str, filename: str, calendar_id: int) -> Response[str]:
     if len(text) > MAX_INLINE_RESPONSE_BYTES // 4 and len(text.encode("utf-8")) > MAX_INLINE_RESPONSE_BYTES:
-        url = service.store_large_export(stores(), calendar_id, text, now_ms(), ical_settings.url_expiry_seconds)
+        url = export.store_large_export(stores(), calendar_id, text, now_ms(), ical_settings.url_expiry_seconds)
         return Response(status_code=303, content_type="application/json", body="{}", headers={"Location": url})
     return Response(
         status_code=200,
@@ -128,7 +128,7 @@ def _base_url() -> str:
     },
 )
 def create_snapshot(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
-    snapshot: Snapshot = service.create_snapshot(
+    snapshot: Snapshot = export.create_snapshot(
         stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms(), ical_settings.url_expiry_seconds
     )
     metrics.add_metric(name="IcsSnapshot", unit="Count", value=1)
@@ -138,7 +138,7 @@ def create_snapshot(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tu
 @app.get("/calendar/<calendarId>/export", responses=ICS_RESPONSES)
 def export_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Response[str]:
     cid = path_id(calendar_id, "calendar")
-    text, _ = service.calendar_ics(stores(), api.principal(app), cid, now_ms())
+    text, _ = export.calendar_ics(stores(), api.principal(app), cid, now_ms())
     return _ics(text, f"calendar-{cid}.ics", cid)
 
 
@@ -155,7 +155,7 @@ def export_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Re
 def import_calendar(
     calendar_id: Annotated[str, Path(alias="calendarId")], source_id: SourceId = None
 ) -> tuple[dict[str, Any], int]:
-    job: ImportJob = service.import_inline(
+    job: ImportJob = import_jobs.import_inline(
         stores(), api.principal(app), path_id(calendar_id, "calendar"), source_id, _body()
     )
     metrics.add_metric(name="IcsImportedEvents", unit="Count", value=job.created + job.updated)
@@ -171,7 +171,7 @@ def import_calendar(
 def import_url(
     calendar_id: Annotated[str, Path(alias="calendarId")], source_id: SourceId = None
 ) -> tuple[dict[str, Any], int]:
-    ticket: UploadTicket = service.request_upload(
+    ticket: UploadTicket = import_jobs.request_upload(
         stores(),
         api.principal(app),
         path_id(calendar_id, "calendar"),
@@ -184,7 +184,7 @@ def import_url(
 
 @app.get("/import/<jobId>")
 def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> ImportJob:
-    return service.get_job(stores(), api.principal(app), path_id(job_id, "import job"), now_ms())
+    return import_jobs.get_job(stores(), api.principal(app), path_id(job_id, "import job"), now_ms())
 
 
 # ---------------------------------------------------------------------------- feeds
@@ -195,7 +195,7 @@ def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> ImportJob:
     },
 )
 def create_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
-    feed, secret = service.create_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms())
+    feed, secret = feeds.create_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms())
     url = f"{_base_url()}{api.BASE_PATH}/feed/{secret}.ics"
     feed = feed.model_copy(update={"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]})
     return feed.model_dump(by_alias=True), 201
@@ -203,18 +203,18 @@ def create_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[
 
 @app.get("/calendar/<calendarId>/feed")
 def get_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Feed:
-    return service.get_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
+    return feeds.get_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 
 @app.delete("/calendar/<calendarId>/feed")
 def revoke_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Feed:
-    return service.revoke_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
+    return feeds.revoke_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 
 @app.get("/feed/<feedToken>", responses=ICS_RESPONSES)
 def feed(feed_token: Annotated[str, Path(alias="feedToken")]) -> Response[str]:
     secret = feed_token.removesuffix(".ics")
-    text = service.feed_ics(stores(), secret, now_ms())
+    text = feeds.feed_ics(stores(), secret, now_ms())
     return _ics(text, "calendar.ics", 0)
 
 
@@ -238,7 +238,7 @@ def handle_uploads(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     done = []
     for key in _uploads(event):
         try:
-            job = service.run_upload(
+            job = import_jobs.run_upload(
                 stores(),
                 key,
                 max_bytes=ical_settings.max_upload_bytes,

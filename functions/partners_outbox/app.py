@@ -2,7 +2,7 @@
 
 Triggered by the DynamoDB stream of EventsTable (NEW_AND_OLD_IMAGES, filtered to events' main
 items, ``sk = "EV"``). Each record becomes one message per mapping that pushes the event's
-calendar to a partner (:func:`teamcal.services.replication.publish`). A record that cannot be
+calendar to a partner (:func:`teamcal.services.replication.outbox.publish`). A record that cannot be
 queued is reported with ReportBatchItemFailures: the stream retries from it, in order.
 """
 
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import aws
 from teamcal.observability import logger, metrics, tracer
-from teamcal.services import replication
+from teamcal.services.replication import outbox
 from teamcal.settings import get_partner_settings, get_settings
 from teamcal.storage.invitations import InvitationRepository
 from teamcal.storage.sync_queue import SyncQueue
@@ -39,5 +39,5 @@ def queue() -> SyncQueue:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """``{"Records": [...]}`` (DynamoDB stream event) → ``{"batchItemFailures": [...]}``."""
-    failed = replication.publish(invitations(), queue(), event.get("Records") or [])
+    failed = outbox.publish(invitations(), queue(), event.get("Records") or [])
     return {"batchItemFailures": [] if failed is None else [{"itemIdentifier": failed}]}

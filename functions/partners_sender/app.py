@@ -1,7 +1,7 @@
 """The sender of event replication: the sync queue → the partner's webhook (issue 7).
 
 Triggered by the FIFO sync queue (batches of up to 10, ReportBatchItemFailures). Each message is
-one change for one partner: it is signed and POSTed (:func:`teamcal.services.replication.deliver`);
+one change for one partner: it is signed and POSTed (:func:`teamcal.services.replication.sender.deliver`);
 a change the partner could not take now is delayed with exponential backoff and retried, in
 order per event, until the queue's dead-letter queue takes it (after 100 receives).
 """
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import aws
 from teamcal.observability import logger, metrics, tracer
-from teamcal.services import replication
+from teamcal.services.replication import sender
 from teamcal.services.sync_context import SyncContext, connect_from_settings
 from teamcal.settings import get_partner_settings, get_settings
 from teamcal.storage.sync_queue import SyncQueue
@@ -40,7 +40,7 @@ def queue() -> SyncQueue:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context_: LambdaContext) -> dict[str, Any]:
     """``{"Records": [...]}`` (SQS event) → ``{"batchItemFailures": [{"itemIdentifier": messageId}]}``."""
-    failed = replication.deliver(
+    failed = sender.deliver(
         context(),
         queue(),
         event.get("Records") or [],

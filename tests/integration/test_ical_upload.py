@@ -13,7 +13,7 @@ import pytest
 
 from functions.ical import app as ical_app
 from teamcal.errors import RetryableError
-from teamcal.services import ical as service
+from teamcal.services.ical import import_jobs, importer
 from tests.conftest import TEMPLATE
 from tests.integration.ical import fixture, ical, moto_resources, search, zoned_calendar
 
@@ -122,7 +122,7 @@ def test_an_interrupted_upload_resumes_from_its_checkpoint_without_duplicates(
     aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an upload of 9 VEVENTs and chunks of 2
-    monkeypatch.setattr(service, "CHUNK", 2)
+    monkeypatch.setattr(importer, "CHUNK", 2)
     cal = zoned_calendar(lambda_context)
     ticket = upload(cal["id"], lambda_context)
     put(ticket["key"], fixture("google.ics").replace("END:VCALENDAR", "").encode() + _singles(4))
@@ -133,7 +133,7 @@ def test_an_interrupted_upload_resumes_from_its_checkpoint_without_duplicates(
         return next(calls, 0)
 
     # When the worker runs out of time
-    first = service.run_upload(stores, ticket["key"], max_bytes=10**6, time_left_ms=short_time)
+    first = import_jobs.run_upload(stores, ticket["key"], max_bytes=10**6, time_left_ms=short_time)
     assert first is not None
     assert first.status == "INTERRUPTED"
     assert 0 < first.processed < first.total == 9
@@ -141,7 +141,7 @@ def test_an_interrupted_upload_resumes_from_its_checkpoint_without_duplicates(
     versions = boto3.client("s3", region_name="us-east-1").list_object_versions(Bucket=BUCKET, Prefix=ticket["key"])
     assert len(versions["Versions"]) == 2
     # When the next invocation runs with time to spare
-    second = service.run_upload(stores, ticket["key"], max_bytes=10**6, time_left_ms=lambda: 10**6)
+    second = import_jobs.run_upload(stores, ticket["key"], max_bytes=10**6, time_left_ms=lambda: 10**6)
     # Then every VEVENT was counted once and nothing was duplicated
     assert second is not None
     assert (second.status, second.processed, second.created, second.skipped) == ("SUCCEEDED", 9, 8, 0)
@@ -174,7 +174,7 @@ def test_throttling_leaves_the_job_to_the_retried_invocation(
     aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an upload whose second chunk of writes hits throttling that outlasts the retries
-    monkeypatch.setattr(service, "CHUNK", 3)
+    monkeypatch.setattr(importer, "CHUNK", 3)
     cal = zoned_calendar(lambda_context)
     ticket = upload(cal["id"], lambda_context)
     put(ticket["key"], fixture("google.ics").replace("END:VCALENDAR", "").encode() + _singles(4))

@@ -483,7 +483,7 @@ def receive(sqs: Any, url: str) -> list[dict[str, Any]]:
 def test_local_changes_are_queued_per_series_and_partner_changes_are_not_echoed(
     ctx: SyncContext, lambda_context: Any, mapped: dict[str, Any], queue: Any
 ) -> None:
-    from teamcal.services import replication
+    from teamcal.services.replication import outbox
     from tests.integration.ccj import call as ccj_call
 
     sync_queue, sqs, url = queue
@@ -495,14 +495,14 @@ def test_local_changes_are_queued_per_series_and_partner_changes_are_not_echoed(
     assert status == 200, created
     # When the outbox reads their stream records
     records = [stream_record(applied, 1), stream_record(created["id"], 2)]
-    assert replication.publish(ctx.invitations, sync_queue, records) is None
+    assert outbox.publish(ctx.invitations, sync_queue, records) is None
     # Then only the local change is queued, for that partner, grouped by the event
     messages = receive(sqs, url)
     assert [json.loads(m["body"])["eventId"] for m in messages] == [created["id"]]
     attributes = messages[0]["attributes"]
     assert attributes["MessageGroupId"] == f"{mapped['sync']}-{created['id']}"
     # And publishing the same records again (a stream re-delivery) queues nothing new
-    assert replication.publish(ctx.invitations, sync_queue, records) is None
+    assert outbox.publish(ctx.invitations, sync_queue, records) is None
     counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     assert counts["ApproximateNumberOfMessages"] == "0"
 
@@ -510,7 +510,7 @@ def test_local_changes_are_queued_per_series_and_partner_changes_are_not_echoed(
 def test_the_sender_signs_retries_with_backoff_and_delivers_when_the_partner_is_back(
     ctx: SyncContext, lambda_context: Any, mapped: dict[str, Any], partner: FakePartner, queue: Any
 ) -> None:
-    from teamcal.services import replication
+    from teamcal.services.replication import outbox, sender
     from tests.integration.ccj import call as ccj_call
 
     sync_queue, sqs, url = queue
@@ -520,13 +520,13 @@ def test_the_sender_signs_retries_with_backoff_and_delivers_when_the_partner_is_
         records.append(
             stream_record(ccj_call("events", "POST", "/event", body, token=ROOT, ctx=lambda_context)[1]["id"], sequence)
         )
-    replication.publish(ctx.invitations, sync_queue, records)
+    outbox.publish(ctx.invitations, sync_queue, records)
     # Given a partner that is down
     partner.on("POST", "/partner/v1/synchronization/501/events", (503, {"errorMessages": ["down"], "errors": {}}))
     batch = receive(sqs, url)
     assert len(batch) == 2
     # When the sender runs, both changes wait (one call only: the partner is down) and none is lost
-    assert replication.deliver(ctx, sync_queue, batch, retry_base=1) == [m["messageId"] for m in batch]
+    assert sender.deliver(ctx, sync_queue, batch, retry_base=1) == [m["messageId"] for m in batch]
     assert len(partner.calls("/501/events")) == 1
     assert receive(sqs, url) == []  # delayed by the backoff
     # When the partner is back and the delay is over
@@ -534,7 +534,7 @@ def test_the_sender_signs_retries_with_backoff_and_delivers_when_the_partner_is_
     time.sleep(1.1)
     again = receive(sqs, url)
     assert [m["attributes"]["ApproximateReceiveCount"] for m in again] == ["2", "2"]
-    assert replication.deliver(ctx, sync_queue, again, retry_base=1) == []
+    assert sender.deliver(ctx, sync_queue, again, retry_base=1) == []
     # Then both arrive, signed with the shared key, in order
     delivered = partner.calls("/501/events")[1:]
     assert [d.json()["event"]["summary"] for d in delivered] == ["first", "second"]
@@ -567,16 +567,16 @@ def test_outbox_and_sender_functions_answer_their_sample_events(
 def test_the_sender_hands_back_what_it_has_no_time_left_for(
     ctx: SyncContext, lambda_context: Any, mapped: dict[str, Any], partner: FakePartner, queue: Any
 ) -> None:
-    from teamcal.services import replication
+    from teamcal.services.replication import outbox, sender
     from tests.integration.ccj import call as ccj_call
 
     sync_queue, sqs, url = queue
     body = {"event": {"eventTypeConfigId": mapped["source"], "summary": "late", "startDate": MAR2_0900}}
     created = ccj_call("events", "POST", "/event", body, token=ROOT, ctx=lambda_context)[1]
-    replication.publish(ctx.invitations, sync_queue, [stream_record(created["id"], 1)])
+    outbox.publish(ctx.invitations, sync_queue, [stream_record(created["id"], 1)])
     batch = receive(sqs, url)
     # When the invocation has less time left than one slow partner call needs
-    failed = replication.deliver(ctx, sync_queue, batch, retry_base=1, seconds_left=lambda: 2.0)
+    failed = sender.deliver(ctx, sync_queue, batch, retry_base=1, seconds_left=lambda: 2.0)
     # Then the message is handed back untouched, for a retry in a second
     assert failed == [batch[0]["messageId"]]
     assert partner.calls("/events") == []

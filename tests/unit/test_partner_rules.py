@@ -9,7 +9,7 @@ import pytest
 
 from teamcal.errors import ConflictError
 from teamcal.partners.protocol import Scope
-from teamcal.services.replication import MAX_BACKOFF_SECONDS, backoff_seconds
+from teamcal.services.replication.sender import MAX_BACKOFF_SECONDS, backoff_seconds
 from teamcal.services.sync_context import next_status
 
 pytestmark = pytest.mark.unit

@@ -1,6 +1,6 @@
 """The port the Google use cases need: Google Calendar API v3 and Google's OAuth token endpoint.
 
-The adapter (``functions/google/app.py``) implements it with google-api-python-client (bundled
+The adapter (``functions/google/client.py``) implements it with google-api-python-client (bundled
 discovery document) and google-auth, talking to ``GOOGLE_CALENDAR_API_ENDPOINT`` and
 ``GOOGLE_OAUTH_TOKEN_URI``. Every method raises the typed errors of :mod:`teamcal.google.errors`
 and never retries: backoff is the sync's business (:mod:`teamcal.services.google_sync`).

@@ -79,7 +79,7 @@ from teamcal.partners.protocol import (
 from teamcal.partners.signing import derive_key, new_secret, read_headers, verify
 from teamcal.partners.urls import parse_partner_url, same_url
 from teamcal.permissions import can_edit_events, can_view
-from teamcal.services import replication
+from teamcal.services.replication import receiver
 from teamcal.services.sync_context import (
     ACCEPTED,
     MAX_WEBHOOK_BYTES,
@@ -680,7 +680,7 @@ def calendars_for_partner(ctx: SyncContext, sync_id: int, call: SignedCall) -> C
 
 def receive_change(ctx: SyncContext, sync_id: int, call: SignedCall) -> ChangeResult:
     """``POST /partner/v1/synchronization/{id}/events``: apply one event change
-    (:func:`teamcal.services.replication.apply_change`)."""
+    (:func:`teamcal.services.replication.receiver.apply_change`)."""
     sync, _ = authenticate(ctx, sync_id, call, "key")
     change = parse_body(EventChange, call.body)
-    return replication.apply_change(ctx, sync, change)
+    return receiver.apply_change(ctx, sync, change)

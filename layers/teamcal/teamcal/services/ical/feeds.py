@@ -1,0 +1,121 @@
+"""Subscription feeds: a secret URL serving a calendar's .ics.
+
+A feed writes the events that can reach [now - 3 months, now + 1 year) (per-month index Queries
+and the masters index, as a search does). Only the secret's SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from teamcal.auth.principal import Principal
+from teamcal.auth.tokens import hash_token
+from teamcal.errors import ForbiddenError, NotFoundError
+from teamcal.ical.writer import CalendarWriter
+from teamcal.models.calendars import CalendarRecord
+from teamcal.models.ical import Feed
+from teamcal.permissions import is_owner, require_edit_calendar
+from teamcal.services.ical.export import calendar_name, event_sources, source_colors, year_of
+from teamcal.services.ical.stores import IcalStores, active_calendar
+
+#: The feed's window: 3 months back, 1 year ahead.
+FEED_PAST_MS = 92 * 86_400_000
+FEED_FUTURE_MS = 366 * 86_400_000
+FEED_PREFIX = "tcf_"
+
+
+# ---------------------------------------------------------------------------- feeds
+def _require_feed_admin(principal: Principal, calendar: CalendarRecord) -> None:
+    """A feed publishes the calendar to whoever holds its URL: the owner or an admin decides,
+    with a token that may edit calendars (permission rules 3 and 4)."""
+    require_edit_calendar(principal, calendar)
+    if not (is_owner(principal, calendar) or principal.admin):
+        raise ForbiddenError("only the calendar's owner or an admin token may manage its subscription feed")
+
+
+def _feed(record: Mapping[str, Any]) -> Feed:
+    return Feed(
+        calendar_id=int(record["calendarId"]),
+        hint=str(record["hint"]),
+        created=int(record["created"]),
+        created_by=record.get("createdBy"),
+    )
+
+
+def create_feed(stores: IcalStores, principal: Principal, calendar_id: int, now: int) -> tuple[Feed, str]:
+    """Create (or replace: the old URL stops working) the calendar's feed; returns it and its
+    secret (shown once; only its SHA-256 is stored).
+
+    Raises:
+        NotFoundError: calendar absent or not viewable. ForbiddenError: not owner/admin, or the
+        token may not edit calendars. ConflictError: a concurrent change of the feed.
+    """
+    calendar = active_calendar(stores, principal, calendar_id)
+    _require_feed_admin(principal, calendar)
+    secret = FEED_PREFIX + secrets.token_urlsafe(32)
+    record = {
+        "calendarId": calendar.id,
+        "tokenHash": hash_token(secret),
+        "hint": secret[-4:],
+        "created": now,
+        "createdBy": principal.user,
+    }
+    stores.feeds.replace(record, stores.feeds.of_calendar(calendar.id))
+    return _feed(record), secret
+
+
+def get_feed(stores: IcalStores, principal: Principal, calendar_id: int) -> Feed:
+    """The calendar's feed without its secret. Raises NotFoundError (no feed, or calendar
+    absent / not viewable), ForbiddenError (see :func:`create_feed`)."""
+    calendar = active_calendar(stores, principal, calendar_id)
+    _require_feed_admin(principal, calendar)
+    record = stores.feeds.of_calendar(calendar.id)
+    if record is None:
+        raise NotFoundError(f"calendar {calendar_id} has no subscription feed")
+    return _feed(record)
+
+
+def revoke_feed(stores: IcalStores, principal: Principal, calendar_id: int) -> Feed:
+    """Revoke the calendar's feed (its URL answers 404 from now on); returns it.
+
+    Raises:
+        NotFoundError / ForbiddenError: as :func:`get_feed`. ConflictError: changed meanwhile.
+    """
+    calendar = active_calendar(stores, principal, calendar_id)
+    _require_feed_admin(principal, calendar)
+    record = stores.feeds.of_calendar(calendar.id)
+    if record is None:
+        raise NotFoundError(f"calendar {calendar_id} has no subscription feed")
+    stores.feeds.delete(record)
+    return _feed(record)
+
+
+def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
+    """The .ics of the feed whose secret is ``secret``: every event that can reach
+    [now - 3 months, now + 1 year), recurring ones as their rule with exceptions.
+
+    Raises:
+        NotFoundError: unknown or revoked secret, or the calendar is gone.
+    """
+    if not secret.startswith(FEED_PREFIX) or len(secret) > 100:
+        raise NotFoundError("no such feed")
+    record = stores.feeds.by_hash(hash_token(secret))
+    if record is None:
+        raise NotFoundError("no such feed")
+    calendar = active_calendar(stores, None, int(record["calendarId"]))
+    sources = event_sources(stores, calendar)
+    wanted = {int(s["id"]) for s in sources}
+    start, end = now - FEED_PAST_MS, now + FEED_FUTURE_MS
+    found: dict[int, dict[str, Any]] = {}
+    for event in stores.events.masters(calendar.id, start, end):
+        if event["eventTypeConfigId"] in wanted:
+            found[int(event["id"])] = event
+    child_ids = [int(o["id"]) for m in found.values() for o in (m.get("overrides") or {}).values()]
+    found.update(stores.events.get_many(child_ids) if child_ids else {})
+    for event in stores.events.in_window(calendar.id, start, end):
+        if event["eventTypeConfigId"] in wanted:
+            found.setdefault(int(event["id"]), event)
+    writer = CalendarWriter(calendar_name(calendar), source_colors(sources))
+    return writer.write(found.values(), horizon_year=year_of(end) + 1)

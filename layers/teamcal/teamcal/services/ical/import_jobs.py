@@ -1,0 +1,297 @@
+"""iCalendar import entry points and jobs: inline import, upload tickets, the S3-triggered worker.
+
+Decisions:
+
+* **Default source.** Without ``sourceId``, events go to the calendar's "Imported events" source,
+  created on first use with :data:`DEFAULT_COLOR`. Its id is derived from the calendar id, so
+  concurrent first imports create it once. Its type is the predefined ``meeting`` type: custom
+  types are managed by admins only (permission rule 9), and an import must not create one behind
+  their back; ``meeting`` holds events like a custom type and is searchable. Whoever may add
+  events to the calendar may import (permission rule 8) and so may cause this source to exist.
+* A run that stops (timeout, throttling) leaves a job saying so; running it again (an upload
+  resumes by itself; an inline import by sending the file again) skips what is done
+  (:mod:`teamcal.services.ical.importer`).
+
+Reference: calendar-integrations.txt ("Import from iCal file": "Imported events are added as
+Non-JIRA Events with default color"); issue 5.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    RetryableError,
+)
+from teamcal.ical import reader
+from teamcal.ical.errors import IcsFileError
+from teamcal.ids import external_id, new_id, now_ms
+from teamcal.models.calendars import CalendarRecord
+from teamcal.models.ical import ImportJob, UploadTicket
+from teamcal.permissions import can_edit_events, can_view
+from teamcal.services.events import JIRA_BACKED
+from teamcal.services.ical.importer import ImportRun
+from teamcal.services.ical.stores import IcalStores, active_calendar
+from teamcal.storage.ics_files import parse_upload_key, upload_key
+
+#: Color of the "Imported events" source (the CCJ reference samples' event source color).
+DEFAULT_COLOR = "#7500ca"
+IMPORT_SOURCE_NAME = "Imported events"
+#: Seconds an inline import may run before it stops with an INTERRUPTED job (API Gateway gives up
+#: after 29 s).
+INLINE_BUDGET_MS = 22_000
+#: What a worker keeps in hand for saving the job and handing over, in ms.
+WORKER_MARGIN_MS = 20_000
+
+
+# ---------------------------------------------------------------------------- import: entry points
+def _require_import(principal: Principal, calendar: CalendarRecord) -> None:
+    if not can_edit_events(principal, calendar, None):
+        raise ForbiddenError("you may not add events to this calendar")
+
+
+def _import_source(stores: IcalStores, calendar: CalendarRecord, source_id: int | None, now: int) -> dict[str, Any]:
+    """The source imported events go to: ``source_id`` (an ACTIVE event source of this calendar)
+    or the calendar's "Imported events" source, created on first use (module docstring)."""
+    if source_id is not None:
+        source = stores.config.sources.get(source_id)
+        if source is None or source.get("status", "ACTIVE") != "ACTIVE" or int(source["calendarId"]) != calendar.id:
+            raise NotFoundError(f"source {source_id} not found", {"sourceId": f"source {source_id} not found"})
+        if str(source.get("eventTypeKey")) in JIRA_BACKED:
+            raise InvalidInputError.for_field("sourceId", "events can only be imported into event sources")
+        return source
+    default_id = external_id(calendar.id, "ics-source", IMPORT_SOURCE_NAME)
+    for _ in range(2):
+        existing = stores.config.sources.get(default_id)
+        if existing is not None:
+            if existing.get("status", "ACTIVE") != "ACTIVE":
+                raise ConflictError("the calendar's import source is being deleted; retry in a moment")
+            return existing
+        siblings = stores.config.sources.get_many(calendar.source_ids) if calendar.source_ids else []
+        record = {
+            "id": default_id,
+            "calendarId": calendar.id,
+            "eventTypeKey": "meeting",
+            "emailsEnabled": False,
+            "order": max((int(s["order"]) for s in siblings), default=0) + 1,
+            "value": json.dumps({"name": IMPORT_SOURCE_NAME, "color": DEFAULT_COLOR}),
+            "version": 1,
+            "created": now,
+            "updated": now,
+            "status": "ACTIVE",
+        }
+        try:
+            stores.config.sources.create(record)
+        except ConflictError:
+            continue  # created concurrently: read it
+        return record
+    raise ConflictError("the calendar's import source could not be created; retry")
+
+
+def _new_job(
+    calendar: CalendarRecord, source: Mapping[str, Any], principal: Principal, origin: str, now: int
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "calendarId": calendar.id,
+        "sourceId": int(source["id"]),
+        "user": principal.user,
+        "origin": origin,
+        "status": "RUNNING" if origin == "inline" else "PENDING_UPLOAD",
+        "total": 0,
+        "processed": 0,
+        "created": 0,
+        "updated": 0,
+        "skipped": 0,
+        "failed": 0,
+        "errors": [],
+        "errorsOmitted": 0,
+        "warnings": [],
+        "message": None,
+        "checkpoint": 0,
+        "submitted": now,
+        "started": now if origin == "inline" else None,
+        "finished": None,
+    }
+
+
+def to_wire(job: Mapping[str, Any], now: int | None = None) -> ImportJob:
+    """The API form of a stored job; a RUNNING job whose worker's lease expired shows as
+    INTERRUPTED."""
+    shown = dict(job)
+    if shown.get("status") == "RUNNING" and now is not None and int(shown.get("leaseUntil") or now) < now:
+        shown["status"] = "INTERRUPTED"
+        shown["message"] = shown.get("message") or "the import stopped unexpectedly; import the file again to finish"
+    return ImportJob.model_validate(shown)
+
+
+def import_inline(
+    stores: IcalStores,
+    principal: Principal,
+    calendar_id: int,
+    source_id: int | None,
+    body: bytes,
+    *,
+    clock: Callable[[], int] = now_ms,
+    budget_ms: int = INLINE_BUDGET_MS,
+) -> ImportJob:
+    """``POST /calendar/{calendarId}/import``: import an .ics body now; returns the job.
+
+    Raises:
+        NotFoundError: calendar absent / not viewable, or ``source_id`` not an ACTIVE source of it.
+        ForbiddenError: the user may not add events to the calendar.
+        InvalidInputError: the file is not usable (:class:`IcsFileError`: empty, binary, HTML, not
+            iCalendar, truncated, ...), or it holds VEVENTs and none could be imported (the
+            message lists the reasons; the FAILED job is kept).
+    """
+    calendar = active_calendar(stores, principal, calendar_id)
+    _require_import(principal, calendar)
+    doc = reader.read(body)
+    now = clock()
+    source = _import_source(stores, calendar, source_id, now)
+    job = _new_job(calendar, source, principal, "inline", now)
+    run_id = uuid.uuid4().hex
+    job.update(runId=run_id, leaseUntil=now + budget_ms + 60_000)
+    stores.jobs.create(job)
+    deadline = now + budget_ms
+    ImportRun(stores, job, run_id, calendar, source, doc, lambda: clock() >= deadline, clock).run()
+    shown = to_wire(job)
+    if shown.status == "FAILED":
+        errors = {f"VEVENT {e.uid}"[:200]: e.reason for e in shown.errors[:20]}
+        reasons = "; ".join(f"{uid}: {reason}" for uid, reason in list(errors.items())[:5])
+        raise InvalidInputError(
+            f"No event could be imported (import job {shown.id}): {shown.failed} VEVENT(s) failed: {reasons}",
+            errors,
+        )
+    return shown
+
+
+def request_upload(
+    stores: IcalStores,
+    principal: Principal,
+    calendar_id: int,
+    source_id: int | None,
+    *,
+    max_bytes: int,
+    expires_seconds: int,
+    clock: Callable[[], int] = now_ms,
+) -> UploadTicket:
+    """``POST /calendar/{calendarId}/import-url``: a job waiting for its file and a presigned PUT
+    URL for it; the object landing in the bucket starts the import (:func:`run_upload`).
+
+    Raises:
+        NotFoundError / ForbiddenError: as :func:`import_inline`.
+    """
+    calendar = active_calendar(stores, principal, calendar_id)
+    _require_import(principal, calendar)
+    now = clock()
+    source = _import_source(stores, calendar, source_id, now)
+    job = _new_job(calendar, source, principal, "upload", now)
+    job["key"] = upload_key(calendar.id, int(job["id"]))
+    stores.jobs.create(job)
+    url = stores.files.upload_url(str(job["key"]), expires_seconds)
+    return UploadTicket(
+        job_id=int(job["id"]),
+        url=url,
+        key=str(job["key"]),
+        expires=now + expires_seconds * 1000,
+        max_bytes=max_bytes,
+        job=to_wire(job),
+    )
+
+
+def get_job(stores: IcalStores, principal: Principal, job_id: int, now: int) -> ImportJob:
+    """``GET /import/{jobId}``. Raises NotFoundError (no such job, or its calendar is not
+    viewable by the token)."""
+    job = stores.jobs.get(job_id)
+    if job is None:
+        raise NotFoundError(f"import job {job_id} not found")
+    raw = stores.config.calendars.get(int(job["calendarId"]))
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    if calendar is None or not can_view(principal, calendar):
+        raise NotFoundError(f"import job {job_id} not found")
+    return to_wire(job, now)
+
+
+def run_upload(
+    stores: IcalStores,
+    key: str,
+    *,
+    max_bytes: int,
+    time_left_ms: Callable[[], int],
+    clock: Callable[[], int] = now_ms,
+) -> ImportJob | None:
+    """The S3-triggered worker: import the uploaded object ``key`` into its job.
+
+    Returns the job, or ``None`` when there is nothing to do: not an upload key, no such job,
+    another worker runs it, or it is finished (S3 may deliver an event twice). File problems end
+    the job FAILED with ``message``; running out of time ends it INTERRUPTED and copies the
+    object onto itself, so a new invocation resumes from the checkpoint.
+    """
+    parsed = parse_upload_key(key)
+    if parsed is None:
+        return None
+    job = stores.jobs.get(parsed[1])
+    if job is None or job.get("key") != key or int(job["calendarId"]) != parsed[0]:
+        return None
+    run_id = uuid.uuid4().hex
+    now = clock()
+    claimed = stores.jobs.claim(int(job["id"]), run_id, now, now + time_left_ms() + 60_000)
+    if claimed is None:
+        return None
+    job = claimed
+    job["started"] = job.get("started") or now
+    try:
+        calendar = active_calendar(stores, None, int(job["calendarId"]))
+        source = stores.config.sources.get(int(job["sourceId"]))
+        if source is None or source.get("status", "ACTIVE") != "ACTIVE":
+            raise NotFoundError(f"source {job['sourceId']} no longer exists")
+        size = stores.files.size(key)
+        if size > max_bytes:
+            raise IcsFileError(
+                f"The file is {size} bytes; at most {max_bytes} bytes can be imported: split it into several files"
+            )
+        doc = reader.read(stores.files.read(key))
+    except (IcsFileError, NotFoundError) as e:
+        _finish_failed(stores, job, run_id, e.message, clock())
+        return to_wire(job)
+    except RetryableError:
+        _release(stores, int(job["id"]), run_id, "the file store was busy; the import resumes when retried")
+        raise
+    deadline = lambda: time_left_ms() < WORKER_MARGIN_MS  # noqa: E731 - a one-line predicate
+    run = ImportRun(stores, job, run_id, calendar, source, doc, deadline, clock)
+    try:
+        run.run()
+    except RetryableError:
+        _release(stores, int(job["id"]), run_id, "DynamoDB is throttling the import; it resumes when retried")
+        raise
+    if job["status"] == "INTERRUPTED":
+        stores.files.touch(key)
+    return to_wire(job)
+
+
+def _release(stores: IcalStores, job_id: int, run_id: str, message: str) -> None:
+    """Leave the job INTERRUPTED at its last saved checkpoint after a failure a retry of the
+    invocation may overcome (throttling), so that the retry can claim it at once."""
+    saved = stores.jobs.get(job_id)
+    if saved is None or saved.get("runId") != run_id:
+        return
+    saved.update(status="INTERRUPTED", message=message)
+    saved.pop("runId", None)
+    saved.pop("leaseUntil", None)
+    stores.jobs.save(saved, run_id)
+
+
+def _finish_failed(stores: IcalStores, job: dict[str, Any], run_id: str, message: str, now: int) -> None:
+    job.update(status="FAILED", message=message, finished=now)
+    job.pop("runId", None)
+    job.pop("leaseUntil", None)
+    stores.jobs.save(job, run_id)

@@ -1,0 +1,36 @@
+"""The repositories and the bucket the iCalendar use cases need, and the calendar lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from teamcal.auth.principal import Principal
+from teamcal.errors import NotFoundError
+from teamcal.models.calendars import CalendarRecord
+from teamcal.permissions import can_view
+from teamcal.services.stores import ConfigStores
+from teamcal.storage.events import EventRepository
+from teamcal.storage.feeds import FeedRepository
+from teamcal.storage.ics_files import IcsFiles
+from teamcal.storage.import_jobs import ImportJobRepository
+
+
+@dataclass(frozen=True)
+class IcalStores:
+    """The repositories and the bucket the iCalendar use cases need."""
+
+    config: ConfigStores
+    events: EventRepository
+    jobs: ImportJobRepository
+    feeds: FeedRepository
+    files: IcsFiles
+
+
+# ---------------------------------------------------------------------------- helpers
+def active_calendar(stores: IcalStores, principal: Principal | None, calendar_id: int) -> CalendarRecord:
+    """The ACTIVE calendar, viewable by ``principal`` (any when ``None``); else NotFoundError."""
+    raw = stores.config.calendars.get(calendar_id)
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    if calendar is None or calendar.status != "ACTIVE" or (principal is not None and not can_view(principal, calendar)):
+        raise NotFoundError(f"calendar {calendar_id} not found")
+    return calendar

@@ -1,0 +1,327 @@
+"""Replication receiver: applies a partner's change to the mapped local calendar, once per
+``changeId``, under the conflict rule (see :mod:`teamcal.services.replication`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from teamcal.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    RetryableError,
+)
+from teamcal.ids import external_id
+from teamcal.models.calendars import CalendarRecord
+from teamcal.observability import logger, metrics
+from teamcal.partners.protocol import ChangeResult, EventChange, EventRef, Scope
+from teamcal.services.events import JIRA_BACKED, calendar_zone, normalize_record
+from teamcal.services.replication.shared import event_or_none
+from teamcal.services.sync_context import SyncContext, scope_of
+
+_CHILD_CHUNK = 10
+_TIME_KEYS = ("allDayStart", "allDayEnd", "startDate", "endDate")
+
+
+def _get_or_none(ctx: SyncContext, event_id: int) -> dict[str, Any] | None:
+    return event_or_none(ctx, event_id)
+
+
+def _local_id(calendar_id: int, sync_id: int, ref: EventRef) -> int:
+    if ref.home == "receiver":
+        return ref.id
+    return external_id(calendar_id, f"partner:{sync_id}", str(ref.id))
+
+
+def _normalise(record: dict[str, Any], default_zone: str, kind: str) -> dict[str, Any]:
+    """Validate the time and recurrence fields of a replica (RecurrenceError → 400) and set
+    ``kind``, ``seriesEnd`` and ``overrides`` as :mod:`teamcal.storage.events` expects."""
+    if kind == "child":
+        record.update(kind="child", recurrence=None, exdate=[], rdate=[])
+    else:
+        record.pop("kind", None)  # single or master: the series decides
+    normalize_record(record, default_zone)
+    if kind == "child":
+        record.pop("seriesEnd", None)
+        record.pop("overrides", None)
+    return record
+
+
+def _pick_source(ctx: SyncContext, calendar: CalendarRecord, type_key: str) -> int:
+    order = {sid: i for i, sid in enumerate(calendar.source_ids)}
+    usable = sorted(
+        (
+            s
+            for s in ctx.config.sources.get_many(calendar.source_ids)
+            if s.get("status", "ACTIVE") == "ACTIVE" and str(s["eventTypeKey"]) not in JIRA_BACKED
+        ),
+        key=lambda s: order.get(int(s["id"]), 0),
+    )
+    same = [s for s in usable if str(s["eventTypeKey"]) == type_key]
+    chosen = (same or usable)[:1]
+    if not chosen:
+        raise ConflictError(f"calendar {calendar.id} has no source that can hold events")
+    return int(chosen[0]["id"])
+
+
+def _newer(change: EventChange, stored: Mapping[str, Any]) -> int:
+    """1 if the change is newer than ``stored``, 0 if the same, -1 if older (``updated``, then ``version``)."""
+    mine = (int(stored.get("updated") or 0), int(stored.get("version") or 0))
+    theirs = (change.updated, change.version)
+    return (theirs > mine) - (theirs < mine)
+
+
+def _log_loser(sync_id: int, change: EventChange, stored: Mapping[str, Any]) -> ChangeResult:
+    logger.info(
+        "replication conflict: the partner's change lost to ours",
+        extra={
+            "synchronizationId": sync_id,
+            "eventId": stored["id"],
+            "changeId": change.change_id,
+            "op": change.op,
+            "theirs": {"updated": change.updated, "version": change.version},
+            "ours": {"updated": stored.get("updated"), "version": stored.get("version")},
+        },
+    )
+    metrics.add_metric(name="SyncConflictLost", unit="Count", value=1)
+    return ChangeResult(result="stale", eventId=int(stored["id"]))
+
+
+def _stamped(record: dict[str, Any], sync_id: int) -> dict[str, Any]:
+    record["syncApplied"] = {"synchronizationId": sync_id, "version": int(record["version"])}
+    return record
+
+
+def _with_override(
+    master: Mapping[str, Any], rid: str, child: Mapping[str, Any] | None, sync_id: int
+) -> dict[str, Any]:
+    overrides = dict(master.get("overrides") or {})
+    if child is None:
+        overrides.pop(rid, None)
+    else:
+        overrides[rid] = {
+            "id": int(child["id"]),
+            "startDate": int(child["startDate"]),
+            "endDate": int(child["endDate"]),
+            "allDay": bool(child["allDay"]),
+        }
+    return _stamped({**master, "overrides": overrides, "version": int(master["version"]) + 1}, sync_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """Where a change lands: our synchronization, mapping and calendar."""
+
+    sync_id: int
+    mapping: Mapping[str, Any]
+    calendar: CalendarRecord
+    scope: Scope
+
+
+def _target(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> _Target:
+    sync_id = int(sync["id"])
+    mapping = ctx.invitations.mapping(sync_id, change.mapping_id)
+    if mapping is None:
+        raise NotFoundError(f"mapping {change.mapping_id} not found")
+    if mapping.get("direction") == "PUSH":
+        raise ForbiddenError("this mapping does not take changes from the partner")
+    raw = ctx.config.calendars.get(int(mapping["localCalendarId"]))
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    if calendar is None or calendar.status != "ACTIVE":
+        raise ConflictError("the mapped calendar no longer exists")
+    scope = scope_of(sync)
+    if not scope.covers_calendar(calendar.id):
+        raise ForbiddenError("the mapped calendar is outside this synchronization's scope")
+    return _Target(sync_id, mapping, calendar, scope)
+
+
+def apply_change(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> ChangeResult:
+    """Apply one partner change to the mapped local calendar (see the module docstring).
+
+    Raises:
+        NotFoundError: unknown mapping. ForbiddenError: the mapping does not take changes, or
+        its calendar left our scope. ConflictError: the calendar is gone or has no source.
+        InvalidInputError: the event's fields are not a valid event. RetryableError: a race with
+        another writer, or an exception whose master has not arrived yet (the sender retries).
+    """
+    target = _target(ctx, sync, change)
+    if ctx.invitations.has_receipt(target.sync_id, change.change_id):
+        return ChangeResult(result="duplicate")
+    local_id = _local_id(target.calendar.id, target.sync_id, change.ref)
+    stored = _get_or_none(ctx, local_id)
+    if stored is not None and int(stored["calendarId"]) != target.calendar.id:
+        raise NotFoundError(f"event {change.ref.id} is not in the mapped calendar")
+    if change.op == "delete":
+        return _apply_delete(ctx, target, change, stored)
+    return _apply_upsert(ctx, target, change, local_id, stored)
+
+
+def _commit(ctx: SyncContext, target: _Target, change: EventChange, **writes: Any) -> bool:
+    """One events transaction; False when it lost to the same change applied concurrently.
+
+    Raises:
+        RetryableError: it lost to another writer (the sender retries with the newest state).
+    """
+    try:
+        ctx.events.commit(**writes)
+    except ConflictError as e:
+        if ctx.invitations.has_receipt(target.sync_id, change.change_id):
+            return False
+        raise RetryableError("the event changed while the partner's change was applied; retry") from e
+    return True
+
+
+def _wanted_type(target: _Target, type_key: str) -> bool:
+    wanted = set(target.mapping.get("eventTypes") or [])
+    return target.scope.covers_type(type_key) and (not wanted or type_key in wanted)
+
+
+def _apply_upsert(
+    ctx: SyncContext, target: _Target, change: EventChange, local_id: int, stored: dict[str, Any] | None
+) -> ChangeResult:
+    assert change.event is not None
+    assert change.event_type is not None
+    if not _wanted_type(target, change.event_type):
+        return ChangeResult(result="skipped")
+    tomb = ctx.invitations.tombstone(local_id) if stored is None else None
+    if tomb is not None and _newer(change, tomb) <= 0:
+        return _log_loser(target.sync_id, change, {**tomb, "id": local_id})  # deleted here after it was made
+    if stored is None and tomb is None and change.ref.home == "receiver":
+        return ChangeResult(result="absent")  # not ours (any more): never create an id a partner picks
+    if stored is not None:
+        order = _newer(change, stored)
+        if order == 0:
+            return ChangeResult(result="duplicate", eventId=local_id)
+        if order < 0:
+            return _log_loser(target.sync_id, change, stored)
+        if (stored["kind"] == "child") != (change.kind == "child"):
+            raise InvalidInputError.for_field("kind", "an exception cannot become a plain event, nor the reverse")
+    master: dict[str, Any] | None = None
+    if change.kind == "child":
+        assert change.parent_ref is not None
+        master = _get_or_none(ctx, _local_id(target.calendar.id, target.sync_id, change.parent_ref))
+        if master is None or master["kind"] != "master" or int(master["calendarId"]) != target.calendar.id:
+            raise RetryableError("the master of this exception has not arrived yet")
+        source_id = int(master["eventTypeConfigId"])
+    elif stored is not None:
+        source_id = int(stored["eventTypeConfigId"])
+    else:
+        source_id = _pick_source(ctx, target.calendar, change.event_type)
+    record = _replica(target, change, local_id, stored, source_id, master)
+    create, replace, delete = _placement(ctx, target.sync_id, record, stored, master)
+    applied = _commit(
+        ctx,
+        target,
+        change,
+        create=create,
+        replace=replace,
+        delete=delete,
+        conditions=[
+            ctx.config.sources.active_condition(source_id),
+            ctx.invitations.receipt_action(target.sync_id, change.change_id, local_id),
+            *([ctx.invitations.drop_tombstone_action(local_id)] if tomb is not None else []),
+            *[_tomb(ctx, d, change, target.sync_id) for d in delete],
+        ],
+    )
+    return ChangeResult(result="applied" if applied else "duplicate", eventId=local_id)
+
+
+def _replica(
+    target: _Target,
+    change: EventChange,
+    local_id: int,
+    stored: Mapping[str, Any] | None,
+    source_id: int,
+    master: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    assert change.event is not None
+    event = change.event.model_dump(by_alias=True)
+    record: dict[str, Any] = {
+        **{k: v for k, v in event.items() if k not in _TIME_KEYS and k != "allDay"},
+        "allDay": change.event.all_day,
+        "id": local_id,
+        "calendarId": target.calendar.id,
+        "eventTypeConfigId": source_id,
+        "reporter": (stored or {}).get("reporter") or f"partner:{target.sync_id}",
+        "parentId": int(master["id"]) if master is not None else None,
+        "recurrenceId": change.event.recurrence_id if master is not None else None,
+        "version": max(int(stored["version"]) + 1, change.version) if stored else change.version,
+        "created": int((stored or {}).get("created") or change.created or change.updated),
+        "updated": change.updated,
+    }
+    keys = ("allDayStart", "allDayEnd") if change.event.all_day else ("startDate", "endDate")
+    record.update({k: event.get(k) for k in keys})
+    origin = (stored or {}).get("origin")
+    if stored is None and change.ref.home == "sender":
+        origin = {"synchronizationId": target.sync_id, "eventId": change.ref.id}
+    if origin:
+        record["origin"] = origin
+    _normalise(record, calendar_zone(target.calendar), change.kind)
+    if record["kind"] == "master":
+        record["overrides"] = dict((stored or {}).get("overrides") or {})
+    return _stamped(record, target.sync_id)
+
+
+def _placement(
+    ctx: SyncContext,
+    sync_id: int,
+    record: dict[str, Any],
+    stored: dict[str, Any] | None,
+    master: dict[str, Any] | None,
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], dict[str, Any]]], list[dict[str, Any]]]:
+    """The writes of an upsert: the replica, its master's ``overrides``, dropped exceptions."""
+    create = [record] if stored is None else []
+    replace: list[tuple[dict[str, Any], dict[str, Any]]] = [] if stored is None else [(stored, record)]
+    delete: list[dict[str, Any]] = []
+    if master is not None:
+        rid = str(record["recurrenceId"])
+        if stored is not None and stored.get("parentId") not in (None, master["id"]):
+            old_parent = _get_or_none(ctx, int(stored["parentId"]))
+            if old_parent is not None:
+                replace.append((old_parent, _with_override(old_parent, str(stored["recurrenceId"]), None, sync_id)))
+        replace.append((master, _with_override(master, rid, record, sync_id)))
+    elif stored is not None and stored["kind"] == "master" and record["kind"] != "master":
+        delete = ctx.events.children(int(stored["id"]))  # the series is gone: so are its exceptions
+        if len(delete) > _CHILD_CHUNK:
+            raise InvalidInputError.for_field("recurrence", "too many exceptions to drop with the series at once")
+    return create, replace, delete
+
+
+def _apply_delete(
+    ctx: SyncContext, target: _Target, change: EventChange, stored: dict[str, Any] | None
+) -> ChangeResult:
+    if stored is None:
+        return ChangeResult(result="absent")
+    if _newer(change, stored) < 0:
+        return _log_loser(target.sync_id, change, stored)
+    sync_id, event_id = target.sync_id, int(stored["id"])
+    receipt = ctx.invitations.receipt_action(sync_id, change.change_id, event_id)
+    replace: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    if stored["kind"] == "master":
+        children = ctx.events.children(event_id)
+        for start in range(0, len(children), _CHILD_CHUNK):
+            chunk = children[start : start + _CHILD_CHUNK]
+            _commit(ctx, target, change, delete=chunk, conditions=[_tomb(ctx, c, change, sync_id) for c in chunk])
+        stored = ctx.events.get(event_id) if children else stored
+    elif stored["kind"] == "child":
+        parent = _get_or_none(ctx, int(stored["parentId"]))
+        if parent is not None:
+            replace.append((parent, _with_override(parent, str(stored["recurrenceId"]), None, sync_id)))
+    applied = _commit(
+        ctx, target, change, delete=[stored], replace=replace, conditions=[_tomb(ctx, stored, change, sync_id), receipt]
+    )
+    return ChangeResult(result="applied" if applied else "duplicate", eventId=event_id)
+
+
+def _tomb(ctx: SyncContext, deleted: Mapping[str, Any], change: EventChange, sync_id: int) -> dict[str, Any]:
+    """The tombstone of an event deleted for a partner's change (in the same transaction)."""
+    return ctx.invitations.tombstone_action(
+        int(deleted["id"]),
+        updated=change.updated,
+        version=change.version,
+        deleted_version=int(deleted["version"]),
+        applied_by=sync_id,
+    )

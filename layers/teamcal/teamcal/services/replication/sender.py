@@ -1,0 +1,237 @@
+"""Replication sender: the sync-queue consumer that signs and POSTs each change to its partner, with
+backoff and per-group order (see :mod:`teamcal.services.replication`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from teamcal.errors import RetryableError, UnauthorizedError
+from teamcal.ids import now_ms
+from teamcal.observability import logger, metrics
+from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
+from teamcal.services.replication.shared import PUSHES, applied_sync, event_or_none
+from teamcal.services.sync_context import SyncContext, partner_url, scope_of, signing_secret
+from teamcal.storage.sync_queue import SyncQueue
+
+#: The longest a failed message waits before its next attempt (seconds).
+MAX_BACKOFF_SECONDS = 900
+
+
+def _ref(record: Mapping[str, Any], target_sync: int) -> dict[str, Any]:
+    """How the partner of ``target_sync`` names ``record``: by its own id when it is the home."""
+    origin = record.get("origin") or {}
+    if origin and int(origin.get("synchronizationId") or 0) == target_sync:
+        return {"home": "receiver", "id": int(origin["eventId"])}
+    return {"home": "sender", "id": int(record["id"])}
+
+
+class _Retry(Exception):
+    """Internal: this message must be retried later; ``partner_down`` stops the partner's others."""
+
+    def __init__(self, reason: str, partner_down: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partner_down = partner_down
+
+
+def backoff_seconds(receive_count: int, base: int) -> int:
+    """The delay before attempt ``receive_count + 1``: ``base * 2**(receive_count-1)``, at most
+    :data:`MAX_BACKOFF_SECONDS`."""
+    return int(min(MAX_BACKOFF_SECONDS, base * 2 ** max(min(receive_count, 20) - 1, 0)))
+
+
+def _type_key(ctx: SyncContext, source_id: int, cache: dict[int, str | None]) -> str | None:
+    if source_id not in cache:
+        source = ctx.config.sources.get(source_id)
+        cache[source_id] = str(source["eventTypeKey"]) if source else None
+    return cache[source_id]
+
+
+def _replicated_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "summary": record.get("summary"),
+        "description": record.get("description"),
+        "userKeys": list(record.get("userKeys") or []),
+        "allDay": bool(record.get("allDay")),
+        "timeZone": str(record.get("timeZone") or "UTC"),
+        "recurrence": record.get("recurrence"),
+        "rdate": list(record.get("rdate") or []),
+        "exdate": list(record.get("exdate") or []),
+        "recurrenceId": record.get("recurrenceId"),
+    }
+    if fields["allDay"]:
+        fields.update(allDayStart=record.get("allDayStart"), allDayEnd=record.get("allDayEnd"))
+    else:
+        fields.update(startDate=record.get("startDate"), endDate=record.get("endDate"))
+    return fields
+
+
+def _delete_change(body: Mapping[str, Any], image: Mapping[str, Any], target: int) -> dict[str, Any]:
+    """The delete of ``image``, whose ``updated`` and ``version`` are the delete's own."""
+    version, updated = int(image.get("version") or 1), int(image.get("updated") or 0)
+    return {
+        "changeId": f"ev{image['id']}v{version}d",
+        "mappingId": int(body["mappingId"]),
+        "op": "delete",
+        "ref": _ref(image, target),
+        "kind": str(image.get("kind") or "single"),
+        "version": version,
+        "updated": updated,
+    }
+
+
+def _upsert_change(
+    ctx: SyncContext, body: Mapping[str, Any], record: Mapping[str, Any], type_key: str, target: int
+) -> dict[str, Any] | None:
+    change: dict[str, Any] = {
+        "changeId": f"ev{record['id']}v{record['version']}u",
+        "mappingId": int(body["mappingId"]),
+        "op": "upsert",
+        "ref": _ref(record, target),
+        "kind": str(record.get("kind") or "single"),
+        "eventType": type_key,
+        "version": int(record["version"]),
+        "updated": int(record["updated"]),
+        "created": int(record.get("created") or record["updated"]),
+        "event": _replicated_fields(record),
+    }
+    if record.get("kind") == "child":
+        parent = event_or_none(ctx, int(record["parentId"]))
+        if parent is None:
+            return None
+        change["parentRef"] = _ref(parent, target)
+    return change
+
+
+def _change_for(
+    ctx: SyncContext,
+    body: Mapping[str, Any],
+    sync: Mapping[str, Any],
+    mapping: Mapping[str, Any],
+    types: dict[int, str | None],
+) -> dict[str, Any] | None:
+    """The change to send for one queue message, or None when there is nothing to send."""
+    target = int(sync["id"])
+    if body["op"] == "delete":
+        image = {
+            "id": body["eventId"],
+            "kind": body.get("kind"),
+            "version": body.get("version"),
+            "updated": body.get("updated"),
+            "origin": body.get("origin"),
+        }
+        return _delete_change(body, image, target)
+    record = event_or_none(ctx, int(body["eventId"]))
+    if record is None:
+        return None  # deleted since: its delete message follows
+    if applied_sync(record) == target:
+        return None  # this state came from that partner
+    type_key = _type_key(ctx, int(record["eventTypeConfigId"]), types)
+    scope = scope_of(sync)
+    wanted = set(mapping.get("eventTypes") or [])
+    if (
+        type_key is None
+        or int(record["calendarId"]) != int(mapping["localCalendarId"])
+        or not scope.covers(int(record["calendarId"]), type_key)
+        or (wanted and type_key not in wanted)
+    ):
+        gone = {**record, "version": int(record["version"]) + 1, "updated": max(int(record["updated"]) + 1, now_ms())}
+        return _delete_change(body, gone, target)  # it left the mapping or our scope: gone for them
+    return _upsert_change(ctx, body, record, type_key, target)
+
+
+def send_message(ctx: SyncContext, body: Mapping[str, Any], types: dict[int, str | None]) -> str:
+    """Send one queue message's change to the partner; returns the outcome (``sent``, ``skipped``,
+    or why it was ``dropped``).
+
+    Raises:
+        _Retry: the change must be retried later.
+    """
+    sync = ctx.invitations.get(int(body["synchronizationId"]))
+    if sync is None or sync["status"] != "ACTIVE":
+        return "dropped: the synchronization is not ACTIVE"
+    mapping = ctx.invitations.mapping(int(sync["id"]), int(body["mappingId"]))
+    if mapping is None or mapping.get("direction") not in PUSHES:
+        return "dropped: the mapping is gone or does not push"
+    change = _change_for(ctx, body, sync, mapping, types)
+    if change is None:
+        return "skipped"
+    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/events"
+    try:
+        ctx.client.call(partner_url(ctx, sync), "POST", route, change, key=signing_secret(ctx, sync, "key"))
+    except PartnerUnreachableError as e:
+        raise _Retry(e.message, partner_down=True) from e
+    except PartnerHttpError as e:
+        if e.transient:
+            raise _Retry(e.message, partner_down=True) from e
+        return f"dropped: {e.message}"
+    except (PartnerProtocolError, PartnerAddressError, UnauthorizedError) as e:
+        return f"dropped: {e.message}"
+    return "sent"
+
+
+def deliver(
+    ctx: SyncContext,
+    queue: SyncQueue,
+    records: Iterable[Mapping[str, Any]],
+    retry_base: int,
+    seconds_left: Callable[[], float] | None = None,
+) -> list[str]:
+    """Send a batch of sync-queue messages (Lambda's SQS event records, in queue order).
+
+    Returns the ``messageId`` of every message to retry (Lambda's ReportBatchItemFailures); each
+    of those was delayed by its backoff. See the module docstring for the retry rules.
+    ``seconds_left`` is the invocation's remaining time: once it could not cover one more slow
+    partner call, the rest of the batch is handed back for a retry in ``retry_base`` seconds (never
+    a function timeout that would make the whole batch wait out the queue's visibility timeout).
+    """
+    failed: list[str] = []
+    waiting_groups: dict[str, int] = {}
+    down: dict[int, int] = {}
+    types: dict[int, str | None] = {}
+    needed = 2 * ctx.client.timeout_seconds + 5
+    for record in records:
+        if seconds_left is not None and seconds_left() < needed:
+            queue.delay(str(record.get("receiptHandle")), retry_base)
+            failed.append(str(record.get("messageId")))
+            continue
+        attributes = record.get("attributes") or {}
+        group = str(attributes.get("MessageGroupId") or "")
+        receives = int(attributes.get("ApproximateReceiveCount") or 1)
+        try:
+            body = json.loads(record.get("body") or "")
+            sync_id = int(body["synchronizationId"])
+        except (ValueError, KeyError, TypeError):
+            logger.error("sender: a malformed message was dropped", extra={"messageId": record.get("messageId")})
+            continue
+        wait = waiting_groups.get(group) or down.get(sync_id)
+        if wait is None:
+            try:
+                outcome = send_message(ctx, body, types)
+            except _Retry as e:
+                wait = backoff_seconds(receives, retry_base)
+                if e.partner_down:
+                    down[sync_id] = wait
+                logger.warning(
+                    "sender: change will be retried",
+                    extra={"synchronizationId": sync_id, "reason": e.reason, "inSeconds": wait},
+                )
+            except RetryableError as e:
+                wait = backoff_seconds(receives, retry_base)
+                logger.warning(
+                    "sender: change will be retried",
+                    extra={"synchronizationId": sync_id, "reason": e.message, "inSeconds": wait},
+                )
+            else:
+                if outcome.startswith("dropped"):
+                    logger.warning("sender: change dropped", extra={"synchronizationId": sync_id, "reason": outcome})
+                    metrics.add_metric(name="SyncChangeDropped", unit="Count", value=1)
+                elif outcome == "sent":
+                    metrics.add_metric(name="SyncChangeSent", unit="Count", value=1)
+                continue
+        waiting_groups[group] = wait
+        queue.delay(str(record.get("receiptHandle")), wait)
+        failed.append(str(record.get("messageId")))
+    return failed
