@@ -170,7 +170,8 @@ class ApiSpec:
 
         Raises:
             TemplateError: no or several APIs, an unsupported authorizer or event, an authorizer
-                whose ``FunctionArn`` is not ``!GetAtt <a function>.Arn``, a route naming an
+                whose ``FunctionArn`` is not ``!GetAtt <a function>.Arn`` (or ``!Ref <a function>.Alias``,
+                the alias of its ``AutoPublishAlias``), a route naming an
                 undeclared authorizer.
         """
         apis = [lid for lid, _ in tpl.of_type("AWS::Serverless::Api")]
@@ -216,8 +217,13 @@ def _function_of(tpl: Template, arn: Any, where: str) -> str:
     target = arn.get("Fn::GetAtt") if isinstance(arn, Mapping) else None
     if isinstance(target, str):
         target = target.split(".", 1)
+    alias = arn.get("Ref") if isinstance(arn, Mapping) else None
+    if isinstance(alias, str) and alias.endswith(".Alias"):  # SAM's reference to an AutoPublishAlias
+        target = [alias.removesuffix(".Alias"), "Arn"]
     if not isinstance(target, list) or len(target) != 2 or target[1] != "Arn":
-        raise TemplateError(f"{where}: FunctionArn must be !GetAtt <Function>.Arn, got {arn!r}")
+        raise TemplateError(
+            f"{where}: FunctionArn must be !GetAtt <Function>.Arn or !Ref <Function>.Alias, not {arn!r}"
+        )
     if tpl.resources.get(target[0], {}).get("Type") != "AWS::Serverless::Function":
         raise TemplateError(f"{where}: {target[0]!r} is not an AWS::Serverless::Function of the template")
     return str(target[0])

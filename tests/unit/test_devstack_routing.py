@@ -147,6 +147,13 @@ def test_no_default_authorizer_means_open_routes() -> None:
     assert [r.authorizer for r in ApiSpec.from_template(tpl).routes] == [None]
 
 
+def test_an_authorizer_named_by_its_functions_alias_runs_that_function() -> None:
+    """SnapStart functions are invoked through their AutoPublishAlias (``!Ref AuthFn.Alias``)."""
+    authorizer = {"FunctionArn": {"Ref": "AuthFn.Alias"}}
+    tpl = template({"E": api_event("/e")}, auth={"DefaultAuthorizer": "A", "Authorizers": {"A": authorizer}})
+    assert ApiSpec.from_template(tpl).authorizers["A"].function == "AuthFn"
+
+
 @pytest.mark.parametrize(
     "authorizer",
     [
@@ -154,6 +161,9 @@ def test_no_default_authorizer_means_open_routes() -> None:
         {"FunctionArn": {"Fn::GetAtt": ["Table", "Arn"]}},
         {"FunctionArn": {"Fn::GetAtt": ["AuthFn", "Name"]}},
         {"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:x"},
+        {"FunctionArn": {"Ref": "AuthFnTypo.Alias"}},
+        {"FunctionArn": {"Ref": "AuthFn"}},
+        {"FunctionArn": {"Ref": "AuthFn.Version"}},
         {"FunctionArn": {"Fn::GetAtt": ["AuthFn", "Arn"]}, "FunctionPayloadType": "REQUEST"},
         {"UserPoolArn": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/x"},
     ],

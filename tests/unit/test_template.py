@@ -42,7 +42,9 @@ def intrinsics(node: Any) -> Iterator[tuple[str, Any]]:
 def test_every_ref_getatt_and_sub_names_a_resource_or_parameter() -> None:
     names = set(TPL.resources) | set(TPL.data.get("Parameters", {})) | PSEUDO
     for key, arg in intrinsics(TPL.data):
-        if key == "Ref":
+        if key == "Ref" and arg.endswith(".Alias"):  # SAM: the alias of a function's AutoPublishAlias
+            assert TPL.resources[arg.removesuffix(".Alias")]["Properties"].get("AutoPublishAlias"), f"!Ref {arg}"
+        elif key == "Ref":
             assert arg in names, f"!Ref {arg}"
         elif key == "Fn::GetAtt":
             logical = arg[0] if isinstance(arg, list) else arg.split(".")[0]
@@ -58,7 +60,8 @@ def test_every_ref_getatt_and_sub_names_a_resource_or_parameter() -> None:
 def test_authorizer_points_at_a_function() -> None:
     for _, api in TPL.of_type("AWS::Serverless::Api"):
         for name, spec in api["Properties"]["Auth"]["Authorizers"].items():
-            logical = spec["FunctionArn"]["Fn::GetAtt"][0]
+            arn = spec["FunctionArn"]
+            logical = arn["Fn::GetAtt"][0] if "Fn::GetAtt" in arn else arn["Ref"].removesuffix(".Alias")
             assert TPL.resources[logical]["Type"] == "AWS::Serverless::Function", name
 
 

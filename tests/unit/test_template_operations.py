@@ -25,7 +25,7 @@ ALARMS = dict(TPL.of_type("AWS::CloudWatch::Alarm"))
 API = next(props for _, res in TPL.of_type("AWS::Serverless::Api") if (props := res["Properties"]))
 #: The TOKEN authorizer refuses a token by raising (API Gateway's contract): its Errors metric
 #: counts refusals, so only its throttles are alarmed.
-AUTHORIZER = API["Auth"]["Authorizers"]["TokenAuthorizer"]["FunctionArn"]["Fn::GetAtt"][0]
+AUTHORIZER = API["Auth"]["Authorizers"]["TokenAuthorizer"]["FunctionArn"]["Ref"].removesuffix(".Alias")
 
 
 def metrics_of(alarm: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -5,6 +5,11 @@ first talks to AWS. Retries use botocore's ``standard`` mode (exponential backof
 throttling and transient errors), configured here once for every client. The endpoint comes from
 boto3's own configuration (``AWS_ENDPOINT_URL``), so the same code runs on AWS and on the local
 stack.
+
+Lambda SnapStart (the API functions) restores many execution environments from one snapshot taken
+after init. No client exists at that point (nothing here runs at import), and an after-restore hook
+drops any cached client all the same, so no connection or credential is shared between restored
+environments. ``snapshot_restore_py`` exists only in Lambda's Python runtimes (3.12 and later).
 """
 
 from __future__ import annotations
@@ -35,3 +40,17 @@ def bulk_client(service: str) -> Any:
     """A process-wide client for ``service`` without client-side parameter validation (see
     :data:`BULK_CONFIG`); the service still validates every request."""
     return boto3.client(service, config=BULK_CONFIG)
+
+
+def forget_clients() -> None:
+    """Drop every cached client (the next call builds a new one, with new connections)."""
+    client.cache_clear()
+    bulk_client.cache_clear()
+
+
+try:
+    from snapshot_restore_py import register_after_restore
+except ImportError:  # not on Lambda
+    pass
+else:
+    register_after_restore(forget_clients)
