@@ -18,7 +18,7 @@ feed itself, whose secret in the path is the credential):
   (no Authorization; unknown or revoked → 404).
 
 ``lambda_handler`` also takes the S3 ``ObjectCreated`` events of ``imports/`` (the upload worker).
-icalendar and x-wr-timezone are imported by this function only (through ``teamcal.services.ical``).
+icalendar is imported by this function only (through ``teamcal.services.ical``).
 """
 
 from __future__ import annotations

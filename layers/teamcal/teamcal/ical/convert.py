@@ -13,7 +13,7 @@ Time rules (RFC 5545 §3.3.4, §3.3.5, §3.8.2):
   one day. Dates never move with a zone.
 * A DATE-TIME with TZID is wall time in that zone (resolved to an IANA name by
   :class:`~teamcal.ical.zones.ZoneResolver`); ``…Z`` is UTC; no TZID and no ``Z`` is floating
-  time, read in the calendar's zone (or the file's X-WR-TIMEZONE, converted by x-wr-timezone
+  time, read in the calendar's zone (or the file's X-WR-TIMEZONE, converted by :mod:`.xwr`
   before this module sees the event). ``timeZone`` is DTSTART's zone.
 * DTEND before DTSTART is an error; no DTEND and no DURATION means a zero-length timed event.
 * EXDATE, RDATE and RECURRENCE-ID become teamcal recurrence ids (:mod:`teamcal.recurrence.values`):
@@ -120,7 +120,7 @@ class VEventData:
 @dataclass(frozen=True)
 class Context:
     """Per-file conversion settings: the calendar's zone (for floating times), the file's TZID
-    resolver and X-WR-TIMEZONE (an IANA name, applied with x-wr-timezone)."""
+    resolver and X-WR-TIMEZONE (an IANA name, applied by :mod:`.xwr`)."""
 
     default_zone: str
     zones: ZoneResolver
@@ -409,20 +409,20 @@ def _has_tzid(prop: Any) -> bool:
 
 
 def _with_x_wr_timezone(component: icalendar.Event, zone: str) -> icalendar.Event:
-    """x-wr-timezone's conversion of one event: UTC and floating values into ``zone`` (Google
+    """The X-WR-TIMEZONE conversion of one event: UTC and floating values into ``zone`` (Google
     exports write UTC times and name the calendar's zone in X-WR-TIMEZONE).
 
     Values that carry a TZID are left alone (x-wr-timezone would take a TZID icalendar could not
     resolve for a floating time); this module resolves those itself.
     """
-    import x_wr_timezone
+    from teamcal.ical import xwr
 
-    walker = x_wr_timezone.UTCChangingWalker(ZoneInfo(zone))
-    for name in walker.VALUE_ATTRIBUTES:
+    target = ZoneInfo(zone)
+    for name in xwr.DATE_TIME_PROPERTIES:
         prop = component.get(name)
         if prop is None or _has_tzid(prop):
             continue
-        walked = walker.walk_value(prop)
+        walked = xwr.to_zone(prop, target)
         if walked is not prop:
             component[name] = walked
     return component
