@@ -33,6 +33,8 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.update({k: v for k, v in TEMPLATE.function_environment("TokensFunction").items() if "POWERTOOLS" not in k})
 # The Google sync function's own variables (read at its cold start; GOOGLE_* only).
 os.environ.update({k: v for k, v in TEMPLATE.function_environment("GoogleFunction").items() if k.startswith("GOOGLE_")})
+# The Jira sync function's own variables (JIRA_* only).
+os.environ.update({k: v for k, v in TEMPLATE.function_environment("JiraFunction").items() if k.startswith("JIRA_")})
 
 
 @dataclass

@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -154,10 +155,10 @@ class JiraFake:
     def add_field(self, field_id: str, name: str, schema_type: str) -> None:
         self.custom_fields[field_id] = (name, schema_type)
 
-    def tick(self, ms: int = 60_000) -> int:
-        """Advance the site's clock (what ``updated`` records)."""
+    def tick(self, ms: int = 1) -> int:
+        """The site's clock (what ``updated`` records): real time, strictly increasing."""
         with self._lock:
-            self.clock_ms += ms
+            self.clock_ms = max(self.clock_ms + ms, time.time_ns() // 1_000_000)
             return self.clock_ms
 
     def put_issue(self, key: str, project_id: int, **fields: Any) -> FakeIssue:
@@ -170,7 +171,7 @@ class JiraFake:
                 self.issues[found.id] = found
             found.project_id = project_id
             found.fields.update(fields)
-            found.updated_ms = self.tick(1000)
+            found.updated_ms = self.tick()
             return found
 
     def delete_issue(self, key: str) -> None:
@@ -280,7 +281,10 @@ class JiraFake:
                     f = re.fullmatch(r'"?([\w.\[\]]+)"?\s+is not EMPTY', part.strip())
                     if f is None:
                         return _err(400, f"Error in the JQL Query: cannot parse '{part}'.")
-                    names.append(f.group(1))
+                    name = f.group(1)
+                    if cf := re.fullmatch(r"cf\[(\d+)\]", name):
+                        name = f"customfield_{cf.group(1)}"
+                    names.append(name)
                 for name in names:
                     if name not in self._all_fields():
                         return _err(400, f"Field '{name}' does not exist or you do not have permission to view it.")

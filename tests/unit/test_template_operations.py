@@ -104,7 +104,8 @@ def test_every_dead_letter_queue_is_alarmed_on_its_depth() -> None:
 
 
 @pytest.mark.parametrize(
-    ("metric", "function"), [("GoogleSyncFailed", "GoogleFunction"), ("ImportFailed", "IcalFunction")]
+    ("metric", "function"),
+    [("GoogleSyncFailed", "GoogleFunction"), ("JiraSyncFailed", "JiraFunction"), ("ImportFailed", "IcalFunction")],
 )
 def test_failed_syncs_and_imports_are_alarmed_on_the_emitting_functions_emf_metric(metric: str, function: str) -> None:
     # Given the EMF metric a function emits through teamcal.observability.metrics (namespace from

@@ -189,3 +189,35 @@ def get_ical_settings() -> IcalSettings:
         SettingsError: a variable has an invalid value.
     """
     return _from_environment(IcalSettings)
+
+
+class JiraSettings(BaseModel):
+    """Knobs of the Jira sync function (``functions/jira``, issue 15); other functions never read
+    them. Field aliases are the environment variable names template.yaml sets on that function.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
+
+    #: Secrets Manager name of the connection's credentials (the function's IAM policy names it).
+    secret_name: str = Field(alias="JIRA_SECRET_NAME", min_length=1, pattern=r"^[\w/+=.@-]+$")
+    #: EventBridge Scheduler group of the sync schedule, and the role it invokes the function with.
+    schedule_group: str = Field(alias="JIRA_SCHEDULE_GROUP", min_length=1)
+    scheduler_role_arn: str = Field(alias="JIRA_SCHEDULER_ROLE_ARN", pattern=r"^arn:")
+    #: Default minutes between two scheduled syncs (template parameter ``JiraSyncRateMinutes``).
+    sync_rate_minutes: int = Field(default=15, alias="JIRA_SYNC_RATE_MINUTES", ge=1, le=1440)
+    #: Hours between two full reconciliations of a source (template parameter ``JiraFullSyncHours``).
+    full_sync_hours: int = Field(default=24, alias="JIRA_FULL_SYNC_HOURS", ge=1, le=720)
+    #: Seconds one HTTP call to Jira may take to connect, and again to answer.
+    http_timeout_seconds: float = Field(default=10.0, alias="JIRA_HTTP_TIMEOUT_SECONDS", gt=0, le=25)
+    #: Let ``baseUrl`` be plain http to loopback (local development only; ``AllowLoopbackPartners``).
+    allow_loopback: bool = Field(default=False, alias="TEAMCAL_ALLOW_LOOPBACK_PARTNERS")
+
+
+@lru_cache(maxsize=1)
+def get_jira_settings() -> JiraSettings:
+    """The Jira sync settings, read from the environment on the first call only.
+
+    Raises:
+        SettingsError: a variable is missing or has an invalid value.
+    """
+    return _from_environment(JiraSettings)

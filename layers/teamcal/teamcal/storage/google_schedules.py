@@ -36,33 +36,51 @@ def _translate(e: ClientError) -> Exception:
 
 
 class ScheduleStore:
-    """Sync schedules. ``client`` is a boto3 ``scheduler`` client."""
+    """Sync schedules. ``client`` is a boto3 ``scheduler`` client. ``prefix`` names the schedules
+    (``<prefix><key>``), ``source`` is the ``source`` of the event they deliver and ``what`` their
+    description (``{key}`` replaced): the Google sync's by default; the Jira sync passes its own."""
 
-    def __init__(self, client: Any, group: str, role_arn: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        group: str,
+        role_arn: str,
+        *,
+        prefix: str = "google-sync-",
+        source: str = SCHEDULE_SOURCE,
+        what: str = "sync Google calendars into calendar {key}",
+    ) -> None:
         self._client = client
         self._group = group
         self._role_arn = role_arn
+        self._prefix = prefix
+        self._source = source
+        self._what = what
 
     @staticmethod
     def name(calendar_id: int) -> str:
-        """The schedule's name for calendar ``calendar_id``."""
+        """The Google sync schedule's name for calendar ``calendar_id``."""
         return f"google-sync-{calendar_id}"
+
+    def schedule_name(self, key: int) -> str:
+        """This store's schedule name for ``key`` (a calendar id; the Jira sync's connection: 0)."""
+        return f"{self._prefix}{key}"
 
     def _spec(self, calendar_id: int, rate_minutes: int, target_arn: str, enabled: bool) -> dict[str, Any]:
         unit = "minute" if rate_minutes == 1 else "minutes"
         return {
-            "Name": self.name(calendar_id),
+            "Name": self.schedule_name(calendar_id),
             "GroupName": self._group,
             "ScheduleExpression": f"rate({rate_minutes} {unit})",
             "FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": max(1, min(rate_minutes // 3, 15))},
             "Target": {
                 "Arn": target_arn,
                 "RoleArn": self._role_arn,
-                "Input": json.dumps(schedule_input(calendar_id)),
+                "Input": json.dumps({**schedule_input(calendar_id), "source": self._source}),
                 "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 600},
             },
             "State": "ENABLED" if enabled else "DISABLED",
-            "Description": f"teamcal: sync Google calendars into calendar {calendar_id}",
+            "Description": "teamcal: " + self._what.format(key=calendar_id),
         }
 
     def put(self, calendar_id: int, rate_minutes: int, target_arn: str, *, enabled: bool = True) -> None:
@@ -82,7 +100,7 @@ class ScheduleStore:
     def get(self, calendar_id: int) -> dict[str, Any] | None:
         """The schedule as GetSchedule returns it, or ``None``."""
         try:
-            out: dict[str, Any] = self._client.get_schedule(Name=self.name(calendar_id), GroupName=self._group)
+            out: dict[str, Any] = self._client.get_schedule(Name=self.schedule_name(calendar_id), GroupName=self._group)
         except ClientError as e:
             if _code(e) == "ResourceNotFoundException":
                 return None
@@ -110,7 +128,7 @@ class ScheduleStore:
     def delete(self, calendar_id: int) -> None:
         """Delete the schedule (idempotent)."""
         try:
-            self._client.delete_schedule(Name=self.name(calendar_id), GroupName=self._group)
+            self._client.delete_schedule(Name=self.schedule_name(calendar_id), GroupName=self._group)
         except ClientError as e:
             if _code(e) != "ResourceNotFoundException":
                 raise _translate(e) from e

@@ -13,21 +13,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from teamcal.errors import RetryableError
 from teamcal.google.secrets import GoogleSecret, OAuthClient
-
-_THROTTLED = {"ThrottlingException", "TooManyRequestsException", "InternalServiceError", "LimitExceededException"}
-
-
-def _code(e: ClientError) -> str:
-    return str(e.response.get("Error", {}).get("Code", ""))
-
-
-def _translate(e: ClientError) -> Exception:
-    if _code(e) in _THROTTLED:
-        return RetryableError("the secret store is busy; retry the request")
-    unchanged: Exception = e
-    return unchanged
+from teamcal.storage.secret_strings import SecretStrings
+from teamcal.storage.secret_strings import error_code as _code
+from teamcal.storage.secret_strings import translate as _translate
 
 
 class GoogleSecretStore:
@@ -43,40 +32,18 @@ class GoogleSecretStore:
 
     def put(self, calendar_id: int, secret: GoogleSecret) -> None:
         """Create the connection's secret, or store a new version when it exists."""
-        name = self.name(calendar_id)
-        try:
-            self._client.create_secret(
-                Name=name,
-                SecretString=secret.to_json(),
-                Description=f"teamcal Google Calendar credentials of calendar {calendar_id}",
-            )
-            return
-        except ClientError as e:
-            if _code(e) != "ResourceExistsException":
-                raise _translate(e) from e
-        try:
-            self._client.put_secret_value(SecretId=name, SecretString=secret.to_json())
-        except ClientError as e:
-            raise _translate(e) from e
+        description = f"teamcal Google Calendar credentials of calendar {calendar_id}"
+        SecretStrings(self._client).put(self.name(calendar_id), secret.to_json(), description)
 
     def get(self, calendar_id: int) -> GoogleSecret | None:
         """The connection's credentials, or ``None`` when it has none (never connected, removed)."""
-        try:
-            out = self._client.get_secret_value(SecretId=self.name(calendar_id))
-        except ClientError as e:
-            if _code(e) in ("ResourceNotFoundException", "InvalidRequestException"):
-                return None
-            raise _translate(e) from e
-        return GoogleSecret.from_json(str(out["SecretString"]))
+        text = SecretStrings(self._client).get(self.name(calendar_id))
+        return None if text is None else GoogleSecret.from_json(text)
 
     def delete(self, calendar_id: int) -> None:
         """Delete the connection's secret at once (no recovery window: a reconnect creates it
         again). Idempotent."""
-        try:
-            self._client.delete_secret(SecretId=self.name(calendar_id), ForceDeleteWithoutRecovery=True)
-        except ClientError as e:
-            if _code(e) != "ResourceNotFoundException":
-                raise _translate(e) from e
+        SecretStrings(self._client).delete(self.name(calendar_id))
 
     def oauth_client(self, secret_id: str) -> OAuthClient:
         """The deployment's OAuth client (``{"clientId", "clientSecret", "apiKey"}``, set by an
