@@ -319,3 +319,49 @@ def test_the_schedule_runs_the_sync(env: JiraEnv) -> None:
     result = app.lambda_handler(event, env.ctx)
     assert result["outcome"] == "synced"
     assert env.events("sprint")
+
+
+def test_export_feed_and_include_jira_search_show_the_synced_events(env: JiraEnv) -> None:
+    from tests.integration.ical import ical
+
+    env.connect()
+    env.sync()
+    ann = full("ann")
+    calendar_id = int(env.calendar["id"])
+    # Export holds issues and events (as CCJ's does)
+    status, text, _ = ical("GET", f"/calendar/{calendar_id}/export", env.ctx, token=ann)
+    assert status == 200
+    for summary in ("DEV-1 Ship it", "DEV-2 Fix the bug", "Sprint 2", "1.0", "1.1"):
+        assert f"SUMMARY:{summary}" in text, summary
+    assert "OPS-1" not in text  # another project
+    # the feed too
+    status, feed, _ = ical("POST", f"/calendar/{calendar_id}/feed", env.ctx, token=ann)
+    assert status == 201, feed
+    status, text, _ = ical("GET", feed["url"].split("/rest/brizo-calendar/api/1", 1)[1], env.ctx, token=None)
+    assert status == 200
+    assert "SUMMARY:DEV-1 Ship it" in text
+    assert "SUMMARY:Sprint 2" in text
+    # The search stays CCJ's unless includeJira says otherwise
+    window = {"calendarId": calendar_id, "startDateIso": "2026-11-01T00:00:00Z", "endDateIso": "2027-01-01T00:00:00Z"}
+    status, page = call("events", "POST", "/event/search", window, token=ann, ctx=env.ctx)
+    assert status == 200, page
+    assert page["values"] == []
+    status, page = call("events", "POST", "/event/search", {**window, "includeJira": True}, token=ann, ctx=env.ctx)
+    assert status == 200, page
+    summaries = sorted(v["summary"] for v in page["values"])
+    assert summaries == sorted(
+        ["DEV-1 Ship it", "DEV-1 Ship it", "DEV-2 Fix the bug", "Sprint 1", "Sprint 2", "1.0", "1.1"]
+    )
+    by_source = {
+        "sourceId": env.sources["sprint"],
+        "startDateIso": window["startDateIso"],
+        "endDateIso": window["endDateIso"],
+    }
+    status, page = call("events", "POST", "/event/search", by_source, token=ann, ctx=env.ctx)
+    assert (status, page["values"]) == (200, [])
+    status, page = call("events", "POST", "/event/search", {**by_source, "includeJira": True}, token=ann, ctx=env.ctx)
+    assert sorted(v["summary"] for v in page["values"]) == ["Sprint 1", "Sprint 2"]
+    # visible to whoever may view the calendar, hidden from a token without it
+    outsider = token("zed", calendars=[1])
+    status, _ = call("events", "POST", "/event/search", {**window, "includeJira": True}, token=outsider, ctx=env.ctx)
+    assert status == 404

@@ -135,8 +135,10 @@ class JiraClient:
         self.calls += 1
         try:
             status, response_headers, raw = self._transport.exchange(self._base, method, path, payload, headers)
-        except PartnerUnreachableError as e:
-            raise JiraTransientError(f"Jira at {self._base.netloc} did not answer: {e.message}") from None
+        except PartnerUnreachableError:
+            raise JiraTransientError(
+                f"Jira at {self._base.netloc} could not be reached (no DNS answer, refused or too slow)"
+            ) from None
         except PartnerProtocolError as e:
             raise JiraApiError(0, f"Jira's answer was refused: {e.message}") from None
         if status >= 400 or 300 <= status < 400:

@@ -138,6 +138,14 @@ class SearchRequest(BaseModel):
     end_date_iso: str | None = Field(default=None, alias="endDateIso", max_length=64)
     start_at: int = Field(default=0, alias="startAt", ge=0)
     max_results: int | None = Field(default=None, alias="maxResults", ge=1, le=10_000)
+    include_jira: bool = Field(
+        default=False,
+        alias="includeJira",
+        description=(
+            "teamcal only: also return events of Jira-backed sources (jira, sprint, version), synced from "
+            "Jira. Without it the search is CCJ's: vacation, sickness, trip, meeting and custom sources only."
+        ),
+    )
 
 
 class SearchPage(BaseModel):

@@ -665,7 +665,7 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
             int(s["id"])
             for s in sources
             if s.get("status", "ACTIVE") == "ACTIVE"
-            and str(s["eventTypeKey"]) not in JIRA_BACKED
+            and (request.include_jira or str(s["eventTypeKey"]) not in JIRA_BACKED)
             and not _hidden(principal, calendar, s)
         }
         return out
@@ -676,7 +676,7 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
         except NotFoundError:
             raise NotFoundError(f"source {source_id} not found") from None
         bucket = out.setdefault(calendar.id, set())
-        if str(source["eventTypeKey"]) not in JIRA_BACKED:
+        if request.include_jira or str(source["eventTypeKey"]) not in JIRA_BACKED:
             bucket.add(source_id)
     return out
 

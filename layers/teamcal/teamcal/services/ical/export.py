@@ -1,8 +1,9 @@
 """iCalendar export: a calendar's .ics, returned directly or as a snapshot in the bucket.
 
-Export reads every event of the calendar's event sources (vacation, sickness, trip, meeting,
-custom; Jira-backed sources hold no stored events) — :meth:`EventRepository.by_source`, no window
-— and writes them with :mod:`teamcal.ical.writer`.
+Export reads every event of the calendar's sources — the event sources (vacation, sickness,
+trip, meeting, custom) and the Jira-backed ones (jira, sprint, version: their events are synced
+from Jira, as CCJ's export holds "issues and events") — :meth:`EventRepository.by_source`, no
+window — and writes them with :mod:`teamcal.ical.writer`.
 
 Reference: calendar-integrations.txt ("Export Calendar to iCal format"); RFC 5545; issue 5.
 """
@@ -19,7 +20,6 @@ from teamcal.ical.writer import CalendarWriter
 from teamcal.ids import new_id
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.ical import Snapshot
-from teamcal.services.events import JIRA_BACKED
 from teamcal.services.ical.stores import IcalStores, active_calendar
 from teamcal.storage.ics_files import snapshot_key
 
@@ -39,11 +39,9 @@ def calendar_name(calendar: CalendarRecord) -> str:
 
 
 def event_sources(stores: IcalStores, calendar: CalendarRecord) -> list[dict[str, Any]]:
-    """The calendar's ACTIVE sources that hold stored events (not Jira-backed)."""
+    """The calendar's ACTIVE sources: event sources and Jira-backed ones (their synced events)."""
     sources = stores.config.sources.get_many(calendar.source_ids) if calendar.source_ids else []
-    return [
-        s for s in sources if s.get("status", "ACTIVE") == "ACTIVE" and str(s.get("eventTypeKey")) not in JIRA_BACKED
-    ]
+    return [s for s in sources if s.get("status", "ACTIVE") == "ACTIVE"]
 
 
 def source_colors(sources: Iterable[Mapping[str, Any]]) -> dict[int, str]:
