@@ -41,9 +41,7 @@ def repository() -> TokenRepository:
     },
 )
 def create_token(body: TokenCreate) -> tuple[dict[str, Any], int]:
-    caller = api.principal(app)
-    caller.require_admin()
-    created = service.create_token(repository(), body, created_by=caller.token_id)
+    created = service.create_token_as(api.principal(app), repository(), body)
     metrics.add_metric(name="TokenCreated", unit="Count", value=1)
     return created.model_dump(by_alias=True), 201
 
@@ -53,14 +51,12 @@ def list_tokens(
     start_at: Annotated[int, Query(alias="startAt", ge=0)] = 0,
     max_results: Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)] = None,
 ) -> Page[Token]:
-    api.principal(app).require_admin()
-    return Page[Token].of(service.list_tokens(repository()), start_at, max_results)
+    return Page[Token].of(service.list_tokens(repository(), api.principal(app)), start_at, max_results)
 
 
 @app.delete("/token/<tokenId>")
 def revoke_token(token_id: Annotated[str, Path(alias="tokenId")]) -> Token:
-    api.principal(app).require_admin()
-    return service.revoke_token(repository(), path_id(token_id, "token"))
+    return service.revoke_token(repository(), path_id(token_id, "token"), api.principal(app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -7,8 +7,9 @@ calendars; the token decides whether calendars and sources may be edited and del
 from __future__ import annotations
 
 from teamcal.auth.principal import Principal
+from teamcal.auth.token_reach import check_grant, manages
 from teamcal.auth.tokens import generate_token, hash_token, token_hint
-from teamcal.errors import ConflictError, InvalidInputError, UnauthorizedError
+from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, UnauthorizedError
 from teamcal.ids import new_id, now_ms
 from teamcal.models.tokens import CreatedToken, Token, TokenCreate
 from teamcal.storage.tokens import TokenRepository, principal_of
@@ -66,17 +67,42 @@ def create_token(
     return CreatedToken.model_validate({**_shown(record), "token": secret})
 
 
-def list_tokens(repo: TokenRepository) -> list[Token]:
-    """All tokens, ordered by id, without plaintext or hash."""
-    return [Token.model_validate(_shown(r)) for r in repo.list()]
-
-
-def revoke_token(repo: TokenRepository, token_id: int) -> Token:
-    """Delete a token; requests carrying it get 401 once the authorizer's cache entry expires.
+def create_token_as(caller: Principal, repo: TokenRepository, request: TokenCreate) -> CreatedToken:
+    """``POST /token``: :func:`create_token` for ``caller``, within its reach
+    (:func:`teamcal.auth.token_reach.check_grant`).
 
     Raises:
-        NotFoundError: no token has this id.
+        ForbiddenError: not an admin token, or the new token would reach further than ``caller``.
     """
+    check_grant(caller, request)
+    return create_token(repo, request, created_by=caller.token_id)
+
+
+def list_tokens(repo: TokenRepository, caller: Principal | None = None) -> list[Token]:
+    """Tokens ordered by id, without plaintext or hash: all of them for an all-calendars admin
+    (or ``caller=None``: the deployment's own bootstrap command), else those ``caller`` created.
+
+    Raises:
+        ForbiddenError: ``caller`` is not an admin token.
+    """
+    if caller is not None:
+        caller.require_admin()
+    return [Token.model_validate(_shown(r)) for r in repo.list() if caller is None or manages(caller, r)]
+
+
+def revoke_token(repo: TokenRepository, token_id: int, caller: Principal) -> Token:
+    """Delete a token ``caller`` manages (:func:`teamcal.auth.token_reach.manages`); requests
+    carrying it get 401 once the authorizer's cache entry expires.
+
+    Raises:
+        ForbiddenError: ``caller`` is not an admin token.
+        NotFoundError: no token has this id, or ``caller`` does not manage it (existence is not
+            revealed).
+    """
+    caller.require_admin()
+    found = next((r for r in repo.list() if int(str(r["id"])) == token_id), None)
+    if found is None or not manages(caller, found):
+        raise NotFoundError(f"token {token_id} not found")
     return Token.model_validate(_shown(repo.delete(token_id)))
 
 
