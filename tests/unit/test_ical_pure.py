@@ -15,9 +15,9 @@ import pytest
 from devstack.template import Template
 from teamcal.ical import reader
 from teamcal.ical.convert import Context, VEventData, generated_uid, parse_vevent, to_data
-from teamcal.ical.errors import IcsFileError, VEventError
+from teamcal.ical.errors import IcsFileError, VEventError, VEventSkipped
 from teamcal.ical.writer import CalendarWriter, escape_text, fold
-from teamcal.ical.zones import ZoneResolver, named_zone
+from teamcal.ical.zones import ZoneResolver, display_name_zone, named_zone
 
 pytestmark = pytest.mark.unit
 
@@ -63,7 +63,6 @@ def test_reader_indexes_vevents_with_uid_and_recurrence_id_across_folded_lines()
         (b"BEGIN:VCARD\r\nEND:VCARD\r\n", "must start with BEGIN:VCALENDAR"),
         (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n", "truncated"),
         (b"BEGIN:VCALENDAR\r\nEND:VEVENT\r\n", "does not close"),
-        (b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\nUID:x\r\n", "outside"),
     ],
 )
 def test_reader_refuses_unusable_files_with_a_reason(data: bytes, message: str) -> None:
@@ -169,11 +168,7 @@ def test_attendees_written_by_teamcal_become_user_keys_others_do_not() -> None:
     ("body", "reason"),
     [
         ("SUMMARY:x\r\n", "no DTSTART"),
-        ("DTSTART:20260305T100000Z\r\nDTEND:20260305T090000Z\r\n", "DTEND is before DTSTART"),
-        ("DTSTART;VALUE=DATE:20260305\r\nDTEND:20260306T090000Z\r\n", "DATE but DTEND is a DATE-TIME"),
-        ("DTSTART;TZID=Nowhere:20260305T100000\r\n", "unknown TZID"),
         ("DTSTART:20260305T100000Z\r\nRRULE:FREQ=DAILY;COUNT=99999\r\n", "COUNT 99999 is too large"),
-        ("DTSTART:20260305T100000Z\r\nRRULE:FREQ=DAILY\r\nRRULE:FREQ=WEEKLY\r\n", "several RRULEs"),
         ("DTSTART:2026\r\n", "invalid DTSTART"),
     ],
 )
@@ -267,3 +262,127 @@ def test_only_the_ical_function_imports_icalendar() -> None:
     assert "'icalendar" not in loaded
     assert "x_wr_timezone" not in loaded
     assert "teamcal.ical" not in loaded
+
+
+# ---------------------------------------------------------------------------- leniency (issue 14)
+def test_swapped_dtstart_and_dtend_are_swapped_with_a_warning() -> None:
+    # recurring-ical-events reads issue_132_swapped_start_and_end.ics this way
+    data = convert("DTSTART:20260305T100000Z\r\nDTEND:20260305T090000Z\r\n")
+    assert data.fields["endDate"] - data.fields["startDate"] == 3_600_000
+    assert data.fields["startDate"] == 1772701200000  # 09:00 UTC
+    assert data.warnings == ["DTEND is before DTSTART: the two were swapped"]
+    day = convert("DTSTART;VALUE=DATE:20260310\r\nDTEND;VALUE=DATE:20260305\r\n")
+    assert (day.fields["allDayStart"], day.fields["allDayEnd"]) == ("2026-03-05", "2026-03-09")
+
+
+def test_mixed_date_and_date_time_become_timed_at_midnight_in_the_other_zone() -> None:
+    # issue_201_mixed_datetime_and_date.ics: DATE start, UTC end
+    data = convert("DTSTART;VALUE=DATE:20230724\r\nDTEND:20230817T000000Z\r\n", zone="Europe/Berlin")
+    assert (data.fields["allDay"], data.fields["timeZone"]) == (False, "UTC")
+    assert (data.fields["startDate"], data.fields["endDate"]) == (1690156800000, 1692230400000)
+    assert "midnight" in data.warnings[0]
+    other = convert("DTSTART;TZID=Europe/Berlin:20230724T100000\r\nDTEND;VALUE=DATE:20230725\r\n")
+    assert other.fields["endDate"] == 1690236000000  # 2023-07-25 00:00 Berlin
+
+
+def test_unknown_tzid_is_floating_in_the_calendar_zone_with_a_warning() -> None:
+    data = convert("DTSTART;TZID=Western/Central Europe:20260305T100000\r\n", zone="Europe/Berlin")
+    assert (data.fields["timeZone"], data.fields["startDate"]) == ("Europe/Berlin", 1772701200000)
+    assert data.warnings == [
+        "unknown TZID 'Western/Central Europe' (no VTIMEZONE defines it): "
+        "its times were read in the calendar's zone Europe/Berlin"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tzid", "zone"),
+    [
+        ("(UTC-03:00) Brasília", "America/Sao_Paulo"),
+        ("(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "Europe/Amsterdam"),
+        ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),
+        ("(UTC+09:00) Osaka, Sapporo, Tokyo", "Asia/Tokyo"),
+        ("(UTC+02:00) Nowhere", "Etc/GMT-2"),
+        ("(UTC+05:45) Nowhere", None),
+        ("Western/Central Europe", None),
+        ("CUSTOM_tzid", None),
+    ],
+)
+def test_outlook_display_names_by_offset_and_city(tzid: str, zone: str | None) -> None:
+    assert display_name_zone(tzid) == zone
+    assert ZoneResolver().resolve(tzid) == zone
+
+
+def test_rrule_whitespace_lower_case_and_empty_items_are_read_as_meant() -> None:
+    data = convert("DTSTART:20260303T100000Z\r\nRRULE:freq=weekly; BYDAY= TU,;COUNT=3\r\n")
+    assert data.fields["recurrence"] == "FREQ=WEEKLY;COUNT=3;BYDAY=TU"
+    assert any("was read as" in w for w in data.warnings)
+
+
+def test_count_that_is_not_positive_is_dropped_and_until_still_ends_the_rule() -> None:
+    # issue_128_only_first_event.ics
+    data = convert("DTSTART;VALUE=DATE:20231002\r\nRRULE:FREQ=WEEKLY;UNTIL=20240331;COUNT=-1;BYDAY=MO\r\n")
+    assert data.fields["recurrence"] == "FREQ=WEEKLY;UNTIL=20240331;BYDAY=MO"
+    assert data.warnings == ["RRULE COUNT=-1 is not a positive number: ignored"]
+
+
+def test_several_rrules_identical_count_once_different_ones_are_extra_rules() -> None:
+    same = convert("DTSTART:20260305T100000Z\r\nRRULE:FREQ=DAILY;COUNT=2\r\nRRULE:FREQ=DAILY;COUNT=2\r\n")
+    assert (same.fields["recurrence"], same.extra_rules) == ("FREQ=DAILY;COUNT=2", [])
+    both = convert("DTSTART:20260305T100000Z\r\nRRULE:FREQ=DAILY\r\nRRULE:FREQ=MONTHLY;BYDAY=2MO\r\n")
+    assert (both.fields["recurrence"], both.extra_rules) == ("FREQ=DAILY", ["FREQ=MONTHLY;BYDAY=2MO"])
+    assert any("2 different RRULEs" in w for w in both.warnings)
+
+
+def test_until_before_dtstart_has_no_occurrence_and_is_skipped() -> None:
+    # issue_117_until_before_dtstart.ics: recurring-ical-events returns nothing
+    with pytest.raises(VEventSkipped, match="UNTIL is before DTSTART"):
+        convert("DTSTART;VALUE=DATE:20231002\r\nRRULE:FREQ=WEEKLY;UNTIL=20231001;BYDAY=MO\r\n")
+    with pytest.raises(VEventSkipped):
+        convert("DTSTART:20260305T100000Z\r\nRRULE:FREQ=DAILY;UNTIL=20260305T095959Z\r\n")
+    kept = convert("DTSTART:20260305T100000Z\r\nRRULE:FREQ=DAILY;UNTIL=20260305T100000Z\r\n")
+    assert kept.fields["recurrence"] == "FREQ=DAILY;UNTIL=20260305T100000Z"
+
+
+def test_rdate_periods_that_last_otherwise_are_kept_with_their_times() -> None:
+    data = convert(
+        "DTSTART:20240912T120000Z\r\nDTEND:20240912T130000Z\r\n"
+        "RDATE;VALUE=PERIOD:20240913T120000Z/PT2H,20240914T120000Z/20240914T130000Z\r\n"
+    )
+    assert data.fields["rdate"] == ["20240913T120000Z", "20240914T120000Z"]
+    assert data.periods == [("20240913T120000Z", 1726228800000, 1726236000000)]
+    assert data.warnings == []
+
+
+def test_thisandfuture_is_kept_for_the_importer() -> None:
+    data = convert("RECURRENCE-ID;RANGE=THISANDFUTURE:20260305T110000Z\r\nDTSTART:20260305T120000Z\r\n")
+    assert data.this_and_future
+
+
+def test_reader_skips_damaged_components_that_are_not_vevents() -> None:
+    # issue_201_test_matrix.ics closes VTODOs with END:VTOOD
+    text = (
+        "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:t\r\nEND:VTOOD\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nEND:VALRM\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    doc = reader.read(text)
+    assert [e.uid for e in doc.events] == ["a", "b"]
+    assert doc.warnings == [
+        "Line 2: a damaged VTODO was skipped (line 4: END:VTOOD does not close it)",
+        "Line 7: a damaged VALARM was skipped (line 9: END:VALRM does not close it)",
+    ]
+    assert doc.vevent_text(doc.events[0]) == "BEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\n"
+    with pytest.raises(IcsFileError, match="does not close"):
+        reader.read("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVNT\r\nEND:VCALENDAR\r\n")
+
+
+def test_reader_reads_a_mistyped_end_and_ignores_content_after_the_calendar() -> None:
+    # icalendar's timezone_same_start_and_offset.ics and issue_350.ics
+    doc = reader.read("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nEND:VCALENDARD\r\nX-COMMENT:c\r\n")
+    assert [e.uid for e in doc.events] == ["a"]
+    assert doc.warnings == [
+        "Line 5: END:VCALENDARD was read as END:VCALENDAR",
+        "Line 6: content after END:VCALENDAR was ignored",
+    ]
+    with pytest.raises(IcsFileError, match="does not close"):
+        reader.read("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VCALENDARD\r\n")

@@ -26,3 +26,8 @@ class VEventError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class VEventSkipped(VEventError):
+    """One VEVENT is deliberately not imported although it is readable (it has no occurrence:
+    an RRULE whose UNTIL is before DTSTART); the job reports it as skipped, with ``reason``."""

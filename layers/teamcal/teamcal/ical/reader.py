@@ -10,7 +10,15 @@ one parsed component — never every parsed event, and never an expanded rule.
 File-level problems raise :class:`~teamcal.ical.errors.IcsFileError` with a message for the user:
 empty, binary, HTML error pages served as .ics, anything that does not start with
 ``BEGIN:VCALENDAR``, a truncated file (a component left open at the end), mismatched ``END``
-lines, content outside the calendar, more than :data:`MAX_EVENTS` VEVENTs.
+lines, content before the calendar, more than :data:`MAX_EVENTS` VEVENTs. Content after the
+(last) ``END:VCALENDAR`` is ignored with a warning, and ``END:VCALENDARD`` read as meant.
+
+A damaged component that is not a VEVENT (a VTODO closed by ``END:VTOOD``, a VALARM never
+closed) does not fail the file: it is skipped with a warning and the VEVENTs around it are read.
+Its end is the first line that makes sense again: an ``END`` of a component around it, or a
+``BEGIN`` of a component that cannot be nested in it (VEVENT, VTODO, VJOURNAL, VFREEBUSY,
+VTIMEZONE). A damaged VEVENT still fails the file (its properties cannot be told apart from
+what follows).
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ _MAGIC = {
     b"%PDF": "a PDF document",
     b"\xff\xd8\xff": "a JPEG image",
 }
+#: Components that only appear directly inside VCALENDAR.
+_TOP_LEVEL = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE"})
 _CONTROL = frozenset(range(0x00, 0x09)) | frozenset(range(0x0E, 0x20)) | {0x0B, 0x0C, 0x7F}
 
 
@@ -43,13 +53,16 @@ _CONTROL = frozenset(range(0x00, 0x09)) | frozenset(range(0x0E, 0x20)) | {0x0B, 
 class VEventSpan:
     """One top-level VEVENT: its ordinal (0-based, file order), line range (inclusive, in the
     unfolded lines), UID (``None`` when absent) and raw RECURRENCE-ID (params and value, e.g.
-    ``;TZID=Europe/Berlin:20240105T100000``; ``None`` when absent)."""
+    ``;TZID=Europe/Berlin:20240105T100000``; ``None`` when absent) and the line ranges of
+    damaged components inside it (``holes``, left out of its text)."""
 
     index: int
     first: int
     last: int
     uid: str | None
     recurrence_id: str | None
+    #: Line ranges (inclusive) of damaged components inside the VEVENT, left out of its text.
+    holes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -70,8 +83,12 @@ class IcsDocument:
     warnings: list[str] = field(default_factory=list)
 
     def vevent_text(self, span: VEventSpan) -> str:
-        """The unfolded text of one VEVENT (``BEGIN:VEVENT`` … ``END:VEVENT``, CRLF line ends)."""
-        return "\r\n".join(self.lines[span.first : span.last + 1]) + "\r\n"
+        """The unfolded text of one VEVENT (``BEGIN:VEVENT`` … ``END:VEVENT``, CRLF line ends),
+        without its damaged components."""
+        lines = self.lines[span.first : span.last + 1]
+        for first, last in reversed(span.holes):
+            del lines[first - span.first : last - span.first + 1]
+        return "\r\n".join(lines) + "\r\n"
 
 
 def _looks_binary(head: bytes) -> str | None:
@@ -105,7 +122,7 @@ def decode(data: bytes) -> tuple[str, list[str]]:
     if what is not None:
         raise IcsFileError(f"The file is {what}, not an iCalendar (.ics) text file")
     lowered = head[:1024].lower()
-    if lowered.startswith(_HTML) or b"<html" in lowered:
+    if not lowered.startswith(b"begin:vcalendar") and (lowered.startswith(_HTML) or b"<html" in lowered):
         raise IcsFileError(
             "The file is an HTML page, not an iCalendar file: "
             "the export link probably returned an error or a login page"
@@ -139,6 +156,10 @@ class _Walker:
         self.calendars = 0
         self.uid: str | None = None
         self.rid: str | None = None
+        #: Stack positions of damaged components (skipped when they close).
+        self.damaged: set[int] = set()
+        self.holes: list[tuple[int, int]] = []
+        self.trailing = False
 
     def walk(self) -> IcsDocument:
         for i, line in enumerate(self.lines):
@@ -158,25 +179,64 @@ class _Walker:
             raise IcsFileError("The file holds no VCALENDAR")
         return self.doc
 
+    def _damage(self, depth: int, why: str) -> None:
+        """Mark the open component at stack position ``depth`` damaged (warned once)."""
+        if depth not in self.damaged:
+            self.damaged.add(depth)
+            name, at = self.stack[depth]
+            self.doc.warnings.append(f"Line {at + 1}: a damaged {name[:40]} was skipped ({why})")
+
+    def _can_skip(self, depth: int) -> bool:
+        """Whether every open component from stack position ``depth`` up may be skipped (none
+        is the calendar or a VEVENT)."""
+        return depth >= 1 and all(name != "VEVENT" for name, _ in self.stack[depth:])
+
+    def _close_damaged(self, depth: int, i: int) -> None:
+        """Pop the (damaged) components above stack position ``depth - 1``; line ``i`` is the
+        first after them."""
+        while len(self.stack) > depth:
+            self._damage(len(self.stack) - 1, "it is never closed")
+            self.damaged.discard(len(self.stack) - 1)
+            _, at = self.stack.pop()
+            if len(self.stack) >= 2 and self.stack[1][0] == "VEVENT":
+                self.holes.append((at, i - 1))
+
     def _begin(self, i: int, name: str) -> None:
         if not self.stack and name != "VCALENDAR":
             raise IcsFileError(f"Line {i + 1}: expected BEGIN:VCALENDAR, found BEGIN:{name[:40]}")
+        if name in _TOP_LEVEL and len(self.stack) > 1 and self._can_skip(1):
+            self._close_damaged(1, i)
         self.stack.append((name, i))
         if len(self.stack) > MAX_DEPTH:
             raise IcsFileError(f"Line {i + 1}: components are nested more than {MAX_DEPTH} deep")
         if len(self.stack) == 2 and name == "VEVENT":
-            self.uid, self.rid = None, None
+            self.uid, self.rid, self.holes = None, None, []
 
     def _end(self, i: int, name: str) -> None:
         if not self.stack:
             raise IcsFileError(f"Line {i + 1}: END:{name[:40]} without a matching BEGIN")
         open_name, at = self.stack[-1]
+        if open_name == "VCALENDAR" and name != open_name and name.startswith("VCAL"):
+            self.doc.warnings.append(f"Line {i + 1}: END:{name[:40]} was read as END:VCALENDAR")
+            name = open_name
+        names = [n for n, _ in self.stack]
+        if open_name != name and name in names:
+            depth = len(names) - 1 - names[::-1].index(name)
+            if self._can_skip(depth + 1):
+                self._close_damaged(depth + 1, i)
+                open_name, at = self.stack[-1]
+        elif open_name != name and self._can_skip(len(self.stack) - 1):
+            self._damage(len(self.stack) - 1, f"line {i + 1}: END:{name[:40]} does not close it")
+            return
         if open_name != name:
             raise IcsFileError(
                 f"Line {i + 1}: END:{name[:40]} does not close BEGIN:{open_name} of line {at + 1}"
                 " (the file is damaged or truncated)"
             )
         self.stack.pop()
+        if len(self.stack) in self.damaged:
+            self.damaged.discard(len(self.stack))
+            return
         if not self.stack:
             self.calendars += 1
         elif len(self.stack) == 1:
@@ -187,7 +247,8 @@ class _Walker:
         if name == "VEVENT":
             if len(doc.events) >= self.max_events:
                 raise IcsFileError(f"The file holds more than {self.max_events} events: split it into several files")
-            doc.events.append(VEventSpan(len(doc.events), first, last, self.uid, self.rid))
+            holes = tuple(sorted({h for h in self.holes if h[0] <= h[1]}))
+            doc.events.append(VEventSpan(len(doc.events), first, last, self.uid, self.rid, holes))
         elif name == "VTIMEZONE":
             doc.timezones.append("\r\n".join(self.lines[first : last + 1]) + "\r\n")
         else:
@@ -195,6 +256,11 @@ class _Walker:
 
     def _property(self, i: int, line: str) -> None:
         depth = len(self.stack)
+        if depth == 0 and self.calendars:
+            if not self.trailing:
+                self.trailing = True
+                self.doc.warnings.append(f"Line {i + 1}: content after END:VCALENDAR was ignored")
+            return
         if depth == 0:
             raise IcsFileError(f"Line {i + 1}: content outside BEGIN:VCALENDAR … END:VCALENDAR: {line[:60]!r}")
         if depth == 1:

@@ -14,16 +14,26 @@ wall time of that zone (:mod:`teamcal.recurrence`). Real files name zones in sev
    UTC of every day of :data:`SAMPLE_YEARS`, preferring a zone whose city the TZID mentions;
    a definition with one fixed whole-hour offset maps to ``Etc/GMT±h``.
 
-Anything else is unknown (``None``); the importer then refuses the VEVENT ("unknown TZID"),
-unless it does not repeat. Results are cached per resolver (one file), never across files:
-icalendar's own cache of VTIMEZONE definitions is process-wide, so two files defining the same
-custom TZID differently would otherwise leak into each other.
+5. an Outlook display name (``(UTC-03:00) Brasília``, ``(GMT+01:00) Amsterdam, Berlin, Bern``):
+   the IANA zone of one of the cities it lists whose standard offset is the one it shows
+   (:func:`display_name_zone`); with no such city, a fixed ``Etc/GMT±h`` of that offset.
+
+A VTIMEZONE that matches no IANA zone (a made-up rule) still gives each wall time its instant
+(:meth:`ZoneResolver.instant_of`); the importer then stores that instant in UTC.
+
+Anything else is unknown (``None``); the importer then reads the time as floating in the
+calendar's zone and says so in a per-VEVENT warning (:mod:`teamcal.ical.convert`). Results are
+cached per resolver (one file), never across files: icalendar's own cache of VTIMEZONE
+definitions is process-wide, so two files defining the same custom TZID differently would otherwise
+leak into each other.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -203,6 +213,7 @@ class ZoneResolver:
                     self._texts.setdefault(_clean(line.split(":", 1)[1]), text)
                     break
         self._cache: dict[str, str | None] = {}
+        self._definitions: dict[str, _Offsets | None] = {}
 
     def resolve(self, tzid: str) -> str | None:
         """The IANA zone name for ``tzid``, or ``None`` when it names no zone this file defines."""
@@ -211,11 +222,114 @@ class ZoneResolver:
         found = named_zone(tzid)
         if found is None:
             found = self._from_definition(_clean(tzid))
+        if found is None:
+            found = display_name_zone(tzid)
         self._cache[tzid] = found
         return found
+
+    def instant_of(self, tzid: str, wall: dt.datetime) -> dt.datetime | None:
+        """The UTC instant (naive) of wall time ``wall`` in the file's own VTIMEZONE ``tzid``, or
+        ``None`` without a usable definition. An ambiguous wall time takes its first instant, one
+        in a gap the offset before the gap (RFC 5545 §3.3.5)."""
+        offsets = self._offsets(_clean(tzid))
+        if offsets is None:
+            return None
+        candidates = sorted(set(offsets.offsets), reverse=True)
+        for offset in candidates:
+            utc = wall - offset
+            if offsets.at(utc.replace(tzinfo=_UTC)) == offset:
+                return utc
+        return wall - offsets.at((wall - candidates[0]).replace(tzinfo=_UTC))
+
+    def _offsets(self, tzid: str) -> _Offsets | None:
+        text = self._texts.get(tzid) or self._texts.get(tzid.strip("/"))
+        if text is None:
+            return None
+        if text not in self._definitions:
+            try:
+                component = icalendar.Timezone.from_ical(text)
+                self._definitions[text] = _Offsets(component) if isinstance(component, icalendar.Timezone) else None
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError):
+                self._definitions[text] = None
+        return self._definitions[text]
 
     def _from_definition(self, tzid: str) -> str | None:
         text = self._texts.get(tzid) or self._texts.get(tzid.strip("/"))
         if text is None:
             return None
         return _equivalent_for_definition(tzid, text)
+
+
+_DISPLAY = re.compile(r"^\(?\s*(?:UTC|GMT)\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?\s*\)?\s*(.*)$", re.IGNORECASE)
+#: Cities of Windows display names that are not the city of an IANA zone name.
+_DISPLAY_ALIASES = {
+    "brasilia": "America/Sao_Paulo",
+    "beijing": "Asia/Shanghai",
+    "hong_kong": "Asia/Hong_Kong",
+    "mumbai": "Asia/Kolkata",
+    "new_delhi": "Asia/Kolkata",
+    "eastern_time_(us_&_canada)": "America/New_York",
+    "central_time_(us_&_canada)": "America/Chicago",
+    "mountain_time_(us_&_canada)": "America/Denver",
+    "pacific_time_(us_&_canada)": "America/Los_Angeles",
+    "coordinated_universal_time": "UTC",
+}
+
+
+def _city_key(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return plain.strip().lower().replace(" ", "_")
+
+
+@lru_cache(maxsize=1)
+def _by_city() -> dict[str, tuple[str, ...]]:
+    """IANA zones by the lower-case last part of their name (``sao_paulo`` → America/Sao_Paulo)."""
+    out: dict[str, list[str]] = {}
+    for name in _candidates():
+        if "/" in name and not name.startswith("Etc/"):
+            out.setdefault(name.rsplit("/", 1)[-1].lower(), []).append(name)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _standard_offset(name: str) -> dt.timedelta | None:
+    zone = ZoneInfo(name)
+    offsets = []
+    for probe in _PROBES:
+        local = probe.astimezone(zone)
+        offset, dst = local.utcoffset(), local.dst()
+        if offset is not None:
+            offsets.append(offset - (dst or dt.timedelta(0)))
+    return min(offsets) if offsets else None
+
+
+@lru_cache(maxsize=256)
+def display_name_zone(tzid: str) -> str | None:
+    """Step 5 of the module docstring: the IANA zone an Outlook display name means, or ``None``.
+
+    ``(UTC-03:00) Brasília`` → ``America/Sao_Paulo``; ``(GMT+01:00) Amsterdam, Berlin, Bern,
+    Rome`` → ``Europe/Amsterdam`` (the first listed city whose zone has that standard offset);
+    ``(UTC+05:45) Somewhere`` → ``None`` (no whole-hour fixed zone); ``(UTC+02:00) Nowhere`` →
+    ``Etc/GMT-2``. Text that does not start with a ``UTC``/``GMT`` offset is not a display name.
+    """
+    cleaned = _clean(tzid)
+    match = _DISPLAY.match(cleaned)
+    if match is None:
+        return None
+    sign, hours, minutes, rest = match.groups()
+    offset = dt.timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+    if sign == "-":
+        offset = -offset
+    for city in re.split(r"[,;/]| and ", rest or ""):
+        key = _city_key(city)
+        if not key:
+            continue
+        names = (_DISPLAY_ALIASES[key],) if key in _DISPLAY_ALIASES else _by_city().get(key, ())
+        for name in names:
+            if _standard_offset(name) == offset:
+                return name
+    if offset == dt.timedelta(0):
+        return "UTC"
+    whole, rest_seconds = divmod(int(offset.total_seconds()), 3600)
+    if rest_seconds or not -12 <= whole <= 14:
+        return None
+    return f"Etc/GMT{-whole:+d}"

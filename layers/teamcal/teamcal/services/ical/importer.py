@@ -28,10 +28,20 @@ Decisions:
   written before main items and the job records a checkpoint after every chunk, so a run that
   stops (timeout, throttling) leaves a job saying so; running it again (an upload resumes by
   itself; an inline import by sending the file again) skips what is done.
+* **What recurring-ical-events forgives** is imported as it reads it, with a warning on the job
+  naming the VEVENT (``VEVENT <UID>: ...``, at most :data:`MAX_WARNINGS`); see
+  :mod:`teamcal.ical.convert` for swapped or mixed DTSTART/DTEND, unknown TZIDs, sloppy RRULEs.
+  Here: an exception that carries an RRULE is one moved occurrence (its RRULE is not expanded);
+  if it names no occurrence of its series and is older (lower SEQUENCE) than the series, it is
+  superseded and skipped. Further RRULEs of a VEVENT become series of their own
+  (``UID#RRULE<n>``, DTSTART excluded so it is not doubled); RDATE periods that last otherwise
+  than the event become moved occurrences (``UID#RDATE<value>``) with the period's times. A
+  VEVENT with no occurrence (UNTIL before DTSTART) is skipped and reported.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +50,7 @@ from typing import Any
 
 from teamcal.errors import InvalidInputError, NotFoundError, TeamcalError
 from teamcal.ical.convert import Context, Moment, VEventData, parse_vevent, recurrence_id_text, to_data
-from teamcal.ical.errors import VEventError
+from teamcal.ical.errors import VEventError, VEventSkipped
 from teamcal.ical.reader import IcsDocument, VEventSpan
 from teamcal.ical.zones import ZoneResolver, named_zone
 from teamcal.ids import external_id, now_ms
@@ -57,6 +67,10 @@ CHUNK = 250
 
 
 # ---------------------------------------------------------------------------- import: the run
+#: Warnings kept on a job (per-VEVENT notes beyond it are counted in one last line).
+MAX_WARNINGS = 100
+
+
 def rid_key(moment: Moment) -> str:
     """A RECURRENCE-ID as a stable text for identity (independent of how the zone is named):
     ``YYYYMMDD``, ``YYYYMMDDTHHMMSS`` (floating) or the UTC instant ``YYYYMMDDTHHMMSSZ``."""
@@ -187,6 +201,11 @@ class ImportRun:
         text = self.doc.vevent_text(span)
         try:
             data = to_data(parse_vevent(text), span.index, text, self.ctx)
+        except VEventSkipped as e:
+            self._outcome(span, "skipped", e.reason)
+            if span.recurrence_id is None:
+                group.master_failed = e.reason
+            return
         except VEventError as e:
             self._outcome(span, "failed", e.reason)
             if span.recurrence_id is None:
@@ -197,11 +216,22 @@ class ImportRun:
             if span.recurrence_id is None:
                 group.master_failed = e.message
             return
-        warnings = self.job.setdefault("warnings", [])
+        name = f"VEVENT {data.uid[:100]}" + (f" {span.recurrence_id.rsplit(':', 1)[-1]}" if span.recurrence_id else "")
         for note in data.warnings:
-            if note not in warnings and len(warnings) < 20:
-                warnings.append(note)
+            self._warn(f"{name}: {note}")
         group.items.append(data)
+
+    def _warn(self, note: str) -> None:
+        """Add a warning to the job (at most :data:`MAX_WARNINGS`; then one line counts the rest)."""
+        warnings = self.job.setdefault("warnings", [])
+        if note in warnings:
+            return
+        if len(warnings) < MAX_WARNINGS:
+            warnings.append(note)
+            return
+        omitted = int(self.job.get("warningsOmitted") or 0) + 1
+        self.job["warningsOmitted"] = omitted
+        warnings[-1] = f"... and {omitted + 1} more warnings"
 
     def _outcome(
         self, span: VEventSpan | None, outcome: str, reason: str | None = None, uid: str | None = None
@@ -302,6 +332,8 @@ class ImportRun:
                 ids.append(self._master_id(item.uid))
                 if item.recurrence_id is not None:
                     ids.append(self._child_id(item.uid, item.recurrence_id))
+                ids.extend(self._master_id(f"{item.uid}#RRULE{n}") for n in range(2, len(item.extra_rules) + 2))
+                ids.extend(self._master_id(f"{item.uid}#RDATE{p[0]}") for p in item.periods)
         return list(dict.fromkeys(ids))
 
     def _newest(self, items: list[VEventData], group: _Group, writes: _Writes, what: str) -> VEventData:
@@ -335,7 +367,6 @@ class ImportRun:
         uid = (master or children[0]).uid if (master or children) else ""
         if not uid:
             return
-        children = self._split_series(master, children, existing, group, writes)
         stored = existing.get(self._master_id(uid))
         base = self._master(master, stored, group, writes)
         if base is _CANCELLED:
@@ -348,6 +379,10 @@ class ImportRun:
                 self._orphan(child, existing, group, writes)
             return
         final = _MasterChanges(base)
+        if master is not None and base is not stored:
+            self._extra_rules(master, base, existing, writes)
+            self._periods(master, series, final, existing, writes)
+        children = self._ruled_children(master, series, children, existing, group, writes)
         for child in children:
             self._child(child, series, final, existing, group, writes)
         if final.changed:
@@ -357,21 +392,31 @@ class ImportRun:
                 record["updated"] = self.clock()
             writes.put(record, stored)
 
-    def _split_series(
+    def _ruled_children(
         self,
         master: VEventData | None,
+        series: Series,
         children: list[VEventData],
         existing: dict[int, dict[str, Any]],
         group: _Group,
         writes: _Writes,
     ) -> list[VEventData]:
-        """Handle exceptions that carry their own RRULE (how some clients write "this and
-        following" edits); returns the plain exceptions. An older SEQUENCE than its series' is
-        superseded and skipped (recurring-ical-events' reading); otherwise it is a series of its
-        own."""
+        """Exceptions that carry their own RRULE (how some clients write edits), read as
+        recurring-ical-events does: one moved occurrence when the RECURRENCE-ID names an
+        occurrence of the series (the RRULE is ignored, with a warning); otherwise superseded
+        and skipped when older (lower SEQUENCE) than the series, else an event of its own.
+        Returns the exceptions that apply to the series."""
         plain = []
         for child in children:
-            if not child.fields.get("recurrence"):
+            if not child.fields.get("recurrence") or child.this_and_future:
+                plain.append(child)
+                continue
+            assert child.recurrence_id is not None
+            ref = parse_ref(recurrence_id_text(child.recurrence_id, series.all_day, series.time_zone), "recurrenceId")
+            original = locate(series, ref)
+            if original is not None and not is_excluded(series, original):
+                name = f"VEVENT {child.uid[:100]} {rid_key(child.recurrence_id)}"
+                self._warn(f"{name}: its RRULE was ignored (a moved occurrence)")
                 plain.append(child)
             elif master is not None and master.sequence > child.sequence:
                 writes.outcome(
@@ -380,6 +425,51 @@ class ImportRun:
             else:
                 self._orphan(child, existing, group, writes)
         return plain
+
+    def _extra_rules(
+        self, master: VEventData, base: dict[str, Any], existing: dict[int, dict[str, Any]], writes: _Writes
+    ) -> None:
+        """A series of its own for each further RRULE of ``master`` (its DTSTART excluded: the
+        main series has it)."""
+        first = _start_ref(base)
+        for n, rule in enumerate(master.extra_rules, start=2):
+            event_id = self._master_id(f"{master.uid}#RRULE{n}")
+            exdate = [*master.fields.get("exdate", []), first]
+            fields = {**master.fields, "recurrence": rule, "rdate": [], "exdate": exdate}
+            data = dataclasses.replace(master, fields=fields)
+            try:
+                record = self._record(data, existing.get(event_id), event_id)
+            except VEventError as e:
+                self._warn(f"VEVENT {master.uid[:100]}: RRULE {rule[:60]!r} was not imported: {e.reason}")
+                continue
+            writes.put(record, existing.get(event_id))
+
+    def _periods(
+        self,
+        master: VEventData,
+        series: Series,
+        final: _MasterChanges,
+        existing: dict[int, dict[str, Any]],
+        writes: _Writes,
+    ) -> None:
+        """Moved occurrences for the RDATE periods of ``master`` that last otherwise than it."""
+        for rid_text, start_ms, end_ms in master.periods:
+            original = locate(series, parse_ref(rid_text, "rdate"))
+            if original is None or is_excluded(series, original):
+                continue
+            rid = _canonical(series, original)
+            event_id = self._master_id(f"{master.uid}#RDATE{rid_text}")
+            stored = existing.get(event_id)
+            fields = {**master.fields, "startDate": start_ms, "endDate": end_ms}
+            data = dataclasses.replace(master, fields=fields)
+            extra = {"kind": "child", "parentId": int(final.base["id"]), "recurrenceId": rid}
+            try:
+                record = self._record(data, stored, event_id, extra=extra)
+            except VEventError as e:
+                self._warn(f"VEVENT {master.uid[:100]}: RDATE period {rid_text} was not imported: {e.reason}")
+                continue
+            final.attach(rid, record)
+            writes.put(record, stored)
 
     def _master(
         self, master: VEventData | None, stored: dict[str, Any] | None, group: _Group, writes: _Writes
@@ -408,7 +498,8 @@ class ImportRun:
         return record
 
     def _orphan(self, child: VEventData, existing: dict[int, dict[str, Any]], group: _Group, writes: _Writes) -> None:
-        """An exception without a series: an event of its own (a series if it has an RRULE)."""
+        """An exception without a series: an event of its own (its RRULE, if any, is not
+        expanded: recurring-ical-events shows such an exception once)."""
         span = group.spans[child.index]
         if group.master_failed is not None:
             writes.outcome(span, "failed", f"its series failed: {group.master_failed}")
@@ -423,8 +514,7 @@ class ImportRun:
             writes.outcome(span, "skipped")
             return
         try:
-            keep_rule = bool(child.fields.get("recurrence"))
-            extra: dict[str, Any] = {} if keep_rule else {"recurrence": None, "rdate": [], "exdate": []}
+            extra: dict[str, Any] = {"recurrence": None, "rdate": [], "exdate": []}
             record = self._record(child, stored, event_id, extra=extra)
         except VEventError as e:
             writes.outcome(span, "failed", e.reason)
@@ -527,6 +617,16 @@ class ImportRun:
 
 _CANCELLED = object()
 _FAILED = object()
+
+
+def _start_ref(record: Mapping[str, Any]) -> str:
+    """The recurrence id of a master record's DTSTART (a date, or its local wall time)."""
+    if record.get("allDay"):
+        return str(record["allDayStart"]).replace("-", "")
+    from zoneinfo import ZoneInfo
+
+    start = dt.datetime.fromtimestamp(int(record["startDate"]) / 1000, ZoneInfo(str(record["timeZone"])))
+    return start.strftime("%Y%m%dT%H%M%S")
 
 
 def _canonical(series: Series, original: dt.datetime) -> str:
