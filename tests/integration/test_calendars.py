@@ -192,7 +192,7 @@ def test_post_private_calendar_with_users_and_groups(aws: None, lambda_context: 
     [
         pytest.param(token(calendars=[1], edit_calendars=True), {}, id="scoped token"),
         pytest.param(token(edit_calendars=False), {}, id="no edit_calendars flag"),
-        pytest.param(full("ann"), {"user": "bob"}, id="non-admin naming another owner"),
+        pytest.param(token(calendars=[1], edit_calendars=True), {"user": "bob"}, id="scoped token naming an owner"),
     ],
 )
 def test_post_needs_an_all_calendars_token_that_may_edit(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.google_fake import all_day
-from tests.integration.ccj import assert_jira_error, full
+from tests.integration.ccj import assert_jira_error, call, full
 from tests.integration.google_env import GoogleEnv, env
 
 pytestmark = pytest.mark.integration
@@ -127,3 +127,40 @@ def test_private_google_events_are_shown_to_the_calendars_owner_only(env: Google
     body = {"sourceId": private_source, "startDateIso": WINDOW[0], "endDateIso": WINDOW[1]}
     assert env.events("POST", "/event/search", body, ADMIN)[0] == 404
     assert env.events("POST", "/event/search", body)[0] == 200
+
+
+def test_private_google_events_appear_only_to_the_calendars_creator(env: GoogleEnv) -> None:
+    """Issue 11, case 3 (failed before: export, the feed, GET /source and GET /calendar showed the
+    private Google calendar's source or events to an admin and to the feed's anonymous reader)."""
+    from tests.integration.ical import ical
+
+    # Given ann's private and public Google calendars synced into her calendar
+    seed(env)
+    assert env.select(ANN, CLUB)[0] == 200
+    env.sync()
+    private_source = {c["id"]: c for c in env.status()["calendars"]}[ANN]["sourceId"]
+    path = f"/calendar/{env.calendar_id}/export"
+    # Then the export holds the private event for ann only, never for an admin
+    status, text, _ = ical("GET", path, env.ctx, token=env.owner)
+    assert status == 200, text
+    assert "doctor" in text
+    assert "club night" in text
+    status, text, _ = ical("GET", path, env.ctx, token=ADMIN)
+    assert status == 200, text
+    assert "club night" in text
+    assert "doctor" not in text
+    # And the subscription feed (anonymous) never holds it, even one ann created
+    status, feed, _ = ical("POST", f"/calendar/{env.calendar_id}/feed", env.ctx, token=env.owner)
+    assert status == 201, feed
+    feed_path = feed["url"].split("/rest/brizo-calendar/api/1", 1)[1]
+    status, text, _ = ical("GET", feed_path, env.ctx, token=None)
+    assert status == 200, text
+    assert "doctor" not in text
+    # And its source exists for ann only: GET /source and the calendar's embedded sources
+    assert call("sources", "GET", f"/source/{private_source}", token=env.owner, ctx=env.ctx)[0] == 200
+    assert call("sources", "GET", f"/source/{private_source}", token=ADMIN, ctx=env.ctx)[0] == 404
+    status, shown = env.calendars("GET", f"/calendar/{env.calendar_id}", tok=ADMIN)
+    assert status == 200, shown
+    assert private_source not in [s["id"] for s in shown["sources"]]
+    status, shown = env.calendars("GET", f"/calendar/{env.calendar_id}")
+    assert private_source in [s["id"] for s in shown["sources"]]

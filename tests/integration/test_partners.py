@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from teamcal.ids import external_id
+from teamcal.ids import external_id, now_ms
 from teamcal.partners.protocol import decode_secret, encode_secret
 from teamcal.partners.signing import derive_key, new_secret, read_headers, sign, verify
 from teamcal.services.sync_context import SyncContext, connect
@@ -580,3 +580,145 @@ def test_the_sender_hands_back_what_it_has_no_time_left_for(
     # Then the message is handed back untouched, for a retry in a second
     assert failed == [batch[0]["messageId"]]
     assert partner.calls("/events") == []
+
+
+# ---------------------------------------------------------------------------- the access gate's rules (issue 11)
+def _stamp(event_id: int, **attributes: Any) -> None:
+    """Set attributes on an event's stored main item (as a Google sync or a partner left them)."""
+    names = {f"#a{i}": k for i, k in enumerate(attributes)}
+    values = {f":v{i}": v for i, v in enumerate(attributes.values())}
+    from boto3.dynamodb.types import TypeSerializer
+
+    boto3.client("dynamodb").update_item(
+        TableName=get_settings().events_table,
+        Key={"pk": {"S": f"EV#{event_id}"}, "sk": {"S": "EV"}},
+        UpdateExpression="SET " + ", ".join(f"{n} = :v{i}" for i, n in enumerate(names)),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={k: TypeSerializer().serialize(v) for k, v in values.items()},
+    )
+
+
+def _local_event(lambda_context: Any, mapped: dict[str, Any], summary: str, **stamped: Any) -> int:
+    from tests.integration.ccj import call as ccj_call
+
+    body = {"event": {"eventTypeConfigId": mapped["source"], "summary": summary, "startDate": MAR2_0900}}
+    status, created = ccj_call("events", "POST", "/event", body, token=ROOT, ctx=lambda_context)
+    assert status == 200, created
+    if stamped:
+        _stamp(int(created["id"]), **stamped)
+    return int(created["id"])
+
+
+def test_synchronization_scope_is_clipped_to_the_managers_reach(
+    ctx: SyncContext, lambda_context: Any, partner: FakePartner
+) -> None:
+    """Case 1 (failed before: a token tied to calendar A accepted SHOW_ALL, and the partner then
+    listed and mapped another user's private calendar B)."""
+    from tests.integration.ccj import call as ccj_call
+    from tests.integration.ccj import full
+
+    a = new_calendar(lambda_context, full("ann"))
+    b = new_calendar(lambda_context, full("bob"), publicCalendar=False)
+    ann = token("ann", calendars=[a["id"]], edit_calendars=True)
+    # Given ann's token, tied to A, accepts an invitation with SHOW_ALL
+    sync_id, secret = received(ctx, lambda_context, partner)
+    partner.on("POST", "/partner/v1/synchronization/501/accept", (200, {}))
+    status, body = call(lambda_context, "POST", f"/synchronization/{sync_id}/accept", {"scope": SHOW_ALL}, tok=ann)
+    assert status == 200, body
+    salt = decode_secret(partner.calls("/501/accept")[-1].json()["salt"], "salt")
+    key = derive_key(secret, salt, inviter_id=501, invitee_id=sync_id)
+    # Then the partner sees only A ("all of this token's calendars")
+    path = f"/partner/v1/synchronization/{sync_id}"
+    status, listed = webhook(lambda_context, f"{path}/calendars", b"", key, method="GET")
+    assert status == 200, listed
+    assert [c["id"] for c in listed["values"]] == [a["id"]]
+    # And a mapping onto B is refused
+    mapping = {"mappingId": 4101, "calendarId": b["id"], "partnerCalendarId": 9001, "direction": "BOTH"}
+    assert webhook(lambda_context, f"{path}/mappings", json.dumps(mapping).encode(), key)[0] == 403
+    mapping = {"mappingId": 4102, "calendarId": a["id"], "partnerCalendarId": 9002, "direction": "BOTH"}
+    assert webhook(lambda_context, f"{path}/mappings", json.dumps(mapping).encode(), key)[0] == 201
+    # And another manager's token neither lists nor opens it; an admin token does
+    carl = token("carl", edit_calendars=True)
+    assert call(lambda_context, "GET", "/synchronization", tok=carl)[1]["total"] == 0
+    assert call(lambda_context, "GET", f"/synchronization/{sync_id}", tok=carl)[0] == 404
+    assert call(lambda_context, "DELETE", f"/synchronization/{sync_id}", tok=carl)[0] == 404
+    assert call(lambda_context, "GET", f"/synchronization/{sync_id}")[0] == 200
+    assert ccj_call("calendars", "GET", f"/calendar/{b['id']}", token=ann, ctx=lambda_context)[0] == 404
+
+
+def test_a_partner_writes_only_what_the_mapping_lets_it(
+    ctx: SyncContext, lambda_context: Any, mapped: dict[str, Any]
+) -> None:
+    """Case 2 (failed before: an upsert or delete naming any local event of the mapped calendar
+    was applied, whatever its origin, read-only or private flag or type)."""
+    ours = _local_event(lambda_context, mapped, "ours")
+    google = _local_event(lambda_context, mapped, "google", origin="google", readOnly=True)
+    secret = _local_event(lambda_context, mapped, "secret", private=True)
+    foreign = _local_event(lambda_context, mapped, "foreign", origin={"synchronizationId": 999, "eventId": 5})
+
+    versions = iter(range(10, 100))
+
+    def on(event_id: int, op: str = "upsert", **extra: Any) -> dict[str, Any]:
+        body = change(op, event_id=event_id, version=next(versions), updated=now_ms(), **extra)
+        return {**body, "ref": {"home": "receiver", "id": event_id}}
+
+    # Then a Google-synced, a private and another partner's event are refused, and unchanged
+    for event_id in (google, secret, foreign):
+        assert send(lambda_context, mapped, on(event_id, summary="pwned"))[0] == 403
+        assert send(lambda_context, mapped, on(event_id, "delete"))[0] == 403
+        assert ctx.events.get(event_id)["summary"] != "pwned"
+    # And our own event, sent to the partner through this BOTH mapping, may be changed back
+    assert send(lambda_context, mapped, on(ours, summary="theirs"))[1]["result"] == "applied"
+    assert ctx.events.get(ours)["summary"] == "theirs"
+    # And once our scope leaves out meetings, a change to (or of) that type is refused
+    status, body = call(
+        lambda_context,
+        "PUT",
+        f"/synchronization/{mapped['sync']}",
+        {"scope": {"mode": "SHOW_SELECTED", "eventTypes": ["vacation"]}},
+    )
+    assert status == 200, body
+    assert send(lambda_context, mapped, on(ours, summary="again"))[0] == 403
+    assert send(lambda_context, mapped, {**on(ours, summary="again"), "eventType": "vacation"})[0] == 403
+    assert ctx.events.get(ours)["summary"] == "theirs"
+
+
+def test_replication_handles_every_origin(
+    ctx: SyncContext,
+    lambda_context: Any,
+    mapped: dict[str, Any],
+    partner: FakePartner,
+    queue: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Case 6 (failed before: a Google-synced event's string ``origin`` failed the whole batch)."""
+    from teamcal.services.replication import outbox, sender
+
+    sync_queue, sqs, url = queue
+    google = _local_event(lambda_context, mapped, "club night", origin="google", readOnly=True)
+    private = _local_event(lambda_context, mapped, "doctor", origin="google", readOnly=True, private=True)
+    plain = _local_event(lambda_context, mapped, "plain")
+    broken = _local_event(lambda_context, mapped, "broken")
+    ids = [google, private, plain, broken]
+    outbox.publish(ctx.invitations, sync_queue, [stream_record(i, n) for n, i in enumerate(ids)])
+    partner.on("POST", "/partner/v1/synchronization/501/events", (200, {"result": "applied"}))
+    batch = receive(sqs, url)
+    assert len(batch) == 4
+    # Given one message fails for a reason of its own
+    real = sender._upsert_change
+
+    def upsert_change(ctx_: Any, body: Any, record: Any, type_key: str, target: int) -> Any:
+        if int(record["id"]) == broken:
+            raise RuntimeError("boom")
+        return real(ctx_, body, record, type_key, target)
+
+    monkeypatch.setattr(sender, "_upsert_change", upsert_change)
+    # When the sender runs: that message alone is reported failed
+    by_event = {json.loads(m["body"])["eventId"]: m["messageId"] for m in batch}
+    assert sender.deliver(ctx, sync_queue, batch, retry_base=1) == [by_event[broken]]
+    # And the Google event was sent, the private one only as a delete (never its content)
+    sent = {d.json()["ref"]["id"]: d.json() for d in partner.calls("/501/events")}
+    assert sent[google]["event"]["summary"] == "club night"
+    assert sent[private]["op"] == "delete"
+    assert "event" not in sent[private]
+    assert sent[plain]["op"] == "upsert"

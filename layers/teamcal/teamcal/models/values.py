@@ -38,7 +38,7 @@ class PermissionGrant(BaseModel):
     """``{"groups": [...], "users": [...]}``: who a calendar permission is granted to.
 
     Empty lists mean "nobody in particular"; what that implies depends on the permission (see
-    :mod:`teamcal.permissions`). At most 100 groups and 100 users each, so a calendar item (three
+    :mod:`teamcal.access`). At most 100 groups and 100 users each, so a calendar item (three
     grants and a ``value`` of up to 64 Ki characters) stays well below DynamoDB's 400 KB.
     """
 

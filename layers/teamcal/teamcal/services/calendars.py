@@ -4,7 +4,7 @@ CCJ reference: GET /api/1/calendar ("the list of calendars tied for the passed t
 /api/1/calendar/{calendarId} (adds the permission properties; 404 for a missing id or one not
 associated with the token), POST (all-calendars token; 200 with the new calendar), PUT (400
 "Missing calendar ID"; 200 with the updated calendar), DELETE (403 when not allowed; 200 with the
-deleted calendar). Permission rules: :mod:`teamcal.permissions`.
+deleted calendar). Permission rules: :mod:`teamcal.access`.
 
 The DELETE cascade is resumable, so a function that dies halfway leaves no orphan once the
 DELETE is repeated (or :func:`resume_deletions` runs):
@@ -25,6 +25,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from teamcal.access import (
+    Action,
+    can_view,
+    is_active,
+    is_private,
+    require,
+    require_change_settings,
+    require_create_calendar,
+    scope_ids,
+    shares_more,
+)
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.ids import new_id, now_ms
@@ -38,14 +49,6 @@ from teamcal.models.calendars import (
     CalendarValue,
 )
 from teamcal.models.values import PermissionGrant, parse_value
-from teamcal.permissions import (
-    can_view,
-    require_change_settings,
-    require_create_calendar,
-    require_delete_calendar,
-    require_edit_calendar,
-    require_view,
-)
 from teamcal.services.sources import EventCleanup, check_time, load_calendar, purge_source, sources_of
 from teamcal.services.stores import ConfigStores
 from teamcal.services.versions import expected_version
@@ -59,12 +62,11 @@ def list_calendars(stores: ConfigStores, principal: Principal) -> list[CalendarS
     BatchGetItem per 100 calendar ids; then 1 BatchGetItem per 100 sources (+1 Query if a custom
     event type is embedded). Independent of the number of calendars: not N+1.
     """
-    raw = (
-        stores.calendars.list_active() if principal.all_calendars else stores.calendars.get_many(principal.calendar_ids)
-    )
-    calendars = [c for c in map(CalendarRecord.model_validate, raw) if c.status == "ACTIVE" and can_view(principal, c)]
+    ids = scope_ids(principal)
+    raw = stores.calendars.list_active() if ids is None else stores.calendars.get_many(ids)
+    calendars = [c for c in map(CalendarRecord.model_validate, raw) if is_active(c) and can_view(principal, c)]
     calendars.sort(key=lambda c: (c.created, c.id))
-    sources = sources_of(stores, calendars)
+    sources = sources_of(stores, calendars, principal)
     return [c.summary(sources[c.id]) for c in calendars]
 
 
@@ -74,11 +76,12 @@ def get_calendar(stores: ConfigStores, principal: Principal, calendar_id: int) -
     Raises:
         NotFoundError: absent, being deleted, out of the token's scope, or private to others.
     """
-    calendar = load_calendar(stores, calendar_id)
-    if calendar is None:
-        raise NotFoundError(f"calendar {calendar_id} not found")
-    require_view(principal, calendar)
-    return calendar.detail(sources_of(stores, [calendar])[calendar.id])
+    calendar = require(principal, Action.VIEW, load_calendar(stores, calendar_id), missing=_missing(calendar_id))
+    return calendar.detail(sources_of(stores, [calendar], principal)[calendar.id])
+
+
+def _missing(calendar_id: int) -> NotFoundError:
+    return NotFoundError(f"calendar {calendar_id} not found")
 
 
 def _grant(value: PermissionGrant | None) -> dict[str, list[str]]:
@@ -88,11 +91,12 @@ def _grant(value: PermissionGrant | None) -> dict[str, list[str]]:
 def create_calendar(stores: ConfigStores, principal: Principal, body: CalendarCreate) -> CalendarDetail:
     """``POST /calendar``: a new calendar with a fresh integer id and ``version`` 1.
 
-    Defaults: private, nothing editable by others, empty grants; the owner is the token's user.
+    Defaults: private, nothing editable by others, empty grants; the owner is ``user``, else the
+    token's user (rule 7 of :mod:`teamcal.access`: as the vendor's sample, an all-calendars token
+    with ``editCalendars`` may create a calendar for any owner).
 
     Raises:
-        ForbiddenError: not an all-calendars token with ``edit_calendars``; a non-admin naming
-            another ``user``.
+        ForbiddenError: not an all-calendars token with ``edit_calendars``.
         InvalidInputError: ``value`` is not a valid calendar value.
     """
     owner = require_create_calendar(principal, body.user)
@@ -137,26 +141,15 @@ def _changes(body: CalendarUpdate) -> dict[str, object]:
     return changes
 
 
-def _shares_more(calendar: CalendarRecord, body: CalendarUpdate) -> bool:
-    """Whether the update makes the calendar public or grants it to a user or group not granted before."""
-    if body.public_calendar and not calendar.public_calendar:
-        return True
-    for name in ("perm_calendar_view", "perm_calendar_edit", "perm_events_edit"):
-        sent, before = getattr(body, name), getattr(calendar, name)
-        if sent is not None and (set(sent.users) - set(before.users) or set(sent.groups) - set(before.groups)):
-            return True
-    return False
-
-
 def _refuse_sharing_private_google(stores: ConfigStores, calendar: CalendarRecord, body: CalendarUpdate) -> None:
     """Google sync sharing case 2 (CCJ reference: "you have private google calendars synced and then
     would like to share your … calendar → Sharing option is disabled"): 409 when the update shares
     a calendar one of whose sources syncs a private Google calendar (``private`` on the source).
     Costs one BatchGetItem, only for updates that share more."""
-    if not calendar.source_ids or not _shares_more(calendar, body):
+    if not calendar.source_ids or not shares_more(calendar, body):
         return
     sources = stores.sources.get_many(calendar.source_ids)
-    if any(s.get("private") and s.get("status", "ACTIVE") == "ACTIVE" for s in sources):
+    if any(is_private(s) and is_active(s) for s in sources):
         raise ConflictError(
             f"calendar {calendar.id} syncs a private Google calendar, whose events only the calendar's owner may "
             "see: it cannot be made public or shared with users or groups. Deselect the private Google calendar "
@@ -175,23 +168,20 @@ def update_calendar(
     Raises:
         InvalidInputError: no ``id`` ("Missing calendar ID"); invalid ``value``.
         NotFoundError: absent, being deleted, out of scope or not viewable.
-        ForbiddenError: rules 3-4 of :mod:`teamcal.permissions`.
+        ForbiddenError: rules 3-4 of :mod:`teamcal.access`.
         ConflictError: stale ``version`` / ``If-Match``, or a concurrent write won; sharing a
             calendar that syncs a private Google calendar (Google sync sharing case 2).
     """
     if body.id is None:
         raise InvalidInputError("Missing calendar ID", {"id": "Missing calendar ID"})
-    calendar = load_calendar(stores, body.id)
-    if calendar is None:
-        raise NotFoundError(f"calendar {body.id} not found")
-    require_edit_calendar(principal, calendar)
+    calendar = require(principal, Action.EDIT_CALENDAR, load_calendar(stores, body.id), missing=_missing(body.id))
     require_change_settings(principal, calendar, body, body.user)
     _refuse_sharing_private_google(stores, calendar, body)
     if body.value is not None:
         parse_value(body.value, CalendarValue)
     version = expected_version(calendar.version, body.version, if_match, f"calendar {calendar.id}")
     updated = CalendarRecord.model_validate(stores.calendars.update(calendar.id, _changes(body), version, now_ms()))
-    return updated.detail(sources_of(stores, [updated])[updated.id])
+    return updated.detail(sources_of(stores, [updated], principal)[updated.id])
 
 
 def _finish_deletion(
@@ -217,7 +207,7 @@ def delete_calendar(
 
     Raises:
         NotFoundError: absent, out of scope or not viewable.
-        ForbiddenError: rule 6 of :mod:`teamcal.permissions`.
+        ForbiddenError: rule 6 of :mod:`teamcal.access`.
         ConflictError: a concurrent write changed the calendar as the deletion started.
         RetryableError: the function is about to time out (repeat the request to finish).
     """
@@ -225,13 +215,13 @@ def delete_calendar(
     if raw is None:
         raise NotFoundError(f"calendar {calendar_id} not found")
     calendar = CalendarRecord.model_validate(raw)
-    require_delete_calendar(principal, calendar)
-    if calendar.status == "ACTIVE":
+    require(principal, Action.DELETE_CALENDAR, calendar, missing=_missing(calendar_id), deleting_ok=True)
+    if is_active(calendar):
         marked = CalendarRecord.model_validate(stores.calendars.mark_deleting(calendar.id, calendar.version, now_ms()))
     else:
         marked = calendar
     # The sources as of the mark: none can be added after it.
-    shown = calendar.detail(sources_of(stores, [marked])[calendar.id])
+    shown = calendar.detail(sources_of(stores, [marked], principal)[calendar.id])
     _finish_deletion(stores, events, marked, time_left_ms)
     return shown
 

@@ -2,7 +2,7 @@
 
 CCJ reference, GET /api/1/eventypes: "all available event types, including predefined ones like
 vacation, sickness, trip, and meeting, along with any custom event types". Custom types are
-managed by admins (rule 9 of :mod:`teamcal.permissions`); predefined ones never change (403);
+managed by admins (rule 9 of :mod:`teamcal.access`); predefined ones never change (403);
 a custom type used by a source cannot be deleted (409).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from teamcal.access import require_manage_event_types
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from teamcal.ids import new_id, now_ms
@@ -22,7 +23,6 @@ from teamcal.models.event_types import (
     EventTypeCreate,
     EventTypeUpdate,
 )
-from teamcal.permissions import require_manage_event_types
 from teamcal.services.versions import expected_version
 from teamcal.storage.event_types import EventTypeRepository
 

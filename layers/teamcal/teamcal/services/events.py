@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from teamcal.access import Action, is_active, item_visible, require
 from teamcal.auth.principal import Principal
-from teamcal.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.ids import new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_types import PREDEFINED_BY_KEY
 from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
-from teamcal.permissions import can_edit_events, can_view, is_owner
 from teamcal.recurrence import (
     Occurrence,
     Override,
@@ -184,15 +184,11 @@ def _source_and_calendar(
     """An ACTIVE, viewable source that may hold events, and its calendar (404 otherwise)."""
     missing = NotFoundError(f"source {source_id} not found", {"eventTypeConfigId": f"source {source_id} not found"})
     source = stores.config.sources.get(source_id)
-    if source is None or source.get("status", "ACTIVE") != "ACTIVE":
+    if source is None or not is_active(source):
         raise missing
     raw = stores.config.calendars.get(int(source["calendarId"]))
     calendar = CalendarRecord.model_validate(raw) if raw else None
-    if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
-        raise missing
-    if _hidden(principal, calendar, source):
-        raise missing
-    return source, calendar
+    return source, require(principal, Action.VIEW, calendar, source, missing=missing)
 
 
 def _require_event_source(source: Mapping[str, Any]) -> None:
@@ -211,31 +207,9 @@ def _load(stores: EventStores, principal: Principal, event_id: int) -> tuple[dic
         raise NotFoundError(f"event {event_id} not found") from None
     raw = stores.config.calendars.get(int(record["calendarId"]))
     calendar = CalendarRecord.model_validate(raw) if raw else None
-    if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
-        raise NotFoundError(f"event {event_id} not found")
-    if _hidden(principal, calendar, record):
-        raise NotFoundError(f"event {event_id} not found")
-    return record, calendar
-
-
-def _hidden(principal: Principal, calendar: CalendarRecord, item: Mapping[str, Any]) -> bool:
-    """Sources and events synced from a PRIVATE Google calendar (``private`` on the source record
-    and on its events) are shown to the calendar's owner only (CCJ reference, "Google Calendar
-    Sync": "Events from private google calendars are available to browse only for calendar
-    creator"); to others they do not exist."""
-    return bool(item.get("private")) and not is_owner(principal, calendar)
-
-
-def _require_edit(
-    principal: Principal, calendar: CalendarRecord, reporter: str | None, item: Mapping[str, Any] | None = None
-) -> None:
-    """Rule 8 of :mod:`teamcal.permissions`, and ``item`` (the event, or the source written to)
-    must not be ``readOnly``: events synced from Google Calendar (the flag is on them and on their
-    source) change only in Google."""
-    if item is not None and item.get("readOnly"):
-        raise ForbiddenError("events synced from Google Calendar are read-only here; change them in Google Calendar")
-    if not can_edit_events(principal, calendar, reporter):
-        raise ForbiddenError("you may not change events of this calendar")
+    return record, require(
+        principal, Action.VIEW, calendar, record, missing=NotFoundError(f"event {event_id} not found")
+    )
 
 
 def get_event(stores: EventStores, principal: Principal, event_id: int) -> Event:
@@ -265,7 +239,7 @@ def create_event(stores: EventStores, principal: Principal, request: EventReques
         raise InvalidInputError.for_field("eventTypeConfigId", "is required (the source id)")
     source, calendar = _source_and_calendar(stores, principal, fields.event_type_config_id)
     _require_event_source(source)
-    _require_edit(principal, calendar, principal.user, source)
+    require(principal, Action.CREATE_EVENT, calendar, source)
     now = now_ms()
     record: dict[str, Any] = {
         "summary": None,
@@ -322,7 +296,7 @@ def edit_event(stores: EventStores, principal: Principal, request: EventRequest)
             raise InvalidInputError("Missing event ID", {"id": "give id, or parentId and recurrenceId"})
         return _edit_occurrence(stores, principal, fields)
     record, calendar = _load(stores, principal, fields.id)
-    _require_edit(principal, calendar, record.get("reporter"), record)
+    require(principal, Action.EDIT_EVENT, calendar, record)
     _check_version(record, fields.version)
     if record["kind"] == "master" and request.select == "current":
         if fields.recurrence_id is None:
@@ -350,7 +324,7 @@ def _move_target(
         raise InvalidInputError.for_field("eventTypeConfigId", "a series with exceptions cannot change source")
     source, calendar = _source_and_calendar(stores, principal, source_id)
     _require_event_source(source)
-    _require_edit(principal, calendar, record.get("reporter"), source)
+    require(principal, Action.CREATE_EVENT, calendar, source)
     changes.update(eventTypeConfigId=source_id, calendarId=calendar.id)
     return calendar
 
@@ -415,7 +389,7 @@ def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFie
         raise NotFoundError(e.message, {"parentId": e.message}) from None
     if master["kind"] != "master":
         raise InvalidInputError.for_field("parentId", "is not a recurring event")
-    _require_edit(principal, calendar, master.get("reporter"), master)
+    require(principal, Action.EDIT_EVENT, calendar, master)
     series = series_of(master)
     occurrence = require_occurrence(series, fields.recurrence_id)
     recurrence_id = _canonical_id(series, occurrence)
@@ -537,7 +511,7 @@ def _delete_event(stores: EventStores, principal: Principal, event_id: int) -> E
         NotFoundError, ForbiddenError, ConflictError (changed meanwhile: retry).
     """
     record, calendar = _load(stores, principal, event_id)
-    _require_edit(principal, calendar, record.get("reporter"), record)
+    require(principal, Action.DELETE_EVENT, calendar, record)
     if record["kind"] == "child":
         _cancel_occurrence_of_child(stores, record)
     elif record["kind"] == "master":
@@ -583,7 +557,7 @@ def _delete_recurring(stores: EventStores, principal: Principal, event_id: int, 
         NotFoundError, ForbiddenError, ConflictError.
     """
     record, calendar = _load(stores, principal, event_id)
-    _require_edit(principal, calendar, record.get("reporter"), record)
+    require(principal, Action.DELETE_EVENT, calendar, record)
     exdates = request.exdate or request.event.exdate or []
     master = record if record["kind"] != "child" else stores.events.get(int(record["parentId"]))
     if request.mode == "delete" and request.select == "current" and exdates:
@@ -658,15 +632,15 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
     if request.calendar_id is not None:
         raw = stores.config.calendars.get(request.calendar_id)
         calendar = CalendarRecord.model_validate(raw) if raw else None
-        if calendar is None or calendar.status != "ACTIVE" or not can_view(principal, calendar):
-            raise NotFoundError(f"calendar {request.calendar_id} not found")
+        require(principal, Action.VIEW, calendar, missing=NotFoundError(f"calendar {request.calendar_id} not found"))
+        assert calendar is not None
         sources = stores.config.sources.get_many(calendar.source_ids)
         out[calendar.id] = {
             int(s["id"])
             for s in sources
-            if s.get("status", "ACTIVE") == "ACTIVE"
+            if is_active(s)
             and (request.include_jira or str(s["eventTypeKey"]) not in JIRA_BACKED)
-            and not _hidden(principal, calendar, s)
+            and item_visible(principal, calendar, s)
         }
         return out
     ids = [request.source_id] if request.source_id is not None else list(request.source_ids or [])

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from teamcal.access import Action, is_shared, require
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UpstreamError
 from teamcal.google.errors import (
@@ -63,7 +64,6 @@ from teamcal.models.google import (
     SyncedCalendarStatus,
 )
 from teamcal.models.values import PermissionGrant
-from teamcal.permissions import is_owner, require_view
 from teamcal.services.google_sync import SyncClock, SyncStores, create_source, sync_calendar
 from teamcal.services.sources import load_calendar, purge_source
 from teamcal.services.stores import ConfigStores
@@ -129,19 +129,10 @@ class RunResult:
 # ---------------------------------------------------------------------------- access and status
 def _calendar(stores: GoogleStores, principal: Principal, calendar_id: int, *, manage: bool) -> CalendarRecord:
     """The calendar, if the principal may manage (owner with ``editCalendars``) or, for reads,
-    see (owner or admin) its Google connection. Raises NotFoundError / ForbiddenError."""
-    calendar = load_calendar(stores.config, calendar_id)
-    if calendar is None:
-        raise NotFoundError(f"calendar {calendar_id} not found")
-    require_view(principal, calendar)
-    if manage:
-        if not principal.edit_calendars:
-            raise ForbiddenError("this token may not edit calendars")
-        if not is_owner(principal, calendar):
-            raise ForbiddenError("only the calendar's owner may manage its Google Calendar connection")
-    elif not (is_owner(principal, calendar) or principal.admin):
-        raise ForbiddenError("only the calendar's owner or an admin token may see its Google Calendar connection")
-    return calendar
+    see (owner or admin) its Google connection (:mod:`teamcal.access`, rule 11). Raises
+    NotFoundError / ForbiddenError."""
+    action = Action.MANAGE_GOOGLE if manage else Action.SEE_GOOGLE
+    return require(principal, action, load_calendar(stores.config, calendar_id))
 
 
 def _connected(items: GoogleItems, calendar_id: int) -> dict[str, Any]:
@@ -529,15 +520,6 @@ def _resolve(gateway: CalendarGateway, secret: GoogleSecret, ids: list[str], api
         )
         for g in ids
     }
-
-
-def is_shared(calendar: CalendarRecord) -> bool:
-    """Whether others may see the calendar: public, or a view / edit grant names someone."""
-    return calendar.public_calendar or not (
-        calendar.perm_calendar_view.is_empty()
-        and calendar.perm_calendar_edit.is_empty()
-        and calendar.perm_events_edit.is_empty()
-    )
 
 
 def _purge(stores: GoogleStores, source_id: Any, now: int) -> None:

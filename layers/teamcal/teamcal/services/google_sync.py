@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from teamcal.access import is_active
 from teamcal.errors import ConflictError, InvalidInputError
 from teamcal.google.errors import GoogleApiError, GoogleSyncTokenInvalid, GoogleTransientError
 from teamcal.google.mapping import (
@@ -225,7 +226,7 @@ def _ensure_source(stores: SyncStores, calendar: CalendarRecord, state: dict[str
     through the sources API meanwhile."""
     source_id = state.get("sourceId")
     record = stores.config.sources.get(int(source_id)) if source_id else None
-    if record is not None and record.get("status", "ACTIVE") == "ACTIVE" and int(record["calendarId"]) == calendar.id:
+    if record is not None and is_active(record) and int(record["calendarId"]) == calendar.id:
         return int(record["id"])
     gcal = str(state["googleCalendarId"])
     new_source = create_source(
@@ -609,7 +610,7 @@ class _Page:
         whose deletion started meanwhile gets this page's writes deleted again: its cascade may
         have listed its events before they landed."""
         record = self.stores.config.sources.get(self.source_id)
-        if record is not None and record.get("status", "ACTIVE") == "ACTIVE":
+        if is_active(record):
             return
         if cleanup:
             self.stores.events.delete_by_source(self.source_id)

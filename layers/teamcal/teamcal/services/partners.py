@@ -36,6 +36,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from teamcal.access import (
+    Action,
+    is_active,
+    manager_reach,
+    manages_sync,
+    partner_reach,
+    require,
+    require_manages_sync,
+    require_sync_manager,
+)
 from teamcal.auth.principal import Principal
 from teamcal.errors import (
     ConflictError,
@@ -78,7 +88,6 @@ from teamcal.partners.protocol import (
 )
 from teamcal.partners.signing import derive_key, new_secret, read_headers, verify
 from teamcal.partners.urls import parse_partner_url, same_url
-from teamcal.permissions import can_edit_events, can_view
 from teamcal.services.replication import receiver
 from teamcal.services.sync_context import (
     ACCEPTED,
@@ -89,7 +98,6 @@ from teamcal.services.sync_context import (
     next_status,
     partner_url,
     require_sync,
-    scope_of,
     signing_secret,
     view,
 )
@@ -101,9 +109,28 @@ _RETRIES = 3
 
 
 # ---------------------------------------------------------------------------- helpers
-def _require_manager(principal: Principal) -> None:
-    if not (principal.admin or principal.edit_calendars):
-        raise ForbiddenError("synchronizations are managed with an admin token or a token that may edit calendars")
+def _managed(ctx: SyncContext, principal: Principal, sync_id: int) -> dict[str, Any]:
+    """The synchronization, if ``principal`` manages it (:mod:`teamcal.access`, rule 12).
+
+    Raises:
+        ForbiddenError: not a token that manages synchronizations. NotFoundError: absent, or
+            another token's (only an admin token sees those).
+    """
+    require_sync_manager(principal)
+    sync = require_sync(ctx, sync_id)
+    require_manages_sync(principal, sync)
+    return sync
+
+
+def _manager_fields(ctx: SyncContext, principal: Principal) -> dict[str, Any]:
+    """Who manages a synchronization being created, accepted or re-scoped, and its reach: the
+    calendars that token may add events to (None: an all-calendars token, not clipped)."""
+    calendars = _calendars(ctx, principal.calendar_ids)  # none for an all-calendars token
+    return {"managerTokenId": principal.token_id, "reach": manager_reach(principal, calendars)}
+
+
+def _calendars(ctx: SyncContext, ids: frozenset[int]) -> list[CalendarRecord]:
+    return [CalendarRecord.model_validate(raw) for raw in ctx.config.calendars.get_many(ids)] if ids else []
 
 
 def _update(ctx: SyncContext, sync_id: int, change: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,7 +167,7 @@ def _visible(sync: Mapping[str, Any], now: int) -> bool:
 def _calendar(ctx: SyncContext, calendar_id: int) -> CalendarRecord | None:
     raw = ctx.config.calendars.get(calendar_id)
     calendar = CalendarRecord.model_validate(raw) if raw else None
-    return calendar if calendar is not None and calendar.status == "ACTIVE" else None
+    return calendar if is_active(calendar) else None
 
 
 def _mapping_view(mapping: Mapping[str, Any]) -> CalendarMapping:
@@ -162,7 +189,7 @@ def invite(
         InvalidInputError: we cannot tell our own URL (no Host header).
         PartnerUnreachableError (503), PartnerHttpError / PartnerProtocolError (502).
     """
-    _require_manager(principal)
+    require_sync_manager(principal)
     url = parse_partner_url(request.partner_url, ctx.allow_loopback)
     if same_url(url, own_url):
         raise PartnerAddressError("is this deployment's own URL: invite another deployment")
@@ -184,6 +211,7 @@ def invite(
         "partnerUrl": url.base,
         "partnerDeploymentId": hello_answer.deployment_id,
         "scope": request.scope.model_dump(by_alias=True),
+        **_manager_fields(ctx, principal),
         "mappingCount": 0,
         "partnerNotified": True,
         "keyVersion": 1,
@@ -216,16 +244,16 @@ def invite(
 
 
 def list_synchronizations(ctx: SyncContext, principal: Principal) -> list[Synchronization]:
-    """``GET /synchronization``: every synchronization, oldest first (expired invitations hidden)."""
-    _require_manager(principal)
+    """``GET /synchronization``: every synchronization the token manages (an admin token: all),
+    oldest first (expired invitations hidden)."""
+    require_sync_manager(principal)
     now = now_ms()
-    return [view(s) for s in ctx.invitations.list_all() if _visible(s, now)]
+    return [view(s) for s in ctx.invitations.list_all() if _visible(s, now) and manages_sync(principal, s)]
 
 
 def get_synchronization(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronization:
     """``GET /synchronization/{synchronizationId}``. Raises ForbiddenError, NotFoundError."""
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     if not _visible(sync, now_ms()):
         raise NotFoundError(f"synchronization {sync_id} not found")
     return view(sync)
@@ -238,8 +266,7 @@ def update(ctx: SyncContext, principal: Principal, sync_id: int, request: Synchr
     Raises:
         ForbiddenError, NotFoundError; ConflictError: deleted / rejected, or a stale ``version``.
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     if sync["status"] in ("DELETED", "REJECTED"):
         raise ConflictError(f"a synchronization in status {sync['status']} cannot be changed")
     if request.version is not None and request.version != sync["version"]:
@@ -249,6 +276,7 @@ def update(ctx: SyncContext, principal: Principal, sync_id: int, request: Synchr
         changes["name"] = request.name
     if request.scope is not None:
         changes["scope"] = request.scope.model_dump(by_alias=True)
+        changes.update(_manager_fields(ctx, principal))
     new = bumped(sync, now_ms(), **changes)
     ctx.invitations.replace(sync, new)
     return view(new)
@@ -265,8 +293,7 @@ def accept(ctx: SyncContext, principal: Principal, sync_id: int, request: Accept
         ConflictError: not an INVITATION_RECEIVED one. PartnerUnreachableError (503),
         PartnerHttpError (502, e.g. the inviter deleted its invitation) — the status is unchanged.
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     next_status(sync["status"], "accept")
     secret = signing_secret(ctx, sync, "invitation")
     salt = new_secret()
@@ -284,6 +311,7 @@ def accept(ctx: SyncContext, principal: Principal, sync_id: int, request: Accept
         now_ms(),
         status="NOT_CONFIGURED",
         scope=request.scope.model_dump(by_alias=True),
+        **_manager_fields(ctx, principal),
         keyVersion=int(sync.get("keyVersion") or 1) + 1,
     )
     ctx.invitations.replace(sync, new)
@@ -297,8 +325,7 @@ def reject(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronizat
     Raises:
         ConflictError: not an INVITATION_RECEIVED one.
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     status = next_status(sync["status"], "reject")
     secret = signing_secret(ctx, sync, "invitation")
     told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/reject", secret)
@@ -315,8 +342,7 @@ def delete(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronizat
     Raises:
         ConflictError: not NOT_CONFIGURED or ACTIVE.
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     status = next_status(sync["status"], "delete")
     key = signing_secret(ctx, sync, "key")
     told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/delete", key)
@@ -335,8 +361,7 @@ def remove_record(ctx: SyncContext, principal: Principal, sync_id: int) -> Synch
     Raises:
         ConflictError: any other status.
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     next_status(sync["status"], "remove")
     ctx.invitations.delete(sync_id)
     ctx.secrets.delete(sync_id)
@@ -355,18 +380,16 @@ def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: M
         calendar is not visible to the token. ForbiddenError: the token may not edit its events.
         InvalidInputError: outside our scope, or refused by the partner. Partner errors (502/503).
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     next_status(sync["status"], "map")
-    calendar = _calendar(ctx, request.local_calendar_id)
-    if calendar is None or not can_view(principal, calendar):
-        raise NotFoundError(f"calendar {request.local_calendar_id} not found", {"localCalendarId": "not found"})
-    if not can_edit_events(principal, calendar, None):
-        raise ForbiddenError(f"the token may not change the events of calendar {calendar.id}")
-    scope = scope_of(sync)
-    if not scope.covers_calendar(calendar.id):
+    missing = NotFoundError(f"calendar {request.local_calendar_id} not found", {"localCalendarId": "not found"})
+    calendar = require(principal, Action.CREATE_EVENT, _calendar(ctx, request.local_calendar_id), missing=missing)
+    reach = partner_reach(sync)
+    if not reach.scope.covers_calendar(calendar.id):
         raise InvalidInputError.for_field("localCalendarId", "is outside this synchronization's scope")
-    outside = [t for t in request.event_types if not scope.covers_type(t)]
+    if not reach.covers_calendar(calendar.id):
+        raise ForbiddenError(f"calendar {calendar.id} is outside the calendars this synchronization may reach")
+    outside = [t for t in request.event_types if not reach.covers_type(t)]
     if outside:
         raise InvalidInputError.for_field("eventTypes", f"outside this synchronization's scope: {', '.join(outside)}")
     for existing in ctx.invitations.mappings(sync_id):
@@ -393,7 +416,7 @@ def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: M
     try:
         ctx.client.call(partner_url(ctx, sync), "POST", route, body, key=signing_secret(ctx, sync, "key"))
     except PartnerHttpError as e:
-        if e.status in (400, 404):
+        if e.status in (400, 403, 404):
             raise InvalidInputError.for_field(
                 "partnerCalendarId", f"the partner refused the mapping: {'; '.join(e.messages)}"
             ) from e
@@ -434,8 +457,7 @@ def _drop_mapping(ctx: SyncContext, sync_id: int, mapping_id: int) -> None:
 
 def list_mappings(ctx: SyncContext, principal: Principal, sync_id: int) -> list[CalendarMapping]:
     """``GET /synchronization/{synchronizationId}/mappings``, by id."""
-    _require_manager(principal)
-    require_sync(ctx, sync_id)
+    _managed(ctx, principal, sync_id)
     return [_mapping_view(m) for m in ctx.invitations.mappings(sync_id)]
 
 
@@ -446,8 +468,7 @@ def delete_mapping(ctx: SyncContext, principal: Principal, sync_id: int, mapping
     Raises:
         NotFoundError: no such mapping. ConflictError: not ACTIVE.
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     mapping = ctx.invitations.mapping(sync_id, mapping_id)
     if mapping is None:
         raise NotFoundError(f"mapping {mapping_id} not found")
@@ -465,8 +486,7 @@ def partner_calendars(ctx: SyncContext, principal: Principal, sync_id: int) -> l
     Raises:
         ConflictError: not accepted. Partner errors (502/503).
     """
-    _require_manager(principal)
-    sync = require_sync(ctx, sync_id)
+    sync = _managed(ctx, principal, sync_id)
     if sync["status"] not in ACCEPTED:
         raise ConflictError(f"a synchronization in status {sync['status']} has no partner calendars to show")
     route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/calendars"
@@ -610,11 +630,13 @@ def partner_mapping_added(ctx: SyncContext, sync_id: int, call: SignedCall) -> C
     """
     sync, _ = authenticate(ctx, sync_id, call, "key")
     body = parse_body(MappingIn, call.body)
-    scope = scope_of(sync)
+    reach = partner_reach(sync)
     calendar = _calendar(ctx, body.calendar_id)
-    if calendar is None or not scope.covers_calendar(calendar.id):
+    if calendar is None or not reach.scope.covers_calendar(calendar.id):
         raise NotFoundError(f"calendar {body.calendar_id} is not in this synchronization's scope")
-    outside = [t for t in body.event_types if not scope.covers_type(t)]
+    if not reach.covers_calendar(calendar.id):
+        raise ForbiddenError(f"calendar {calendar.id} is outside the calendars this synchronization may reach")
+    outside = [t for t in body.event_types if not reach.covers_type(t)]
     if outside:
         raise InvalidInputError.for_field("eventTypes", f"outside this synchronization's scope: {', '.join(outside)}")
     for existing in ctx.invitations.mappings(sync_id):
@@ -658,12 +680,12 @@ def calendars_for_partner(ctx: SyncContext, sync_id: int, call: SignedCall) -> C
     """``GET /partner/v1/synchronization/{id}/calendars``: our calendars and event types that our
     scope shows the partner (at most 1,000 calendars)."""
     sync, _ = authenticate(ctx, sync_id, call, "key")
-    scope = scope_of(sync)
-    calendars = [c for c in ctx.config.calendars.list_active() if scope.covers_calendar(int(c["id"]))][:1000]
+    reach = partner_reach(sync)
+    calendars = [c for c in ctx.config.calendars.list_active() if reach.covers_calendar(int(c["id"]))][:1000]
     source_ids = [int(s) for c in calendars for s in c.get("sourceIds") or []]
     types: dict[int, set[str]] = {}
     for source in ctx.config.sources.get_many(source_ids):
-        if source.get("status", "ACTIVE") == "ACTIVE" and scope.covers_type(str(source["eventTypeKey"])):
+        if is_active(source) and reach.covers_type(str(source["eventTypeKey"])):
             types.setdefault(int(source["calendarId"]), set()).add(str(source["eventTypeKey"]))
     values = [
         PartnerCalendar.model_validate(

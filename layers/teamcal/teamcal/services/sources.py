@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from teamcal.access import Action, can_view, is_active, item_visible, require
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, RetryableError
 from teamcal.ids import new_id, now_ms
@@ -28,7 +29,6 @@ from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_types import EventType
 from teamcal.models.sources import VALUE_SCHEMAS, Source, SourceCreate, SourceUpdate
 from teamcal.models.values import parse_value
-from teamcal.permissions import can_view, require_edit_sources
 from teamcal.services.event_types import resolve_event_type, types_by_key
 from teamcal.services.stores import ConfigStores
 from teamcal.services.versions import expected_version
@@ -74,14 +74,20 @@ def _ordered(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(records, key=lambda r: (int(r["order"]), int(r["id"])))
 
 
-def sources_of(stores: ConfigStores, calendars: list[CalendarRecord]) -> dict[int, list[Source]]:
-    """The ACTIVE sources of each calendar, ordered by ``order`` then id.
+def sources_of(stores: ConfigStores, calendars: list[CalendarRecord], principal: Principal) -> dict[int, list[Source]]:
+    """The ACTIVE sources of each calendar that ``principal`` may see (a private Google source:
+    the calendar's owner only), ordered by ``order`` then id.
 
     Cost: one BatchGetItem per 100 sources across all ``calendars`` (their ``sourceIds``), plus
     one Query when a custom type must be embedded. Not N+1.
     """
     ids = [sid for c in calendars for sid in c.source_ids]
-    records = [r for r in stores.sources.get_many(ids) if r.get("status", "ACTIVE") == "ACTIVE"] if ids else []
+    by_id = {c.id: c for c in calendars}
+    records = [
+        r
+        for r in (stores.sources.get_many(ids) if ids else [])
+        if is_active(r) and int(r["calendarId"]) in by_id and item_visible(principal, by_id[int(r["calendarId"])], r)
+    ]
     types = types_by_key(stores.event_types, {str(r["eventTypeKey"]) for r in records})
     out: dict[int, list[Source]] = {c.id: [] for c in calendars}
     for record in _ordered(records):
@@ -93,22 +99,24 @@ def sources_of(stores: ConfigStores, calendars: list[CalendarRecord]) -> dict[in
 def load_calendar(stores: ConfigStores, calendar_id: int) -> CalendarRecord | None:
     """The ACTIVE calendar with ``calendar_id``, or ``None`` (absent or being deleted)."""
     raw = stores.calendars.get(calendar_id)
-    if raw is None or raw.get("status", "ACTIVE") != "ACTIVE":
-        return None
-    return CalendarRecord.model_validate(raw)
+    calendar = CalendarRecord.model_validate(raw) if raw else None
+    return calendar if is_active(calendar) else None
 
 
 def _visible_source(
     stores: ConfigStores, principal: Principal, source_id: int, *, deleting_ok: bool = False
 ) -> tuple[dict[str, Any], CalendarRecord]:
-    """The source and its calendar, or NotFoundError (absent, out of scope, not viewable)."""
+    """The source and its calendar, or NotFoundError (absent, out of scope, not viewable, or a
+    private Google source of another user's calendar); ``deleting_ok``: also while being deleted."""
     missing = NotFoundError(f"source {source_id} not found")
     record = stores.sources.get(source_id)
-    if record is None or (record.get("status", "ACTIVE") != "ACTIVE" and not deleting_ok):
+    if record is None or not (deleting_ok or is_active(record)):
         raise missing
     raw = stores.calendars.get(int(record["calendarId"]))
     calendar = CalendarRecord.model_validate(raw) if raw else None
-    if calendar is None or (calendar.status != "ACTIVE" and not deleting_ok) or not can_view(principal, calendar):
+    if calendar is None or not (deleting_ok or is_active(calendar)) or not can_view(principal, calendar):
+        raise missing
+    if not item_visible(principal, calendar, record):
         raise missing
     return record, calendar
 
@@ -134,12 +142,10 @@ def source_for_events(stores: ConfigStores, principal: Principal, source_id: int
 
 
 def _calendar_for_write(stores: ConfigStores, principal: Principal, calendar_id: int) -> CalendarRecord:
-    calendar = load_calendar(stores, calendar_id)
-    if calendar is None or not can_view(principal, calendar):
-        raise NotFoundError(
-            f"calendar {calendar_id} not found", {"calendarConfigurationId": f"calendar {calendar_id} not found"}
-        )
-    return calendar
+    missing = NotFoundError(
+        f"calendar {calendar_id} not found", {"calendarConfigurationId": f"calendar {calendar_id} not found"}
+    )
+    return require(principal, Action.VIEW, load_calendar(stores, calendar_id), missing=missing)
 
 
 def create_source(stores: ConfigStores, principal: Principal, body: SourceCreate) -> Source:
@@ -151,7 +157,7 @@ def create_source(stores: ConfigStores, principal: Principal, body: SourceCreate
         InvalidInputError: unknown ``eventTypeId``; ``value`` invalid for the type.
     """
     calendar = _calendar_for_write(stores, principal, body.calendar_configuration_id)
-    require_edit_sources(principal, calendar)
+    require(principal, Action.EDIT_SOURCES, calendar)
     event_type = resolve_event_type(stores.event_types, body.event_type_id)
     parse_value(body.value, VALUE_SCHEMAS[event_type.kind])
     order = body.order
@@ -193,7 +199,7 @@ def update_source(stores: ConfigStores, principal: Principal, body: SourceUpdate
     if body.id is None:
         raise InvalidInputError("Missing source ID", {"id": "Missing source ID"})
     record, calendar = _visible_source(stores, principal, body.id)
-    require_edit_sources(principal, calendar)
+    require(principal, Action.EDIT_SOURCES, calendar)
     if body.calendar_configuration_id not in (None, calendar.id):
         raise InvalidInputError.for_field("calendarConfigurationId", "a source cannot move to another calendar")
     event_type = resolve_event_type(stores.event_types, str(record["eventTypeKey"]))
@@ -218,7 +224,7 @@ def purge_source(sources: SourceRepository, events: EventCleanup, record: dict[s
     Safe to re-run at any point after a crash; a source already gone is a no-op.
     """
     source_id = int(record["id"])
-    if record.get("status", "ACTIVE") == "ACTIVE" and sources.mark_deleting(source_id, now) is None:
+    if is_active(record) and sources.mark_deleting(source_id, now) is None:
         return
     events.delete_by_source(source_id)
     sources.delete(record)
@@ -241,7 +247,7 @@ def delete_source(
         RetryableError: the function is about to time out (repeat the request to finish).
     """
     record, calendar = _visible_source(stores, principal, source_id, deleting_ok=True)
-    require_edit_sources(principal, calendar, delete=True)
+    require(principal, Action.DELETE_SOURCES, calendar, deleting_ok=True)
     shown = to_wire(record, types_by_key(stores.event_types, [str(record["eventTypeKey"])]))
     check_time(time_left_ms)
     purge_source(stores.sources, events, record, now_ms())

@@ -23,7 +23,7 @@ from typing import Any
 
 from teamcal.errors import ConflictError, NotFoundError, UnauthorizedError
 from teamcal.partners.client import PartnerClient
-from teamcal.partners.protocol import Scope, Synchronization
+from teamcal.partners.protocol import Synchronization
 from teamcal.partners.urls import PartnerUrl, parse_partner_url
 from teamcal.services.stores import ConfigStores
 from teamcal.settings import PartnerSettings, Settings
@@ -169,16 +169,6 @@ def signing_secret(ctx: SyncContext, sync: Mapping[str, Any], stage: str) -> byt
     if found is None or found[0] != stage:
         raise UnauthorizedError("this synchronization has no signing secret for the call")
     return found[1]
-
-
-def scope_of(sync: Mapping[str, Any]) -> Scope:
-    """Our scope of a synchronization (nothing is visible before we chose one)."""
-    raw = sync.get("scope")
-    return Scope.model_validate(raw) if raw else _NOTHING
-
-
-#: The scope of a synchronization we have not accepted yet: it covers nothing.
-_NOTHING = Scope.model_construct(mode="SHOW_SELECTED", calendar_ids=[-1], event_types=["-"])
 
 
 def bumped(sync: Mapping[str, Any], now_ms: int, **changes: Any) -> dict[str, Any]:

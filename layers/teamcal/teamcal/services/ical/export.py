@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from teamcal.access import is_active, visible_items
 from teamcal.auth.principal import Principal
 from teamcal.ical.writer import CalendarWriter
 from teamcal.ids import new_id
@@ -38,10 +39,11 @@ def calendar_name(calendar: CalendarRecord) -> str:
     return str(name) if name else f"Calendar {calendar.id}"
 
 
-def event_sources(stores: IcalStores, calendar: CalendarRecord) -> list[dict[str, Any]]:
-    """The calendar's ACTIVE sources: event sources and Jira-backed ones (their synced events)."""
+def event_sources(stores: IcalStores, calendar: CalendarRecord, principal: Principal | None) -> list[dict[str, Any]]:
+    """The calendar's ACTIVE sources (event sources and Jira-backed ones: their synced events)
+    that ``principal`` may see (``None``, a feed's anonymous reader: no private Google source)."""
     sources = stores.config.sources.get_many(calendar.source_ids) if calendar.source_ids else []
-    return [s for s in sources if s.get("status", "ACTIVE") == "ACTIVE"]
+    return visible_items(principal, calendar, (s for s in sources if is_active(s)))
 
 
 def source_colors(sources: Iterable[Mapping[str, Any]]) -> dict[int, str]:
@@ -64,10 +66,14 @@ def calendar_ics(stores: IcalStores, principal: Principal, calendar_id: int, now
 
     Raises:
         NotFoundError: the calendar is absent, being deleted, or not viewable by the token.
+
+    Private Google events are written for the calendar's owner only (:mod:`teamcal.access`, rule 10).
     """
     calendar = active_calendar(stores, principal, calendar_id)
-    sources = event_sources(stores, calendar)
-    records = [record for source in sources for record in stores.events.by_source(int(source["id"]))]
+    sources = event_sources(stores, calendar, principal)
+    records = visible_items(
+        principal, calendar, (record for source in sources for record in stores.events.by_source(int(source["id"])))
+    )
     text = CalendarWriter(calendar_name(calendar), source_colors(sources)).write(
         records, horizon_year=year_of(now) + 10
     )

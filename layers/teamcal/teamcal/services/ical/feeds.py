@@ -10,13 +10,13 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from teamcal.access import Action, require, visible_items
 from teamcal.auth.principal import Principal
 from teamcal.auth.tokens import hash_token
-from teamcal.errors import ForbiddenError, NotFoundError
+from teamcal.errors import NotFoundError
 from teamcal.ical.writer import CalendarWriter
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.ical import Feed
-from teamcal.permissions import is_owner, require_edit_calendar
 from teamcal.services.ical.export import calendar_name, event_sources, source_colors, year_of
 from teamcal.services.ical.stores import IcalStores, active_calendar
 
@@ -29,10 +29,8 @@ FEED_PREFIX = "tcf_"
 # ---------------------------------------------------------------------------- feeds
 def _require_feed_admin(principal: Principal, calendar: CalendarRecord) -> None:
     """A feed publishes the calendar to whoever holds its URL: the owner or an admin decides,
-    with a token that may edit calendars (permission rules 3 and 4)."""
-    require_edit_calendar(principal, calendar)
-    if not (is_owner(principal, calendar) or principal.admin):
-        raise ForbiddenError("only the calendar's owner or an admin token may manage its subscription feed")
+    with a token that may edit calendars (:mod:`teamcal.access`, rule 11)."""
+    require(principal, Action.MANAGE_FEED, calendar)
 
 
 def _feed(record: Mapping[str, Any]) -> Feed:
@@ -94,7 +92,8 @@ def revoke_feed(stores: IcalStores, principal: Principal, calendar_id: int) -> F
 
 def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
     """The .ics of the feed whose secret is ``secret``: every event that can reach
-    [now - 3 months, now + 1 year), recurring ones as their rule with exceptions.
+    [now - 3 months, now + 1 year), recurring ones as their rule with exceptions. Its reader is
+    anonymous: private Google events are never in it (:mod:`teamcal.access`, rule 10).
 
     Raises:
         NotFoundError: unknown or revoked secret, or the calendar is gone.
@@ -105,7 +104,7 @@ def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
     if record is None:
         raise NotFoundError("no such feed")
     calendar = active_calendar(stores, None, int(record["calendarId"]))
-    sources = event_sources(stores, calendar)
+    sources = event_sources(stores, calendar, None)
     wanted = {int(s["id"]) for s in sources}
     start, end = now - FEED_PAST_MS, now + FEED_FUTURE_MS
     found: dict[int, dict[str, Any]] = {}
@@ -118,4 +117,4 @@ def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
         if event["eventTypeConfigId"] in wanted:
             found.setdefault(int(event["id"]), event)
     writer = CalendarWriter(calendar_name(calendar), source_colors(sources))
-    return writer.write(found.values(), horizon_year=year_of(end) + 1)
+    return writer.write(visible_items(None, calendar, found.values()), horizon_year=year_of(end) + 1)

@@ -23,10 +23,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from teamcal.access import Action, is_active, require
 from teamcal.auth.principal import Principal
 from teamcal.errors import (
     ConflictError,
-    ForbiddenError,
     InvalidInputError,
     NotFoundError,
     RetryableError,
@@ -36,7 +36,6 @@ from teamcal.ical.errors import IcsFileError
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.ical import ImportJob, UploadTicket
-from teamcal.permissions import can_edit_events, can_view
 from teamcal.services.events import JIRA_BACKED
 from teamcal.services.ical.importer import ImportRun
 from teamcal.services.ical.stores import IcalStores, active_calendar
@@ -54,17 +53,22 @@ WORKER_MARGIN_MS = 20_000
 
 # ---------------------------------------------------------------------------- import: entry points
 def _require_import(principal: Principal, calendar: CalendarRecord) -> None:
-    if not can_edit_events(principal, calendar, None):
-        raise ForbiddenError("you may not add events to this calendar")
+    """Importing adds events: the events-edit right (:mod:`teamcal.access`, rule 8)."""
+    require(principal, Action.CREATE_EVENT, calendar)
 
 
-def _import_source(stores: IcalStores, calendar: CalendarRecord, source_id: int | None, now: int) -> dict[str, Any]:
-    """The source imported events go to: ``source_id`` (an ACTIVE event source of this calendar)
-    or the calendar's "Imported events" source, created on first use (module docstring)."""
+def _import_source(
+    stores: IcalStores, principal: Principal, calendar: CalendarRecord, source_id: int | None, now: int
+) -> dict[str, Any]:
+    """The source imported events go to: ``source_id`` (an ACTIVE event source of this calendar
+    the principal may add events to) or the calendar's "Imported events" source, created on
+    first use (module docstring)."""
     if source_id is not None:
         source = stores.config.sources.get(source_id)
-        if source is None or source.get("status", "ACTIVE") != "ACTIVE" or int(source["calendarId"]) != calendar.id:
-            raise NotFoundError(f"source {source_id} not found", {"sourceId": f"source {source_id} not found"})
+        missing = NotFoundError(f"source {source_id} not found", {"sourceId": f"source {source_id} not found"})
+        if source is None or not is_active(source) or int(source["calendarId"]) != calendar.id:
+            raise missing
+        require(principal, Action.CREATE_EVENT, calendar, source, missing=missing)
         if str(source.get("eventTypeKey")) in JIRA_BACKED:
             raise InvalidInputError.for_field("sourceId", "events can only be imported into event sources")
         return source
@@ -72,7 +76,7 @@ def _import_source(stores: IcalStores, calendar: CalendarRecord, source_id: int 
     for _ in range(2):
         existing = stores.config.sources.get(default_id)
         if existing is not None:
-            if existing.get("status", "ACTIVE") != "ACTIVE":
+            if not is_active(existing):
                 raise ConflictError("the calendar's import source is being deleted; retry in a moment")
             return existing
         siblings = stores.config.sources.get_many(calendar.source_ids) if calendar.source_ids else []
@@ -104,6 +108,7 @@ def _new_job(
         "calendarId": calendar.id,
         "sourceId": int(source["id"]),
         "user": principal.user,
+        "principal": principal.to_context(),
         "origin": origin,
         "status": "RUNNING" if origin == "inline" else "PENDING_UPLOAD",
         "total": 0,
@@ -156,7 +161,7 @@ def import_inline(
     _require_import(principal, calendar)
     doc = reader.read(body)
     now = clock()
-    source = _import_source(stores, calendar, source_id, now)
+    source = _import_source(stores, principal, calendar, source_id, now)
     job = _new_job(calendar, source, principal, "inline", now)
     run_id = uuid.uuid4().hex
     job.update(runId=run_id, leaseUntil=now + budget_ms + 60_000)
@@ -193,7 +198,7 @@ def request_upload(
     calendar = active_calendar(stores, principal, calendar_id)
     _require_import(principal, calendar)
     now = clock()
-    source = _import_source(stores, calendar, source_id, now)
+    source = _import_source(stores, principal, calendar, source_id, now)
     job = _new_job(calendar, source, principal, "upload", now)
     job["key"] = upload_key(calendar.id, int(job["id"]))
     stores.jobs.create(job)
@@ -216,8 +221,7 @@ def get_job(stores: IcalStores, principal: Principal, job_id: int, now: int) -> 
         raise NotFoundError(f"import job {job_id} not found")
     raw = stores.config.calendars.get(int(job["calendarId"]))
     calendar = CalendarRecord.model_validate(raw) if raw else None
-    if calendar is None or not can_view(principal, calendar):
-        raise NotFoundError(f"import job {job_id} not found")
+    require(principal, Action.VIEW, calendar, missing=NotFoundError(f"import job {job_id} not found"))
     return to_wire(job, now)
 
 
@@ -252,7 +256,7 @@ def run_upload(
     try:
         calendar = active_calendar(stores, None, int(job["calendarId"]))
         source = stores.config.sources.get(int(job["sourceId"]))
-        if source is None or source.get("status", "ACTIVE") != "ACTIVE":
+        if source is None or not is_active(source):
             raise NotFoundError(f"source {job['sourceId']} no longer exists")
         size = stores.files.size(key)
         if size > max_bytes:

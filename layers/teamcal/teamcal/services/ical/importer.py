@@ -24,6 +24,9 @@ Decisions:
   stored is imported as a single event (as recurring-ical-events shows it). An exception with
   STATUS:CANCELLED (Google's deleted occurrence) becomes an EXDATE of its master; a cancelled
   event or series is skipped. An exception of an occurrence an EXDATE removed is skipped.
+* **Reach.** UID (+ RECURRENCE-ID) matching is within the calendar imported into: a VEVENT whose
+  id names a stored event of another calendar (moved there since), a read-only one, or one the
+  importing token may not edit, fails with :data:`FOREIGN_EVENT` and changes nothing.
 * **Writes** are batches, not transactions (a file can hold 50,000 events). Index items are
   written before main items and the job records a checkpoint after every chunk, so a run that
   stops (timeout, throttling) leaves a job saying so; running it again (an upload resumes by
@@ -48,6 +51,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from teamcal.access import Action, Answer, decide, is_active, is_read_only
+from teamcal.auth.principal import Principal
 from teamcal.errors import InvalidInputError, NotFoundError, TeamcalError
 from teamcal.ical.convert import Context, Moment, VEventData, parse_vevent, recurrence_id_text, to_data
 from teamcal.ical.errors import VEventError, VEventSkipped
@@ -62,6 +67,8 @@ from teamcal.services.ical.stores import IcalStores
 from teamcal.storage.events import MAX_INDEX_MONTHS, months_overlapping
 from teamcal.storage.import_jobs import MAX_ERRORS
 
+#: Why a VEVENT matching an event the import may not change is not imported.
+FOREIGN_EVENT = "its UID names an event of another calendar, or one you may not change; it was left as it is"
 #: VEVENTs per write batch and progress update.
 CHUNK = 250
 
@@ -134,6 +141,8 @@ class ImportRun:
         self.doc = doc
         self.deadline = deadline
         self.clock = clock
+        context = job.get("principal")
+        self.principal = Principal.from_context(context) if context else None
         self.zone = calendar_zone(calendar)
         self.ctx = Context(self.zone, ZoneResolver(doc.timezones), self._x_wr_timezone())
         self.groups: dict[str, _Group] = {}
@@ -268,6 +277,10 @@ class ImportRun:
             ids = self._ids(groups)
             existing = self.stores.events.get_many(ids) if ids else {}
             for group in groups:
+                if any(not self._may_change(existing[i]) for i in self._ids([group]) if i in existing):
+                    for span in group.spans.values():
+                        writes.outcome(span, "failed", FOREIGN_EVENT)
+                    continue
                 self._resolve(group, existing, writes)
             self.stores.events.batch_put(writes.records.values(), previous=writes.previous, delete=writes.deletes)
             for span, outcome, reason, uid in writes.outcomes:
@@ -281,9 +294,19 @@ class ImportRun:
             self.stores.jobs.save(self.job, self.run_id)
         return True
 
+    def _may_change(self, stored: Mapping[str, Any]) -> bool:
+        """Whether this import may change the stored event its UID matches: one of the calendar
+        imported into that the importing token may edit (:mod:`teamcal.access`, rule 8); the
+        token is the job's, kept for the worker (jobs without one: the calendar check only)."""
+        if int(stored["calendarId"]) != self.calendar.id or is_read_only(stored):
+            return False
+        return (
+            self.principal is None or decide(self.principal, Action.EDIT_EVENT, self.calendar, stored) is Answer.ALLOW
+        )
+
     def _require_source(self) -> None:
         source = self.stores.config.sources.get(int(self.source["id"]))
-        if source is None or source.get("status", "ACTIVE") != "ACTIVE":
+        if source is None or not is_active(source):
             raise NotFoundError(f"source {self.source['id']} was deleted during the import")
 
     def _interrupt(self, next_index: int) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from teamcal.access import Action, is_active, require
 from teamcal.auth.principal import Principal
 from teamcal.errors import NotFoundError
 from teamcal.models.calendars import CalendarRecord
-from teamcal.permissions import can_view
 from teamcal.services.stores import ConfigStores
 from teamcal.storage.events import EventRepository
 from teamcal.storage.feeds import FeedRepository
@@ -28,9 +28,13 @@ class IcalStores:
 
 # ---------------------------------------------------------------------------- helpers
 def active_calendar(stores: IcalStores, principal: Principal | None, calendar_id: int) -> CalendarRecord:
-    """The ACTIVE calendar, viewable by ``principal`` (any when ``None``); else NotFoundError."""
+    """The ACTIVE calendar, viewable by ``principal`` (``None``: a feed's secret or the import
+    worker, which reach it without a token); else NotFoundError."""
     raw = stores.config.calendars.get(calendar_id)
     calendar = CalendarRecord.model_validate(raw) if raw else None
-    if calendar is None or calendar.status != "ACTIVE" or (principal is not None and not can_view(principal, calendar)):
-        raise NotFoundError(f"calendar {calendar_id} not found")
+    missing = NotFoundError(f"calendar {calendar_id} not found")
+    if principal is not None:
+        return require(principal, Action.VIEW, calendar, missing=missing)
+    if calendar is None or not is_active(calendar):
+        raise missing
     return calendar

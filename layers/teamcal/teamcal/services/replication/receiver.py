@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from teamcal.access import PartnerReach, PartnerRefusal, is_active, partner_reach, partner_write_refusal
 from teamcal.errors import (
     ConflictError,
     ForbiddenError,
@@ -17,10 +18,10 @@ from teamcal.errors import (
 from teamcal.ids import external_id
 from teamcal.models.calendars import CalendarRecord
 from teamcal.observability import logger, metrics
-from teamcal.partners.protocol import ChangeResult, EventChange, EventRef, Scope
+from teamcal.partners.protocol import ChangeResult, EventChange, EventRef
 from teamcal.services.events import JIRA_BACKED, calendar_zone, normalize_record
 from teamcal.services.replication.shared import event_or_none
-from teamcal.services.sync_context import SyncContext, scope_of
+from teamcal.services.sync_context import SyncContext
 
 _CHILD_CHUNK = 10
 _TIME_KEYS = ("allDayStart", "allDayEnd", "startDate", "endDate")
@@ -56,7 +57,7 @@ def _pick_source(ctx: SyncContext, calendar: CalendarRecord, type_key: str) -> i
         (
             s
             for s in ctx.config.sources.get_many(calendar.source_ids)
-            if s.get("status", "ACTIVE") == "ACTIVE" and str(s["eventTypeKey"]) not in JIRA_BACKED
+            if is_active(s) and str(s["eventTypeKey"]) not in JIRA_BACKED
         ),
         key=lambda s: order.get(int(s["id"]), 0),
     )
@@ -118,7 +119,7 @@ class _Target:
     sync_id: int
     mapping: Mapping[str, Any]
     calendar: CalendarRecord
-    scope: Scope
+    reach: PartnerReach
 
 
 def _target(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> _Target:
@@ -126,24 +127,49 @@ def _target(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> _
     mapping = ctx.invitations.mapping(sync_id, change.mapping_id)
     if mapping is None:
         raise NotFoundError(f"mapping {change.mapping_id} not found")
-    if mapping.get("direction") == "PUSH":
-        raise ForbiddenError("this mapping does not take changes from the partner")
     raw = ctx.config.calendars.get(int(mapping["localCalendarId"]))
     calendar = CalendarRecord.model_validate(raw) if raw else None
-    if calendar is None or calendar.status != "ACTIVE":
+    if not is_active(calendar):
         raise ConflictError("the mapped calendar no longer exists")
-    scope = scope_of(sync)
-    if not scope.covers_calendar(calendar.id):
-        raise ForbiddenError("the mapped calendar is outside this synchronization's scope")
-    return _Target(sync_id, mapping, calendar, scope)
+    assert calendar is not None
+    return _Target(sync_id, mapping, calendar, partner_reach(sync))
+
+
+def _refuse(target: _Target, change: EventChange, refusal: PartnerRefusal, *, creating: bool) -> ChangeResult:
+    """Log and count a refused partner write (:mod:`teamcal.access`, rule 13); never applied.
+
+    Raises:
+        ForbiddenError: always, but for a new event of a type not replicated here (``skipped``).
+    """
+    logger.warning(
+        "replication: a partner change was refused",
+        extra={
+            "synchronizationId": target.sync_id,
+            "mappingId": change.mapping_id,
+            "changeId": change.change_id,
+            "op": change.op,
+            "ref": change.ref.model_dump(by_alias=True),
+            "reason": refusal.name,
+        },
+    )
+    metrics.add_metric(name="SyncChangeRefused", unit="Count", value=1)
+    if refusal is PartnerRefusal.TYPE_OUT_OF_SCOPE and creating:
+        return ChangeResult(result="skipped")
+    raise ForbiddenError(refusal.value)
+
+
+def _type_of(ctx: SyncContext, event: Mapping[str, Any]) -> str | None:
+    source = ctx.config.sources.get(int(event["eventTypeConfigId"]))
+    return str(source["eventTypeKey"]) if source else None
 
 
 def apply_change(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> ChangeResult:
     """Apply one partner change to the mapped local calendar (see the module docstring).
 
     Raises:
-        NotFoundError: unknown mapping. ForbiddenError: the mapping does not take changes, or
-        its calendar left our scope. ConflictError: the calendar is gone or has no source.
+        NotFoundError: unknown mapping. ForbiddenError: refused by the access gate (rule 13: the
+        mapping does not take changes, its calendar left our reach, the event is not this
+        partner's to change, a type outside the scope). ConflictError: the calendar is gone or has no source.
         InvalidInputError: the event's fields are not a valid event. RetryableError: a race with
         another writer, or an exception whose master has not arrived yet (the sender retries).
     """
@@ -154,6 +180,16 @@ def apply_change(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange)
     stored = _get_or_none(ctx, local_id)
     if stored is not None and int(stored["calendarId"]) != target.calendar.id:
         raise NotFoundError(f"event {change.ref.id} is not in the mapped calendar")
+    refusal = partner_write_refusal(
+        target.sync_id,
+        target.reach,
+        target.mapping,
+        stored,
+        _type_of(ctx, stored) if stored is not None else None,
+        change.event_type if change.op != "delete" else None,
+    )
+    if refusal is not None:
+        return _refuse(target, change, refusal, creating=stored is None)
     if change.op == "delete":
         return _apply_delete(ctx, target, change, stored)
     return _apply_upsert(ctx, target, change, local_id, stored)
@@ -176,7 +212,7 @@ def _commit(ctx: SyncContext, target: _Target, change: EventChange, **writes: An
 
 def _wanted_type(target: _Target, type_key: str) -> bool:
     wanted = set(target.mapping.get("eventTypes") or [])
-    return target.scope.covers_type(type_key) and (not wanted or type_key in wanted)
+    return target.reach.covers_type(type_key) and (not wanted or type_key in wanted)
 
 
 def _apply_upsert(

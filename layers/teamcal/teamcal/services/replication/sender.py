@@ -3,16 +3,21 @@ backoff and per-group order (see :mod:`teamcal.services.replication`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from teamcal.access import may_send_to_partner, partner_reach
 from teamcal.errors import RetryableError, UnauthorizedError
 from teamcal.ids import now_ms
 from teamcal.observability import logger, metrics
 from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
 from teamcal.services.replication.shared import PUSHES, applied_sync, event_or_none
-from teamcal.services.sync_context import SyncContext, partner_url, scope_of, signing_secret
+from teamcal.services.sync_context import SyncContext, partner_url, signing_secret
 from teamcal.storage.sync_queue import SyncQueue
 
 #: The longest a failed message waits before its next attempt (seconds).
@@ -21,8 +26,8 @@ MAX_BACKOFF_SECONDS = 900
 
 def _ref(record: Mapping[str, Any], target_sync: int) -> dict[str, Any]:
     """How the partner of ``target_sync`` names ``record``: by its own id when it is the home."""
-    origin = record.get("origin") or {}
-    if origin and int(origin.get("synchronizationId") or 0) == target_sync:
+    origin = record.get("origin")
+    if isinstance(origin, Mapping) and int(origin.get("synchronizationId") or 0) == target_sync:
         return {"home": "receiver", "id": int(origin["eventId"])}
     return {"home": "sender", "id": int(record["id"])}
 
@@ -42,10 +47,9 @@ def backoff_seconds(receive_count: int, base: int) -> int:
     return int(min(MAX_BACKOFF_SECONDS, base * 2 ** max(min(receive_count, 20) - 1, 0)))
 
 
-def _type_key(ctx: SyncContext, source_id: int, cache: dict[int, str | None]) -> str | None:
+def _source(ctx: SyncContext, source_id: int, cache: dict[int, dict[str, Any] | None]) -> dict[str, Any] | None:
     if source_id not in cache:
-        source = ctx.config.sources.get(source_id)
-        cache[source_id] = str(source["eventTypeKey"]) if source else None
+        cache[source_id] = ctx.config.sources.get(source_id)
     return cache[source_id]
 
 
@@ -110,9 +114,11 @@ def _change_for(
     body: Mapping[str, Any],
     sync: Mapping[str, Any],
     mapping: Mapping[str, Any],
-    types: dict[int, str | None],
+    sources: dict[int, dict[str, Any] | None],
 ) -> dict[str, Any] | None:
-    """The change to send for one queue message, or None when there is nothing to send."""
+    """The change to send for one queue message, or None when there is nothing to send. An event
+    outside the mapping or the synchronization's reach, or a private Google one
+    (:mod:`teamcal.access`, rules 10 and 12), is sent as a delete: gone for the partner."""
     target = int(sync["id"])
     if body["op"] == "delete":
         image = {
@@ -128,36 +134,54 @@ def _change_for(
         return None  # deleted since: its delete message follows
     if applied_sync(record) == target:
         return None  # this state came from that partner
-    type_key = _type_key(ctx, int(record["eventTypeConfigId"]), types)
-    scope = scope_of(sync)
+    source = _source(ctx, int(record["eventTypeConfigId"]), sources)
+    type_key = str(source["eventTypeKey"]) if source else None
+    reach = partner_reach(sync)
     wanted = set(mapping.get("eventTypes") or [])
     if (
         type_key is None
         or int(record["calendarId"]) != int(mapping["localCalendarId"])
-        or not scope.covers(int(record["calendarId"]), type_key)
+        or not reach.covers(int(record["calendarId"]), type_key)
         or (wanted and type_key not in wanted)
+        or not may_send_to_partner(record, source)
     ):
         gone = {**record, "version": int(record["version"]) + 1, "updated": max(int(record["updated"]) + 1, now_ms())}
         return _delete_change(body, gone, target)  # it left the mapping or our scope: gone for them
     return _upsert_change(ctx, body, record, type_key, target)
 
 
-def send_message(ctx: SyncContext, body: Mapping[str, Any], types: dict[int, str | None]) -> str:
-    """Send one queue message's change to the partner; returns the outcome (``sent``, ``skipped``,
-    or why it was ``dropped``).
+class Outcome(enum.Enum):
+    """What became of one queue message (other than a retry)."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"
+    DROPPED = "dropped"
+
+
+@dataclasses.dataclass(frozen=True)
+class Sent:
+    """The outcome of one message, and why it was dropped."""
+
+    outcome: Outcome
+    reason: str = ""
+
+
+def send_message(ctx: SyncContext, body: Mapping[str, Any], sources: dict[int, dict[str, Any] | None]) -> Sent:
+    """Send one queue message's change to the partner; returns the outcome (sent, skipped, or
+    dropped with the reason: retrying cannot help).
 
     Raises:
         _Retry: the change must be retried later.
     """
     sync = ctx.invitations.get(int(body["synchronizationId"]))
     if sync is None or sync["status"] != "ACTIVE":
-        return "dropped: the synchronization is not ACTIVE"
+        return Sent(Outcome.DROPPED, "the synchronization is not ACTIVE")
     mapping = ctx.invitations.mapping(int(sync["id"]), int(body["mappingId"]))
     if mapping is None or mapping.get("direction") not in PUSHES:
-        return "dropped: the mapping is gone or does not push"
-    change = _change_for(ctx, body, sync, mapping, types)
+        return Sent(Outcome.DROPPED, "the mapping is gone or does not push")
+    change = _change_for(ctx, body, sync, mapping, sources)
     if change is None:
-        return "skipped"
+        return Sent(Outcome.SKIPPED)
     route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/events"
     try:
         ctx.client.call(partner_url(ctx, sync), "POST", route, change, key=signing_secret(ctx, sync, "key"))
@@ -166,10 +190,10 @@ def send_message(ctx: SyncContext, body: Mapping[str, Any], types: dict[int, str
     except PartnerHttpError as e:
         if e.transient:
             raise _Retry(e.message, partner_down=True) from e
-        return f"dropped: {e.message}"
+        return Sent(Outcome.DROPPED, e.message)
     except (PartnerProtocolError, PartnerAddressError, UnauthorizedError) as e:
-        return f"dropped: {e.message}"
-    return "sent"
+        return Sent(Outcome.DROPPED, e.message)
+    return Sent(Outcome.SENT)
 
 
 def deliver(
@@ -179,59 +203,80 @@ def deliver(
     retry_base: int,
     seconds_left: Callable[[], float] | None = None,
 ) -> list[str]:
-    """Send a batch of sync-queue messages (Lambda's SQS event records, in queue order).
+    """Send a batch of sync-queue messages (Lambda's SQS event records, in queue order, decoded
+    with Powertools' :class:`SQSRecord`).
 
-    Returns the ``messageId`` of every message to retry (Lambda's ReportBatchItemFailures); each
-    of those was delayed by its backoff. See the module docstring for the retry rules.
-    ``seconds_left`` is the invocation's remaining time: once it could not cover one more slow
-    partner call, the rest of the batch is handed back for a retry in ``retry_base`` seconds (never
-    a function timeout that would make the whole batch wait out the queue's visibility timeout).
+    Returns the ``messageId`` of every message to retry (Lambda's ReportBatchItemFailures, a
+    partial batch response); each of those was delayed by its backoff. See the module docstring
+    for the retry rules. A message that fails in any other way (an unexpected error) is that
+    message's failure alone: it is retried with backoff, later messages of its FIFO group wait
+    behind it, and every other group goes on. ``seconds_left`` is the invocation's remaining
+    time: once it could not cover one more slow partner call, the rest of the batch is handed
+    back for a retry in ``retry_base`` seconds (never a function timeout that would make the
+    whole batch wait out the queue's visibility timeout).
     """
     failed: list[str] = []
     waiting_groups: dict[str, int] = {}
     down: dict[int, int] = {}
-    types: dict[int, str | None] = {}
+    sources: dict[int, dict[str, Any] | None] = {}
     needed = 2 * ctx.client.timeout_seconds + 5
-    for record in records:
+    for raw in records:
+        record = SQSRecord(dict(raw))
         if seconds_left is not None and seconds_left() < needed:
-            queue.delay(str(record.get("receiptHandle")), retry_base)
-            failed.append(str(record.get("messageId")))
+            queue.delay(record.receipt_handle, retry_base)
+            failed.append(record.message_id)
             continue
-        attributes = record.get("attributes") or {}
-        group = str(attributes.get("MessageGroupId") or "")
-        receives = int(attributes.get("ApproximateReceiveCount") or 1)
+        group = str(record.attributes.message_group_id or "")
+        receives = int(record.attributes.approximate_receive_count or 1)
         try:
-            body = json.loads(record.get("body") or "")
+            body = json.loads(record.body or "")
             sync_id = int(body["synchronizationId"])
         except (ValueError, KeyError, TypeError):
-            logger.error("sender: a malformed message was dropped", extra={"messageId": record.get("messageId")})
+            logger.error("sender: a malformed message was dropped", extra={"messageId": record.message_id})
             continue
         wait = waiting_groups.get(group) or down.get(sync_id)
         if wait is None:
-            try:
-                outcome = send_message(ctx, body, types)
-            except _Retry as e:
-                wait = backoff_seconds(receives, retry_base)
-                if e.partner_down:
-                    down[sync_id] = wait
-                logger.warning(
-                    "sender: change will be retried",
-                    extra={"synchronizationId": sync_id, "reason": e.reason, "inSeconds": wait},
-                )
-            except RetryableError as e:
-                wait = backoff_seconds(receives, retry_base)
-                logger.warning(
-                    "sender: change will be retried",
-                    extra={"synchronizationId": sync_id, "reason": e.message, "inSeconds": wait},
-                )
-            else:
-                if outcome.startswith("dropped"):
-                    logger.warning("sender: change dropped", extra={"synchronizationId": sync_id, "reason": outcome})
-                    metrics.add_metric(name="SyncChangeDropped", unit="Count", value=1)
-                elif outcome == "sent":
-                    metrics.add_metric(name="SyncChangeSent", unit="Count", value=1)
-                continue
+            wait = _send_one(ctx, body, sources, sync_id, backoff_seconds(receives, retry_base), down)
+        if wait is None:
+            continue
         waiting_groups[group] = wait
-        queue.delay(str(record.get("receiptHandle")), wait)
-        failed.append(str(record.get("messageId")))
+        queue.delay(record.receipt_handle, wait)
+        failed.append(record.message_id)
     return failed
+
+
+def _send_one(
+    ctx: SyncContext,
+    body: Mapping[str, Any],
+    sources: dict[int, dict[str, Any] | None],
+    sync_id: int,
+    backoff: int,
+    down: dict[int, int],
+) -> int | None:
+    """Send one message; None when it is done with, else the seconds it waits before a retry
+    (``down`` learns a partner that did not answer)."""
+    try:
+        sent = send_message(ctx, body, sources)
+    except _Retry as e:
+        if e.partner_down:
+            down[sync_id] = backoff
+        reason = e.reason
+    except RetryableError as e:
+        reason = e.message
+    except Exception as e:  # noqa: BLE001 - one bad message must never fail the other messages of the batch
+        logger.exception(
+            "sender: a change failed", extra={"synchronizationId": sync_id, "eventId": body.get("eventId")}
+        )
+        metrics.add_metric(name="SyncChangeFailed", unit="Count", value=1)
+        reason = f"{type(e).__name__}: {e}"[:300]
+    else:
+        if sent.outcome is Outcome.DROPPED:
+            logger.warning("sender: change dropped", extra={"synchronizationId": sync_id, "reason": sent.reason})
+            metrics.add_metric(name="SyncChangeDropped", unit="Count", value=1)
+        elif sent.outcome is Outcome.SENT:
+            metrics.add_metric(name="SyncChangeSent", unit="Count", value=1)
+        return None
+    logger.warning(
+        "sender: change will be retried", extra={"synchronizationId": sync_id, "reason": reason, "inSeconds": backoff}
+    )
+    return backoff

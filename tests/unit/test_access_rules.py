@@ -1,4 +1,4 @@
-"""The permission rules of teamcal.permissions, one test (or table) per rule. Pure: no AWS."""
+"""The permission rules of the access gate (teamcal.access), one test (or table) per rule. Pure: no AWS."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from teamcal.auth.principal import Principal
-from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
-from teamcal.models.calendars import CalendarRecord, CalendarSettings
-from teamcal.permissions import (
+from teamcal.access import (
+    Action,
+    Answer,
     can_edit_events,
     can_view,
+    decide,
     require_change_settings,
     require_create_calendar,
     require_delete_calendar,
@@ -20,6 +20,9 @@ from teamcal.permissions import (
     require_manage_event_types,
     require_view,
 )
+from teamcal.auth.principal import Principal
+from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
+from teamcal.models.calendars import CalendarRecord, CalendarSettings
 
 pytestmark = pytest.mark.unit
 
@@ -188,13 +191,30 @@ def test_rule7_create_calendar() -> None:
     assert require_create_calendar(who(edit_calendars=True), "ann") == "ann"
     assert require_create_calendar(who(edit_calendars=True, admin=True), "bob") == "bob"
     with pytest.raises(ForbiddenError):
-        require_create_calendar(who(edit_calendars=True), "bob")
-    with pytest.raises(ForbiddenError):
         require_create_calendar(who(scope=[1], edit_calendars=True, admin=True), None)
     with pytest.raises(ForbiddenError):
         require_create_calendar(who(), None)
     with pytest.raises(InvalidInputError):
         require_create_calendar(who("", edit_calendars=True), None)
+
+
+def test_calendar_creation_ccj_all_calendars_token_may_create_for_any_user() -> None:
+    """Issue 11, case 7: the vendor's ``POST /calendar`` sample names ``"user": "userID"``; CCJ
+    tokens carry no user, and an all-calendars token with editCalendars may create for anyone."""
+    assert require_create_calendar(who(edit_calendars=True), "bob") == "bob"
+    assert require_create_calendar(who("", edit_calendars=True), "userID") == "userID"
+    with pytest.raises(ForbiddenError):
+        require_create_calendar(who(scope=[CAL_ID], edit_calendars=True), "bob")
+
+
+def test_creating_an_event_needs_the_events_edit_right_not_reporter_edit() -> None:
+    """Issue 11, case 5: ``eventReporterEdit`` grants changing one's own events, never creating."""
+    cal = calendar(publicCalendar=True, eventReporterEdit=True)
+    viewer = who("vic", scope=[CAL_ID])
+    assert decide(viewer, Action.CREATE_EVENT, cal) is Answer.FORBIDDEN
+    assert decide(viewer, Action.EDIT_EVENT, cal, {"reporter": "vic"}) is Answer.ALLOW
+    assert decide(viewer, Action.DELETE_EVENT, cal, {"reporter": "vic"}) is Answer.ALLOW
+    assert decide(viewer, Action.EDIT_EVENT, cal, {"reporter": "rita"}) is Answer.FORBIDDEN
 
 
 # ---------------------------------------------------------------- rule 8: edit events
