@@ -229,6 +229,34 @@ class CompiledRule:
         if next_point > point and (self._checkpoint[0] < next_point):
             self._checkpoint = (next_point, left - before_next)
 
+    def count_end(self, hi: dt.datetime, rebuilds: int) -> dt.datetime | None:
+        """The last occurrence of this COUNT rule (wall time), or ``None`` when COUNT is not reached
+        by ``hi`` or within ``rebuilds`` of dateutil's period / month changes (whichever comes
+        first: together they bound the CPU this costs, whatever the BYxxx parts filter out).
+
+        DTSTART itself counts only when it matches the rule (dateutil semantics; the series adds
+        an unsynchronised DTSTART). A rule without COUNT answers ``None``. The end, once found,
+        is kept, so later windows restart the rule as an UNTIL rule.
+        """
+        if self.count is None:
+            return None
+        if self._last is not None:
+            return self._last if self._last <= hi else None
+        rule = _HorizonRule(dtstart=self.start, until=self.until_local, count=self.count, **self._kwargs)
+        rule._rebuilds, rule._budget = 0, rebuilds
+        last: dt.datetime | None = None
+        try:
+            for t in rule:  # dateutil's own iteration, stopped by COUNT, hi or the budget
+                if t > hi:
+                    return None
+                last = t
+        except _PastHorizon:
+            return None
+        if last is None:
+            return None
+        self._last = last
+        return last
+
     def first_after(self, when: dt.datetime, within: dt.timedelta) -> dt.datetime | None:
         """The first occurrence ``t`` with ``when <= t <= when + within``, or ``None``."""
         return next(iter(self.starts(when, when + within)), None)

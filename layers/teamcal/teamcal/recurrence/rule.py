@@ -36,9 +36,21 @@ FREQUENCIES: dict[str, int] = {
 FREQUENCY_NAMES = {v: k for k, v in FREQUENCIES.items()}
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
-#: The largest COUNT accepted. A COUNT rule is materialised once (to find its last occurrence),
-#: so this bounds that work; Outlook caps COUNT at 999, Google at 730 daily instances.
-MAX_COUNT = 100_000
+#: The largest COUNT accepted. A COUNT rule is materialised once (to find its last occurrence,
+#: :func:`teamcal.recurrence.extent.series_end_ms`), so this bounds that work; Outlook caps COUNT
+#: at 999, Google at 730 daily instances. 5,000 dense occurrences cost about 25 ms of CPU here.
+MAX_COUNT = 5_000
+#: Sub-daily rules (FREQ=HOURLY/MINUTELY/SECONDLY) are iterated by dateutil one step at a time
+#: inside a day; a step whose hour or minute BYHOUR / BYMINUTE refuse is work without an
+#: occurrence (``FREQ=SECONDLY;BYHOUR=0;BYMINUTE=0;BYSECOND=0`` steps 1,440 times per occurrence,
+#: seconds of CPU per search). The most such steps per occurrence a rule may need
+#: (:meth:`RecurrenceRule.steps_per_occurrence`); the same rule written with FREQ=DAILY and
+#: BYHOUR/BYMINUTE/BYSECOND costs one step per occurrence. Such a narrowed sub-daily rule may not
+#: also filter days (BYMONTH, BYMONTHDAY, ...): dateutil scans each skipped day step by step too.
+MAX_STEPS_PER_OCCURRENCE = 12
+#: The most steps a COUNT rule may take in all (COUNT x steps per occurrence), so that finding its
+#: last occurrence stays cheap: ``FREQ=MINUTELY;BYHOUR=9,10`` (12 steps) may count to 1,666.
+MAX_COUNT_STEPS = 20_000
 #: The largest INTERVAL accepted (keeps period arithmetic far from datetime's year 9999).
 MAX_INTERVAL = 10_000
 
@@ -135,6 +147,21 @@ class RecurrenceRule:
         """Whether FREQ is HOURLY, MINUTELY or SECONDLY."""
         return bool(self.freq >= du.HOURLY)
 
+    def steps_per_occurrence(self) -> float:
+        """How many dateutil steps inside a day one occurrence costs at most, on average.
+
+        FREQ=SECONDLY steps from second to second (or from BYSECOND value to BYSECOND value)
+        through hours and minutes that BYHOUR / BYMINUTE refuse: ``(24 / |BYHOUR|) × (60 /
+        |BYMINUTE|)``; FREQ=MINUTELY from minute to minute through refused hours: ``24 /
+        |BYHOUR|``; coarser rules build whole periods at once: 1.
+        """
+        hours = 24 / len(self.byhour or range(24))
+        if self.freq == du.SECONDLY:
+            return hours * 60 / len(self.byminute or range(60))
+        if self.freq == du.MINUTELY:
+            return hours
+        return 1.0
+
     def defaults_for(self, start: dt.datetime) -> dict[str, Any]:
         """The rule parts RFC 5545 §3.3.10 takes from DTSTART when absent, as dateutil kwargs.
 
@@ -199,6 +226,49 @@ def _byday(text: str) -> tuple[int, int | None]:
     if not prefix:
         return WEEKDAYS.index(day), None
     return WEEKDAYS.index(day), _int("BYDAY", prefix, 1, 53, True)
+
+
+def _most_per_period(r: RecurrenceRule) -> int:
+    """An upper bound of the instances one FREQ period yields before BYSETPOS (RFC 5545 §3.3.10:
+    BYSETPOS picks among them); exact for DAILY and finer (the parts DTSTART gives count once)."""
+    seconds = len(r.bysecond or (0,))
+    if r.freq == du.SECONDLY:
+        return 1
+    if r.freq == du.MINUTELY:
+        return seconds
+    minutes = len(r.byminute or (0,)) * seconds
+    if r.freq == du.HOURLY:
+        return minutes
+    times = len(r.byhour or (0,)) * minutes
+    days = {du.DAILY: 1, du.WEEKLY: len({w for w, _ in r.byday}) or 1, du.MONTHLY: 31}.get(r.freq, 366)
+    return days * times
+
+
+def _check_cost(r: RecurrenceRule) -> None:
+    """Refuse rules whose iteration is work without occurrences (module constants above)."""
+    name = FREQUENCY_NAMES[r.freq]
+    steps = r.steps_per_occurrence()
+    if steps > MAX_STEPS_PER_OCCURRENCE:
+        raise _bad(
+            f"FREQ={name} with BYHOUR/BYMINUTE this narrow takes {steps:.0f} iteration steps per occurrence "
+            f"(at most {MAX_STEPS_PER_OCCURRENCE}); write it as FREQ=DAILY with BYHOUR, BYMINUTE and BYSECOND"
+        )
+    if steps > 1 and (r.bymonth or r.bymonthday or r.byyearday or r.byday or r.byweekno):
+        raise _bad(
+            f"FREQ={name} with BYHOUR/BYMINUTE and a day filter (BYMONTH, BYMONTHDAY, BYYEARDAY, BYDAY) "
+            "scans every skipped day step by step; write it as FREQ=DAILY with BYHOUR, BYMINUTE and BYSECOND"
+        )
+    if r.count is not None and r.count * steps > MAX_COUNT_STEPS:
+        raise _bad(
+            f"COUNT={r.count} with FREQ={name} and this BYHOUR/BYMINUTE takes {r.count * steps:.0f} iteration steps "
+            f"(at most {MAX_COUNT_STEPS}); use a smaller COUNT, an UNTIL, or FREQ=DAILY with BYHOUR/BYMINUTE/BYSECOND"
+        )
+    most = _most_per_period(r)
+    if r.bysetpos and min(abs(n) for n in r.bysetpos) > most:
+        raise _bad(
+            f"BYSETPOS={_join(r.bysetpos)} can never select: a FREQ={name} period of this rule holds at most "
+            f"{most} instance{'s' if most > 1 else ''}"
+        )
 
 
 def _check_combinations(r: RecurrenceRule) -> None:
@@ -282,6 +352,7 @@ def parse_rrule(text: str) -> RecurrenceRule:
         raise _bad("FREQ is required")
     rule = RecurrenceRule(**fields)
     _check_combinations(rule)
+    _check_cost(rule)
     _cross_check(rule)
     return rule
 
