@@ -144,3 +144,47 @@ def test_same_url_ignores_case_default_ports_and_trailing_slashes() -> None:
     assert same_url(url, "https://cal.example.com:443/rest/brizo-calendar/api/1")
     assert not same_url(url, "https://cal.example.com:8443/rest/brizo-calendar/api/1")
     assert not same_url(url, None)
+
+
+# -- IPv6 wrappers of IPv4 addresses and ports (abuse resistance) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("2002:a9fe:a9fe::1", "metadata"),  # 6to4 of 169.254.169.254
+        ("2002:7f00:1::1", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a00:1::1", "private"),  # 6to4 of 10.0.0.1
+        ("64:ff9b::a9fe:a9fe", "metadata"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+        ("64:ff9b::c0a8:101", "private"),  # NAT64 of 192.168.1.1
+        ("64:ff9b:1::a00:1", "NAT64 local-use"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1 (obfuscated)
+        ("2001:0:a9fe:a9fe:8000:63bf:3fff:fdd2", "metadata"),  # Teredo, server 169.254.169.254
+    ],
+)
+def test_ipv6_addresses_embedding_a_refused_ipv4_address_are_refused(address: str, reason: str) -> None:
+    # Given a host resolving to an IPv6 address that routes to a refused IPv4 address
+    url = parse_partner_url(GOOD, allow_loopback=False)
+    # Then it is refused like the IPv4 address itself, in the URL text and after resolution
+    with pytest.raises(PartnerAddressError, match=reason):
+        resolve(url, False, resolver(address))
+    with pytest.raises(PartnerAddressError, match=reason):
+        parse_partner_url(f"https://[{address}]/rest/brizo-calendar/api/1", allow_loopback=False)
+
+
+def test_ipv6_addresses_embedding_a_public_ipv4_address_are_used() -> None:
+    url = parse_partner_url(GOOD, allow_loopback=False)
+    public = ("2002:808:808::1", "64:ff9b::808:808", "2001:4860:4860::8888")
+    assert resolve(url, False, resolver(*public)) == list(public)
+
+
+@pytest.mark.parametrize("port", [80, 8443, 22, 6379])
+def test_only_port_443_unless_local_development(port: int) -> None:
+    text = f"https://cal.example.com:{port}/rest/brizo-calendar/api/1"
+    with pytest.raises(PartnerAddressError, match="port 443"):
+        parse_partner_url(text, allow_loopback=False)
+    assert parse_partner_url(text, allow_loopback=True).port == port
+    # a URL checked under the local setting is refused again when called without it
+    with pytest.raises(PartnerAddressError, match="port 443"):
+        resolve(parse_partner_url(text, allow_loopback=True), False, resolver("93.184.216.34"))

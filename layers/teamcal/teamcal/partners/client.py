@@ -3,8 +3,12 @@
 Every call: the URL is checked and resolved by :func:`teamcal.partners.urls.resolve` (every
 address must pass); the connection goes to a checked address with the partner's host name in the
 Host header and, for https, in SNI and the certificate check; redirects are never followed (a
-3xx is an error); connecting and answering each have a timeout and the whole answer must arrive
-within twice that; an answer larger than :data:`MAX_RESPONSE_BYTES` is cut off and refused.
+3xx is an error); an answer larger than :data:`MAX_RESPONSE_BYTES` is cut off and refused.
+
+Deadlines: connecting (TCP and TLS) may take :data:`CONNECT_SECONDS`; the whole exchange, from
+the first byte sent to the last byte of the answer, ``timeout_seconds`` (8 s on AWS). The whole
+exchange is enforced by a timer that shuts the socket down, so a partner that drips its headers
+or body a byte at a time is cut off at the deadline, not between reads.
 
 Outcomes: a 2xx JSON object is returned; anything else raises
 :class:`~teamcal.partners.errors.PartnerUnreachableError` (no answer),
@@ -14,14 +18,18 @@ Outcomes: a 2xx JSON object is returned; anything else raises
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError
+from urllib3.response import BaseHTTPResponse
 
 from teamcal.partners.errors import PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
 from teamcal.partners.signing import sign
@@ -29,6 +37,8 @@ from teamcal.partners.urls import PartnerUrl, Resolver, resolve
 
 #: Largest answer read from a partner, in bytes.
 MAX_RESPONSE_BYTES = 1_048_576
+#: Most seconds connecting (TCP and TLS handshake) may take.
+CONNECT_SECONDS = 3.0
 _SHOWN_MESSAGES = 5
 _SHOWN_CHARS = 300
 USER_AGENT = "teamcal-partners/1"
@@ -47,9 +57,10 @@ def _messages(raw: bytes) -> list[str]:
 
 
 class PartnerClient:
-    """Calls partner webhooks; ``allow_loopback`` is the local-development setting,
-    ``timeout_seconds`` the connect and the read timeout (each), ``resolver`` and ``clock``
-    (epoch seconds) are injected for tests."""
+    """Calls partner webhooks; ``allow_loopback`` is the local-development setting (loopback
+    addresses, plain http, any port), ``timeout_seconds`` the deadline of the whole exchange after
+    connecting (connecting: at most :data:`CONNECT_SECONDS`), ``resolver`` and ``clock`` (epoch
+    seconds, for signatures) are injected for tests."""
 
     def __init__(
         self,
@@ -122,58 +133,93 @@ class PartnerClient:
         addresses = resolve(url, self.allow_loopback, self._resolver)
         return self._send(url, addresses[0], method, path, payload, dict(headers))
 
-    def _pool(self, url: PartnerUrl, address: str) -> urllib3.HTTPConnectionPool:
-        timeout = urllib3.Timeout(connect=min(self.timeout_seconds, 3.0), read=self.timeout_seconds)
+    def _connection(self, url: PartnerUrl, address: str) -> HTTPConnection:
+        connect = min(self.timeout_seconds, CONNECT_SECONDS)
         if url.scheme == "https":
-            return urllib3.HTTPSConnectionPool(
+            return HTTPSConnection(
                 address,
                 url.port,
-                timeout=timeout,
-                retries=False,
-                maxsize=1,
+                timeout=connect,
                 cert_reqs="CERT_REQUIRED",
                 server_hostname=url.host,
                 assert_hostname=url.host,
             )
-        return urllib3.HTTPConnectionPool(address, url.port, timeout=timeout, retries=False, maxsize=1)
+        return HTTPConnection(address, url.port, timeout=connect)
 
     def _send(
         self, url: PartnerUrl, address: str, method: str, path: str, payload: bytes, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
-        deadline = time.monotonic() + 2 * self.timeout_seconds + 3
-        pool = self._pool(url, address)
+        conn = self._connection(url, address)
+        too_slow = f"the partner deployment at {url.netloc} did not answer within {self.timeout_seconds:g} s"
+        cutoff = _Cutoff(conn, self.timeout_seconds)
         try:
-            response = pool.urlopen(
-                method,
-                path,
-                body=payload or None,
-                headers=headers,
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                assert_same_host=False,
+            conn.connect()
+            cutoff.start()
+            conn.request(
+                method, path, body=payload or None, headers=headers, preload_content=False, decode_content=False
             )
-            try:
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
-                    raise PartnerProtocolError(f"the partner's answer is larger than {self.max_response_bytes} bytes")
-                chunks: list[bytes] = []
-                size = 0
-                while chunk := response.read(65_536):
-                    size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise PartnerProtocolError(
-                            f"the partner's answer is larger than {self.max_response_bytes} bytes"
-                        )
-                    if time.monotonic() > deadline:
-                        raise PartnerUnreachableError("the partner deployment answered too slowly")
-                    chunks.append(chunk)
-                return response.status, dict(response.headers), b"".join(chunks)
-            finally:
-                response.release_conn()
-        except HTTPError as e:
+            response = conn.getresponse()
+            body = self._read(response, cutoff)
+            if cutoff.expired:
+                raise PartnerUnreachableError(too_slow)
+            return response.status, dict(response.headers), body
+        except (HTTPError, OSError, http.client.HTTPException) as e:
+            if cutoff.expired:
+                raise PartnerUnreachableError(too_slow) from e
             raise PartnerUnreachableError(
                 f"the partner deployment at {url.netloc} did not answer ({type(e).__name__})"
             ) from e
         finally:
-            pool.close()
+            cutoff.cancel()
+            conn.close()
+
+    def _read(self, response: BaseHTTPResponse, cutoff: _Cutoff) -> bytes:
+        """The answer's body, at most :attr:`max_response_bytes`, until EOF or the cut-off."""
+        too_large = f"the partner's answer is larger than {self.max_response_bytes} bytes"
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise PartnerProtocolError(too_large)
+        chunks: list[bytes] = []
+        size = 0
+        while not cutoff.expired and (chunk := response.read1(65_536)):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise PartnerProtocolError(too_large)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class _Cutoff:
+    """The whole-exchange deadline: ``seconds`` after :meth:`start`, the connection's socket is
+    shut down, so a read blocked on a dripping partner returns at once; :attr:`expired` tells."""
+
+    def __init__(self, conn: HTTPConnection, seconds: float) -> None:
+        self._conn = conn
+        self._seconds = seconds
+        self._fired = threading.Event()
+        self._timer: threading.Timer | None = None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the deadline has passed (the socket is then shut down)."""
+        return self._fired.is_set()
+
+    def start(self) -> None:
+        """Arm the timer (after connecting: connecting has its own timeout)."""
+        if self._conn.sock is not None:
+            self._conn.sock.settimeout(self._seconds)
+        self._timer = threading.Timer(self._seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Disarm the timer (the exchange is over)."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _fire(self) -> None:
+        self._fired.set()
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed: the exchange is over anyway
+                sock.shutdown(socket.SHUT_RDWR)

@@ -9,7 +9,12 @@ Rules (issue 7, "no SSRF"):
 * The host is resolved and EVERY address must be public (``ipaddress`` ``is_global``): no
   private (RFC 1918, ``fc00::/7``), link-local (``169.254/16``, ``fe80::/10``), cloud metadata
   (``169.254.169.254``, ``fd00:ec2::254``, …), loopback (unless allowed), CGNAT, multicast,
-  reserved or unspecified address; IPv4-mapped IPv6 is judged as the IPv4 address. The client then
+  reserved or unspecified address. IPv6 addresses that carry an IPv4 address are judged as that
+  address: IPv4-mapped (``::ffff:0:0/96``), 6to4 (``2002::/16``), NAT64 (``64:ff9b::/96``) and
+  Teredo (``2001::/32``, server and client); the NAT64 local-use prefix ``64:ff9b:1::/48`` is
+  refused (where it embeds the IPv4 address depends on the operator's prefix length).
+* Port 443 only; other ports only with the local-development setting (it also allows loopback
+  and plain http). The client then
   connects to a checked address (no second lookup: DNS rebinding cannot swap it) and never
   follows redirects (:mod:`teamcal.partners.client`).
 """
@@ -34,6 +39,10 @@ _METADATA = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "169.254.169.123", "fd00:ec2::254", "100.100.100.200")
 )
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+#: The only port a partner URL may use on AWS.
+HTTPS_PORT = 443
 _EXECUTE_API = re.compile(r"\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -70,11 +79,33 @@ def _literal(host: str) -> Address | None:
         return None
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address routes to: IPv4-mapped, 6to4 (RFC 3056), NAT64 well-known
+    prefix (RFC 6052 ``/96``), Teredo (RFC 4380: server and client); ``[]`` for any other."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    if address in _NAT64:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)]
+    return []
+
+
 def refusal(address: Address, allow_loopback: bool) -> str | None:
     """Why ``address`` may not be called, or ``None`` when it may (see the module docstring)."""
-    ip: Address = address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return "resolves to a NAT64 local-use address"
+        inner = embedded_ipv4(address)
+        if inner:
+            reasons = [r for r in (_refusal(ip, allow_loopback) for ip in inner) if r is not None]
+            return reasons[0] if reasons else None
+    return _refusal(address, allow_loopback)
+
+
+def _refusal(ip: Address, allow_loopback: bool) -> str | None:
     if ip.is_loopback:
         return None if allow_loopback else "resolves to a loopback address"
     if ip in _METADATA:
@@ -88,6 +119,13 @@ def refusal(address: Address, allow_loopback: bool) -> str | None:
     if not ip.is_global:
         return "resolves to an address that is not public"
     return None
+
+
+def port_refusal(port: int, allow_loopback: bool) -> str | None:
+    """Why ``port`` may not be called (only 443 unless the local-development setting is on)."""
+    if port == HTTPS_PORT or allow_loopback:
+        return None
+    return f"must use port {HTTPS_PORT} (other ports only in local development)"
 
 
 def _is_loopback_host(host: str) -> bool:
@@ -128,6 +166,8 @@ def parse_partner_url(text: str, allow_loopback: bool, *, base_path: str | None 
         raise PartnerAddressError(reason)
     if host == "localhost" and not allow_loopback:
         raise PartnerAddressError("resolves to a loopback address")
+    if (reason := port_refusal(port or (443 if scheme == "https" else 80), allow_loopback)) is not None:
+        raise PartnerAddressError(reason)
     path = parts.path.rstrip("/")
     if base_path is not None and not path.endswith(base_path):
         raise PartnerAddressError(f"must be the partner's API base URL, ending in {API_BASE_PATH}")
@@ -142,6 +182,8 @@ def resolve(url: PartnerUrl, allow_loopback: bool, resolver: Resolver = socket.g
             attacker's DNS could otherwise mix a private address in).
         PartnerUnreachableError: the host does not resolve.
     """
+    if (reason := port_refusal(url.port, allow_loopback)) is not None:
+        raise PartnerAddressError(reason)
     try:
         infos = resolver(url.host, url.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
