@@ -85,3 +85,107 @@ def test_bad_key_is_400(source: dict[str, Any], lambda_context: Any) -> None:
     status, body = post_event(lambda_context, source["id"], "x" * 300)
     assert status == 400
     assert "Idempotency-Key" in body["errors"]
+
+
+# -- abuse resistance: no secrets at rest, reads not kept, storage failures never fail an answer --
+
+
+def _records() -> list[dict[str, Any]]:
+    import boto3
+
+    from teamcal.settings import get_settings
+
+    table = get_settings().idempotency_table
+    assert table
+    return list(boto3.client("dynamodb").scan(TableName=table)["Items"])
+
+
+def test_a_created_token_is_never_stored_in_the_clear(aws: None, lambda_context: Any) -> None:
+    # Given POST /token with an Idempotency-Key
+    body = {"name": "ci", "user": "ci", "allCalendars": True}
+    headers = {"Idempotency-Key": "token-1"}
+    status, first = call("tokens", "POST", "/token", body, token=ROOT, ctx=lambda_context, headers=headers)
+    assert status == 201
+    assert first["token"]
+    # Then the idempotency record does not hold the plaintext
+    records = _records()
+    assert len(records) == 1
+    assert first["token"] not in json.dumps(records)
+    # And a retry gets the same token id without the plaintext, and is told why
+    from tests.conftest import api_event
+
+    handler = __import__("functions.tokens.app", fromlist=["lambda_handler"]).lambda_handler
+    again = handler(api_event("POST", "/token", body, authorizer=ROOT, headers=headers), lambda_context)
+    replay = json.loads(again["body"])
+    assert again["statusCode"] == 201
+    assert replay["id"] == first["id"]
+    assert replay["token"] is None
+    assert "shown once" in again["headers"]["X-Teamcal-Secret-Shown-Once"]
+
+
+def test_an_event_search_is_a_read_and_is_not_kept(source: dict[str, Any], lambda_context: Any) -> None:
+    assert post_event(lambda_context, source["id"], None)[0] == 200
+    body = {"sourceId": source["id"], "startDate": 0, "endDate": 86_400_000}
+    headers = {"Idempotency-Key": "search-1"}
+    first = call("events", "POST", "/event/search", body, token=ROOT, ctx=lambda_context, headers=headers)
+    assert first[0] == 200
+    assert first[1]["total"] == 1
+    assert _records() == []
+    # a second search with the same key reads again (one more event now)
+    assert post_event(lambda_context, source["id"], None)[0] == 200
+    again = call("events", "POST", "/event/search", body, token=ROOT, ctx=lambda_context, headers=headers)
+    assert again[1]["total"] == 2
+
+
+def test_a_record_that_cannot_be_stored_never_fails_the_answer(
+    source: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from botocore.exceptions import ClientError
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "Item size too large"}}, "UpdateItem")
+
+    # Given the success record cannot be written (an item over 400 KB, a throttle)
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "_update_record", refuse)
+    # Then the created event is still answered 200
+    status, created = post_event(lambda_context, source["id"], "too-big")
+    assert status == 200
+    assert created["id"]
+    # And when even the in-progress record cannot be written, the request still runs
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "_put_record", refuse)
+    assert post_event(lambda_context, source["id"], "store-down")[0] == 200
+
+
+def test_answers_too_large_to_keep_are_not_kept(
+    source: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import teamcal.idempotency
+
+    monkeypatch.setattr(teamcal.idempotency, "MAX_STORED_BYTES", 10)
+    first = post_event(lambda_context, source["id"], "large")
+    assert first[0] == 200
+    assert _records() == []
+
+
+def test_another_token_replaying_a_key_gets_nothing_of_the_first_answer(
+    source: dict[str, Any], lambda_context: Any
+) -> None:
+    from tests.integration.ccj import full
+
+    mine = post_event(lambda_context, source["id"], "shared-2", "mine")
+    body = {"event": {"summary": "mine", "eventTypeConfigId": source["id"], "startDate": 0, "endDate": 3_600_000}}
+    headers = {"Idempotency-Key": "shared-2"}
+    theirs = call("events", "POST", "/event", body, token=full("eve", admin=True), ctx=lambda_context, headers=headers)
+    assert theirs[0] == 200
+    assert theirs[1]["id"] != mine[1]["id"]
+    assert search_count(lambda_context, source["id"]) == 2
+
+
+def test_requests_without_a_token_are_never_idempotent() -> None:
+    from teamcal.idempotency import idempotency_key
+    from tests.conftest import api_event
+
+    anonymous = api_event("POST", "/partner/v1/invitations", {}, headers={"Idempotency-Key": "k"})
+    assert idempotency_key(anonymous) is None
+    assert idempotency_key(api_event("POST", "/event", {}, authorizer=ROOT, headers={"Idempotency-Key": "k"})) == "k"
