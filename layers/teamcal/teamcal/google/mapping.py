@@ -42,12 +42,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from teamcal.errors import InvalidInputError
+from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, check_text
 from teamcal.recurrence import Series, series_end_ms, zone
 from teamcal.recurrence.values import format_date, format_local
 
-#: Longest summary / description stored (the events API's own limits).
-MAX_SUMMARY = 1000
-MAX_DESCRIPTION = 100_000
 _DAY = dt.timedelta(days=1)
 _UTC = dt.UTC
 
@@ -160,9 +158,11 @@ def _etag(item: Mapping[str, Any]) -> str | None:
 def _texts(item: Mapping[str, Any]) -> dict[str, Any]:
     summary = item.get("summary")
     description = item.get("description")
-    return {
-        "summary": str(summary)[:MAX_SUMMARY] if summary else None,
-        "description": str(description)[:MAX_DESCRIPTION] if description else None,
+    return {  # control characters: ValueError, the event is skipped with the reason
+        "summary": check_text(str(summary)[:MAX_SUMMARY], "summary", multiline=True) if summary else None,
+        "description": (
+            check_text(str(description)[:MAX_DESCRIPTION], "description", multiline=True) if description else None
+        ),
     }
 
 

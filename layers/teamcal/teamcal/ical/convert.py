@@ -64,16 +64,14 @@ from icalendar.prop import vDDDLists
 
 from teamcal.ical.errors import VEventError, VEventSkipped
 from teamcal.ical.zones import ZoneResolver
+from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, MAX_USER_KEY, MAX_USER_KEYS, check_text
 from teamcal.recurrence import RecurrenceError, parse_rrule
 
 #: The largest RRULE COUNT an import accepts (Outlook caps COUNT at 999, Google at 730 daily
 #: instances); bigger counts are "RRULE bombs": refused per VEVENT.
 MAX_IMPORT_COUNT = 10_000
-#: Longest summary / description kept (the event wire model's limits).
-MAX_SUMMARY = 1000
-MAX_DESCRIPTION = 100_000
+#: Longest UID kept.
 MAX_UID = 1000
-MAX_USER_KEYS = 500
 PERIOD_WARNING = "RDATE;VALUE=PERIOD on an all-day event: each period starts an occurrence as long as the event"
 #: The ATTENDEE parameter (and URI scheme) teamcal writes for ``userKeys`` on export.
 USER_PARAM = "X-TEAMCAL-USER"
@@ -325,7 +323,10 @@ def _text(component: icalendar.Event, name: str, limit: int) -> str | None:
     if value is None:
         return None
     text = str(value)
-    return text[:limit] if text else None
+    try:
+        return check_text(text[:limit], name, multiline=True) if text else None
+    except ValueError as e:
+        raise VEventError(str(e)) from e
 
 
 def _int(component: icalendar.Event, name: str) -> int:
@@ -357,7 +358,10 @@ def user_keys(component: icalendar.Event) -> list[str]:
         if not key and address.lower().startswith(USER_URN):
             key = address[len(USER_URN) :]
         if key and str(key) not in keys:
-            keys.append(str(key)[:255])
+            try:
+                keys.append(check_text(str(key)[:MAX_USER_KEY], "ATTENDEE"))
+            except ValueError as e:
+                raise VEventError(str(e)) from e
     return keys[:MAX_USER_KEYS]
 
 

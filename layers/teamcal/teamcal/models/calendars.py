@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from teamcal.models.sources import Source
+from teamcal.models.text import LineText
 from teamcal.models.values import MAX_VALUE_CHARS, PermissionGrant, ValueSchema
 
 CalendarStatus = Literal["ACTIVE", "DELETING"]
@@ -72,7 +73,7 @@ class CalendarCreate(CalendarSettings):
     """
 
     value: str = Field(max_length=MAX_VALUE_CHARS)
-    user: str | None = Field(default=None, min_length=1, max_length=255)
+    user: LineText | None = Field(default=None, min_length=1, max_length=255)
 
 
 class CalendarUpdate(CalendarSettings):
@@ -85,7 +86,7 @@ class CalendarUpdate(CalendarSettings):
 
     id: int | None = None
     value: str | None = Field(default=None, max_length=MAX_VALUE_CHARS)
-    user: str | None = Field(default=None, min_length=1, max_length=255)
+    user: LineText | None = Field(default=None, min_length=1, max_length=255)
     version: int | None = Field(default=None, ge=1)
 
 

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from teamcal.models.text import LineText
+
 #: A custom type's key: lower-case, starts with a letter, never all digits.
 EventTypeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 
@@ -102,7 +104,7 @@ class EventTypeCreate(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, defer_build=True)
 
-    name: str = Field(min_length=1, max_length=255)
+    name: LineText = Field(min_length=1, max_length=255)
     key: EventTypeKey | None = None
     users_required: bool = Field(default=False, alias="usersRequired")
     issue_required: bool = Field(default=False, alias="issueRequired")
@@ -119,7 +121,7 @@ class EventTypeUpdate(BaseModel):
 
     id: int | None = None
     key: str | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: LineText | None = Field(default=None, min_length=1, max_length=255)
     users_required: bool | None = Field(default=None, alias="usersRequired")
     issue_required: bool | None = Field(default=None, alias="issueRequired")
     project_required: bool | None = Field(default=None, alias="projectRequired")

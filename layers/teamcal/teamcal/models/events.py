@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from teamcal.ids import MAX_ID
+from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, MAX_USER_KEYS, MultiLineText, UserKey
 
 _EPOCH_MS_MIN = -62_135_596_800_000  # 0001-01-01T00:00:00Z
 _EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
@@ -33,17 +34,19 @@ def _split_dates(value: Any) -> Any:
 
 
 class EventFields(BaseModel):
-    """The ``event`` object of POST / PUT /event (CCJ field names; unknown fields are ignored)."""
+    """The ``event`` object of POST / PUT /event (CCJ field names; unknown fields are ignored).
+
+    Text fields refuse control characters and have the limits of :mod:`teamcal.models.text`."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", defer_build=True)
 
     id: int | None = Field(default=None, gt=0, le=MAX_ID)
-    summary: str | None = Field(default=None, max_length=1000)
-    description: str | None = Field(default=None, max_length=100_000)
+    summary: MultiLineText | None = Field(default=None, max_length=MAX_SUMMARY)
+    description: MultiLineText | None = Field(default=None, max_length=MAX_DESCRIPTION)
     event_type_config_id: int | None = Field(
         default=None, alias="eventTypeConfigId", gt=0, le=MAX_ID, description="the source id"
     )
-    user_keys: list[str] | None = Field(default=None, alias="userKeys", max_length=500)
+    user_keys: list[UserKey] | None = Field(default=None, alias="userKeys", max_length=MAX_USER_KEYS)
     all_day_start: str | None = Field(default=None, alias="allDayStart", description="YYYY-MM-DD")
     all_day_end: str | None = Field(default=None, alias="allDayEnd", description="YYYY-MM-DD, inclusive")
     start_date: int | None = Field(default=None, alias="startDate", ge=_EPOCH_MS_MIN, le=_EPOCH_MS_MAX)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from teamcal.ids import MAX_ID
+from teamcal.models.text import LineText
 
 
 class TokenCreate(BaseModel):
@@ -16,11 +19,11 @@ class TokenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    user: str = Field(min_length=1, max_length=200, description="the user the token acts as")
+    name: LineText = Field(min_length=1, max_length=200)
+    user: LineText = Field(min_length=1, max_length=200, description="the user the token acts as")
     all_calendars: bool = Field(default=False, alias="allCalendars")
     calendar_ids: list[int] = Field(default_factory=list, alias="calendarIds", max_length=1000)
-    groups: list[str] = Field(
+    groups: list[Annotated[LineText, Field(min_length=1, max_length=255)]] = Field(
         default_factory=list,
         max_length=100,
         description="groups the user belongs to (for calendar permissions)",

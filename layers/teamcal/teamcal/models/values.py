@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from teamcal.errors import InvalidInputError
+from teamcal.models.text import check_strings, check_text
 
 #: The longest ``value`` string accepted, in characters (DynamoDB items are capped at 400 KB).
 MAX_VALUE_CHARS = 65_536
@@ -23,7 +24,7 @@ MAX_VALUE_CHARS = 65_536
 HexColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 #: A user key (Jira account id, e.g. ``66625976fc0cc7a600b08977``) or a group name.
-Principal = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Principal = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_text)]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,7 +69,8 @@ def parse_value(raw: str, schema: type[M], field: str = "value") -> M:
 
     Raises:
         InvalidInputError: not valid JSON (NaN and Infinity are not JSON), not an object, nested
-            too deeply, or failing ``schema``.
+            too deeply, a string inside holding a control character (TAB and line breaks aside),
+            or failing ``schema``.
     """
     if len(raw) > MAX_VALUE_CHARS:
         raise InvalidInputError.for_field(field, f"must be at most {MAX_VALUE_CHARS} characters")
@@ -78,6 +80,10 @@ def parse_value(raw: str, schema: type[M], field: str = "value") -> M:
         raise InvalidInputError.for_field(field, "must be a JSON object encoded as a string") from e
     if not isinstance(data, dict):
         raise InvalidInputError.for_field(field, "must encode a JSON object, not " + type(data).__name__)
+    try:
+        check_strings(data, field)
+    except ValueError as e:
+        raise InvalidInputError.for_field(field, str(e)) from e
     try:
         return schema.model_validate(data)
     except ValidationError as e:

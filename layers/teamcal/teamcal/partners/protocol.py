@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from teamcal.errors import InvalidInputError
 from teamcal.ids import MAX_ID
+from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, MAX_USER_KEYS, MultiLineText, UserKey
 
 Status = Literal["INVITATION_SENT", "INVITATION_RECEIVED", "REJECTED", "ACTIVE", "NOT_CONFIGURED", "DELETED"]
 ScopeMode = Literal["SHOW_ALL", "HIDE_SELECTED", "SHOW_SELECTED"]
@@ -318,9 +319,9 @@ class EventRef(_Strict):
 class ReplicatedEvent(_Strict):
     """The replicated fields of an event (CCJ names and limits of :class:`teamcal.models.events.EventFields`)."""
 
-    summary: str | None = Field(default=None, max_length=1000)
-    description: str | None = Field(default=None, max_length=100_000)
-    user_keys: list[str] = Field(default_factory=list, alias="userKeys", max_length=500)
+    summary: MultiLineText | None = Field(default=None, max_length=MAX_SUMMARY)
+    description: MultiLineText | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    user_keys: list[UserKey] = Field(default_factory=list, alias="userKeys", max_length=MAX_USER_KEYS)
     all_day: bool = Field(alias="allDay")
     all_day_start: str | None = Field(default=None, alias="allDayStart", max_length=10)
     all_day_end: str | None = Field(default=None, alias="allDayEnd", max_length=10)

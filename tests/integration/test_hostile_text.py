@@ -1,0 +1,102 @@
+"""Control characters and oversized text on every way in (issue 16 items 1 and 3): the API
+answers 400 naming the field; an import fails that VEVENT alone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.ccj import ROOT, call, new_source
+from tests.integration.ical import import_ics, moto_resources, search, zoned_calendar
+
+pytestmark = pytest.mark.integration
+
+ATTACK = "alice\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:1@teamcal\r\nSEQUENCE:99\r\nSUMMARY:CANCELLED"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with moto_resources():
+        yield
+
+
+def event(source_id: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "mode": "add",
+        "event": {
+            "eventTypeConfigId": source_id,
+            "summary": "Board meeting",
+            "startDate": 1_772_704_800_000,
+            "endDate": 1_772_708_400_000,
+            **fields,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"userKeys": [ATTACK]}, "userKeys"),
+        ({"userKeys": ["bob\x00"]}, "userKeys"),
+        ({"summary": "a\x1bb"}, "summary"),
+        ({"description": "a\x85b"}, "description"),
+        ({"userKeys": [f"u{i}" for i in range(101)]}, "userKeys"),
+        ({"description": "x" * 32_769}, "description"),
+    ],
+)
+def test_the_api_refuses_control_characters_and_oversized_text(
+    aws: None, lambda_context: Any, fields: dict[str, Any], field: str
+) -> None:
+    # Given a calendar with a source
+    cal = zoned_calendar(lambda_context)
+    source = new_source(lambda_context, cal["id"])
+    # When an event arrives with a control character or past a limit in one field
+    status, body = call("events", "POST", "/event", event(source["id"], **fields), token=ROOT, ctx=lambda_context)
+    # Then it is a 400 naming the field, and nothing is stored
+    assert status == 400, body
+    assert any(field in key for key in body["errors"]), body
+    assert search(lambda_context, cal["id"], "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z") == []
+
+
+def test_line_breaks_in_a_description_are_kept_as_lf(aws: None, lambda_context: Any) -> None:
+    cal = zoned_calendar(lambda_context)
+    source = new_source(lambda_context, cal["id"])
+    body = event(source["id"], description="one\r\ntwo\rthree\n\tfour")
+    status, created = call("events", "POST", "/event", body, token=ROOT, ctx=lambda_context)
+    assert status == 200, created
+    assert created["description"] == "one\ntwo\nthree\n\tfour"
+
+
+def test_a_calendar_value_with_a_control_character_is_400(aws: None, lambda_context: Any) -> None:
+    body = {"publicCalendar": True, "value": json.dumps({"name": "Team\u0000\u001b"})}
+    status, answer = call("calendars", "POST", "/calendar", body, token=ROOT, ctx=lambda_context)
+    assert status == 400, answer
+    assert "value" in answer["errors"]
+
+
+def test_a_token_for_a_user_with_a_line_break_is_400(aws: None, lambda_context: Any) -> None:
+    status, answer = call("tokens", "POST", "/token", {"name": "x", "user": "ann\r\nX"}, token=ROOT, ctx=lambda_context)
+    assert status == 400, answer
+
+
+def test_an_import_fails_the_vevent_with_a_control_character_alone(aws: None, lambda_context: Any) -> None:
+    # Given a file with one good VEVENT and one whose user key holds a line break (RFC 6868 ^n)
+    cal = zoned_calendar(lambda_context)
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:bad@test\r\nDTSTART:20260305T100000Z\r\nDTEND:20260305T110000Z\r\n"
+        'SUMMARY:bad\r\nATTENDEE;X-TEAMCAL-USER="a^nEND:VEVENT":urn:x-teamcal:user:a\r\nEND:VEVENT\r\n'
+        "BEGIN:VEVENT\r\nUID:good@test\r\nDTSTART:20260306T100000Z\r\nDTEND:20260306T110000Z\r\n"
+        "SUMMARY:fine\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    # When it is imported
+    job = import_ics(lambda_context, cal["id"], text)
+    # Then the good one is created and the bad one alone failed, with the reason
+    assert (job["created"], job["failed"]) == (1, 1), job
+    assert job["errors"][0]["uid"] == "bad@test"
+    assert "control characters" in job["errors"][0]["reason"]
+    found = search(lambda_context, cal["id"], "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
+    assert [v["summary"] for v in found] == ["fine"]
