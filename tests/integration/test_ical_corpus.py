@@ -100,8 +100,6 @@ KEPT_REASONS = ("duplicate ", "an older version of part of its series", "RRULE U
 RESULTS: dict[Path, Imported] = {}
 #: The recurring-ical-events files whose every window agreed, occurrence by occurrence.
 AGREED: set[Path] = set()
-#: recurring-ical-events files teamcal does not agree with yet, and why.
-NOT_YET = {"issue_75_range_parameter.ics": "RANGE=THISANDFUTURE changes only its own occurrence"}
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +287,7 @@ def _compare(result: Imported) -> None:
     if strict:
         # recurring-ical-events' own calendars: each is imported, nothing is left out
         assert result.status == 202, result.body
-    if result.status != 202 or result.body["errorsOmitted"] or result.path.name in NOT_YET:
+    if result.status != 202 or result.body["errorsOmitted"]:
         return  # the import refused the file, or not every refusal is listed
     for window in _windows(calendar):
         try:
@@ -367,7 +365,7 @@ def test_every_recurring_ical_events_calendar_agrees(aws: None) -> None:
     # Then every file it can expand agreed occurrence by occurrence (the per-file test names
     # the disagreements)
     assert len(expandable) >= 90
-    assert sorted(p.name for p in expandable if p not in AGREED) == sorted(NOT_YET)
+    assert sorted(p.name for p in expandable if p not in AGREED) == []
 
 
 def test_every_icalendar_calendar_with_an_event_imports_one(aws: None) -> None:

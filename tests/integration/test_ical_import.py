@@ -430,3 +430,42 @@ def test_unbounded_secondly_rule_imports_without_expanding(aws: None, lambda_con
     assert job["created"] == 1
     found = search(lambda_context, cal["id"], "2026-03-05T11:00:00Z", "2026-03-05T11:00:10Z")
     assert len(found) == 10
+
+
+def test_thisandfuture_moves_that_occurrence_and_every_later_one(aws: None, lambda_context: Any) -> None:
+    # Given a daily series, an exception RANGE=THISANDFUTURE moving 3 March 3 hours earlier and
+    # making it 4 hours long, and a plain exception of 5 March (issue_75_range_parameter.ics)
+    cal = zoned_calendar(lambda_context)
+    text = calendar_of(
+        vevent(
+            "t@test", "DTSTART:20260301T120000Z\r\nDTEND:20260301T140000Z\r\nRRULE:FREQ=DAILY;COUNT=6\r\nSUMMARY:a\r\n"
+        ),
+        vevent(
+            "t@test",
+            "RECURRENCE-ID;RANGE=THISANDFUTURE:20260303T120000Z\r\nDTSTART:20260303T090000Z\r\n"
+            "DTEND:20260303T130000Z\r\nSUMMARY:b\r\nSEQUENCE:1\r\n",
+        ),
+        vevent(
+            "t@test",
+            "RECURRENCE-ID:20260305T120000Z\r\nDTSTART:20260305T170000Z\r\nDTEND:20260305T180000Z\r\n"
+            "SUMMARY:c\r\nSEQUENCE:1\r\n",
+        ),
+    )
+    for attempt in range(2):
+        job = import_ics(lambda_context, cal["id"], text)
+        assert (job["status"], job["failed"]) == ("SUCCEEDED", 0), job
+        # Then the occurrences before it are unchanged, it and the later ones moved, and the
+        # plain exception replaces its (moved) occurrence; importing again changes nothing
+        found = search(lambda_context, cal["id"], "2026-03-01T00:00:00Z", "2026-03-10T00:00:00Z")
+        hour = 3_600_000
+        day0 = 1772323200000  # 2026-03-01T00:00Z
+        assert [
+            ((v["startDate"] - day0) / hour, (v["endDate"] - v["startDate"]) / hour, v["summary"]) for v in found
+        ] == [
+            (12, 2, "a"),
+            (24 + 12, 2, "a"),
+            (48 + 9, 4, "b"),
+            (72 + 9, 4, "b"),
+            (96 + 17, 1, "c"),
+            (120 + 9, 4, "b"),
+        ], attempt

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from teamcal.recurrence import RecurrenceIdNotFoundError, Series, expand, split_following
+from teamcal.recurrence.split import shifted
 from tests.unit.recurrence_helpers import day_ms, ms, timed, walls
 
 pytestmark = pytest.mark.unit
@@ -114,3 +117,21 @@ def test_split_at_an_rdate_keeps_interval_anchoring() -> None:
     assert split.after.start_ms == ms("20260316T0900", BERLIN)
     assert _all(split.before) == ["20260302T0900"]
     assert _all(split.before) + _all(split.after)[:5] == expected[:6]
+
+
+def test_shifted_moves_every_occurrence_by_wall_time_with_a_new_duration() -> None:
+    # Given a weekly Monday series in Berlin across the spring DST change, with an UNTIL and an
+    # EXDATE, shifted by one day and 90 minutes (RANGE=THISANDFUTURE as recurring-ical-events
+    # applies it)
+    series = timed(
+        "20260316T0900", "Europe/Berlin", "FREQ=WEEKLY;BYDAY=MO;UNTIL=20260413T070000Z", exdate=["20260330T090000"]
+    )
+    moved = shifted(series, dt.timedelta(days=1, minutes=90), 30 * 60_000)
+    # Then every occurrence is a Tuesday at 10:30 wall time, the EXDATE and UNTIL moved along
+    assert walls(moved, "20260301T0000", "20260501T0000") == [
+        "20260317T1030",
+        "20260324T1030",
+        "20260407T1030",
+        "20260414T1030",
+    ]
+    assert moved.duration_ms == 30 * 60_000

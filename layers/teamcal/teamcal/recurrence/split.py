@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 
+from dateutil.rrule import DAILY, WEEKLY
+
 from teamcal.recurrence.errors import RecurrenceIdNotFoundError
 from teamcal.recurrence.expand import is_excluded, locate
 from teamcal.recurrence.series import Series
@@ -141,3 +143,43 @@ def _split_refs(
 def _utc_text(ms: int) -> str:
     when = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)
     return format_local(when) + "Z"
+
+
+def _shift_ref(ref: Ref, delta: dt.timedelta) -> Ref:
+    if ref.kind == "date":
+        return Ref("date", ref.value + dt.timedelta(days=delta.days))
+    assert isinstance(ref.value, dt.datetime)
+    return Ref(ref.kind, ref.value + delta)
+
+
+def shifted(series: Series, delta: dt.timedelta, duration_ms: int) -> Series:
+    """``series`` with every occurrence moved by ``delta`` of wall time (whole days for an
+    all-day series) and lasting ``duration_ms``: RFC 5545 §3.8.4.4 RANGE=THISANDFUTURE as
+    recurring-ical-events applies it (each later occurrence moves as the exception moved its own
+    and takes its duration).
+
+    DTSTART, UNTIL, RDATEs and EXDATEs move by ``delta``; a weekly or daily rule's BYDAY weekdays
+    (without ordinals) move by its whole days. Other BYxxx parts stay: a shift they pin (a
+    BYMONTHDAY moved by days) is then approximate. Raises :class:`RecurrenceError` when the
+    moved series is not valid.
+    """
+    if series.all_day:
+        delta = dt.timedelta(days=delta.days)
+    rule = series.rule
+    if rule is not None:
+        days = delta.days if delta >= dt.timedelta(0) else -((-delta).days)
+        if rule.until is not None:
+            rule = rule.with_end(count=rule.count, until=_shift_ref(rule.until, delta))
+        if days and rule.byday and all(n is None for _, n in rule.byday) and rule.freq in (WEEKLY, DAILY):
+            rule = dataclasses.replace(rule, byday=tuple(((w + days) % 7, None) for w, _ in rule.byday))
+    start = series.start + delta
+    return Series(
+        all_day=series.all_day,
+        start=start,
+        start_ms=series.instant_ms(start),
+        duration_ms=duration_ms,
+        time_zone=series.time_zone,
+        rule=rule,
+        rdates=tuple(_shift_ref(r, delta) for r in series.rdates),
+        exdates=tuple(_shift_ref(r, delta) for r in series.exdates),
+    )

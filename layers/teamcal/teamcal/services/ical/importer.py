@@ -40,6 +40,9 @@ Decisions:
   (``UID#RRULE<n>``, DTSTART excluded so it is not doubled); RDATE periods that last otherwise
   than the event become moved occurrences (``UID#RDATE<value>``) with the period's times. A
   VEVENT with no occurrence (UNTIL before DTSTART) is skipped and reported.
+  RECURRENCE-ID;RANGE=THISANDFUTURE splits the series there; the later part, moved as that
+  exception moved, is a series of its own (``UID#THISANDFUTURE<RECURRENCE-ID>``); exceptions of
+  later occurrences attach to it. Such a series is rebuilt on every import of its file.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from teamcal.access import Action, Answer, decide, is_active, is_read_only
 from teamcal.auth.principal import Principal
@@ -60,8 +64,9 @@ from teamcal.ical.reader import IcsDocument, VEventSpan
 from teamcal.ical.zones import ZoneResolver, named_zone
 from teamcal.ids import external_id, now_ms
 from teamcal.models.calendars import CalendarRecord
-from teamcal.recurrence import Series, parse_ref
+from teamcal.recurrence import RecurrenceError, Series, parse_ref
 from teamcal.recurrence.expand import is_excluded, locate
+from teamcal.recurrence.split import shifted, split_following
 from teamcal.services.events import calendar_zone, normalize_record, series_of
 from teamcal.services.ical.stores import IcalStores
 from teamcal.storage.events import MAX_INDEX_MONTHS, months_overlapping
@@ -391,7 +396,7 @@ class ImportRun:
         if not uid:
             return
         stored = existing.get(self._master_id(uid))
-        base = self._master(master, stored, group, writes)
+        base = self._master(master, stored, group, writes, force=any(c.this_and_future for c in children))
         if base is _CANCELLED:
             for child in children:
                 writes.outcome(group.spans[child.index], "skipped")
@@ -405,15 +410,103 @@ class ImportRun:
         if master is not None and base is not stored:
             self._extra_rules(master, base, existing, writes)
             self._periods(master, series, final, existing, writes)
+        tafs = sorted((c for c in children if c.this_and_future), key=lambda c: _rid_ms(c, self.zone))
+        children = [c for c in children if not c.this_and_future]
         children = self._ruled_children(master, series, children, existing, group, writes)
+        segments = [_Segment(None, dt.timedelta(0), series, final)]
+        for taf in tafs:
+            self._this_and_future(taf, segments, existing, group, writes, children)
         for child in children:
-            self._child(child, series, final, existing, group, writes)
-        if final.changed:
-            record = final.record()
-            if stored is not None and record is not stored and record.get("version") == stored.get("version"):
-                record["version"] = int(stored["version"]) + 1
+            segment = _segment_of(segments, _rid_ms(child, self.zone))
+            ref_text = _shifted_rid(child, segment, self.zone)
+            self._child(child, segment.series, segment.final, existing, group, writes, ref_text)
+        self._write_segments(segments, base, stored, existing, writes)
+
+    def _write_segments(
+        self,
+        segments: list[_Segment],
+        base: dict[str, Any],
+        stored: dict[str, Any] | None,
+        existing: dict[int, dict[str, Any]],
+        writes: _Writes,
+    ) -> None:
+        """Write each (part of the) series whose exceptions or EXDATEs changed."""
+        for segment in segments:
+            if not segment.final.changed:
+                continue
+            record = segment.final.record()
+            before = stored if segment.final.base is base else existing.get(int(record["id"]))
+            if before is not None and record is not before and record.get("version") == before.get("version"):
+                record["version"] = int(before["version"]) + 1
                 record["updated"] = self.clock()
-            writes.put(record, stored)
+            writes.put(record, before)
+
+    def _this_and_future(
+        self,
+        taf: VEventData,
+        segments: list[_Segment],
+        existing: dict[int, dict[str, Any]],
+        group: _Group,
+        writes: _Writes,
+        children: list[VEventData],
+    ) -> None:
+        """RECURRENCE-ID;RANGE=THISANDFUTURE as recurring-ical-events applies it: the occurrence
+        it names and every later one move as it moved and take its duration and text. The last
+        series is split there (:func:`split_following`); the later part becomes a series of its
+        own (``UID#THISANDFUTURE<RECURRENCE-ID>``), moved (:func:`shifted`). When it names no
+        occurrence it is a plain exception (appended to ``children``)."""
+        assert taf.recurrence_id is not None
+        segment = segments[-1]
+        span = group.spans[taf.index]
+        if bool(taf.fields["allDay"]) != segment.series.all_day:
+            self._warn(f"VEVENT {taf.uid[:100]}: RANGE=THISANDFUTURE changes all-day and timed: only its occurrence")
+            children.append(taf)
+            return
+        try:
+            series = segment.series
+            text = _shifted_rid(taf, segment, self.zone)
+            split = split_following(
+                series, text or recurrence_id_text(taf.recurrence_id, series.all_day, series.time_zone)
+            )
+        except RecurrenceError:
+            children.append(taf)
+            return
+        zone = segment.series.time_zone
+        original = _rid_wall(taf, segment.series)
+        if segment.series.all_day:
+            first = dt.date.fromisoformat(str(taf.fields["allDayStart"]))
+            last = dt.date.fromisoformat(str(taf.fields["allDayEnd"]))
+            delta = dt.timedelta(days=(first - original.date()).days)
+            duration = ((last - first).days + 1) * 86_400_000
+        else:
+            wall = dt.datetime.fromtimestamp(int(taf.fields["startDate"]) / 1000, ZoneInfo(zone)).replace(tzinfo=None)
+            delta = wall - original
+            duration = int(taf.fields["endDate"]) - int(taf.fields["startDate"])
+        try:
+            moved = shifted(split.after, delta - segment.offset, duration)
+        except RecurrenceError as e:
+            writes.outcome(span, "failed", f"RANGE=THISANDFUTURE: {e.message}")
+            return
+        if split.before is None:
+            segments.pop()
+            event_id = int(segment.final.base["id"])
+        else:
+            segment.final.base.update(_series_fields(split.before))
+            normalize_record(segment.final.base, zone)
+            segment.series = split.before
+            event_id = self._master_id(f"{taf.uid}#THISANDFUTURE{rid_key(taf.recurrence_id)}")
+        stored = existing.get(event_id)
+        data = dataclasses.replace(taf, fields={**taf.fields, **_series_fields(moved)}, recurrence_id=None)
+        try:
+            record = self._record(data, stored, event_id)
+        except VEventError as e:
+            writes.outcome(span, "failed", e.reason)
+            return
+        writes.put(record, stored)
+        writes.outcome(span, "updated" if stored is not None else "created")
+        moved_series = series_of(record) if record.get("kind") == "master" else None
+        if moved_series is not None:
+            segments.append(_Segment(_rid_ms(taf, self.zone), delta, moved_series, _MasterChanges(record)))
 
     def _ruled_children(
         self,
@@ -495,9 +588,16 @@ class ImportRun:
             writes.put(record, stored)
 
     def _master(
-        self, master: VEventData | None, stored: dict[str, Any] | None, group: _Group, writes: _Writes
+        self,
+        master: VEventData | None,
+        stored: dict[str, Any] | None,
+        group: _Group,
+        writes: _Writes,
+        *,
+        force: bool = False,
     ) -> dict[str, Any] | object | None:
-        """The master record children attach to (written when new or newer), ``_CANCELLED``, or
+        """The master record children attach to (written when new or newer, or ``force``d: a
+        series split by RANGE=THISANDFUTURE is rebuilt from the file), ``_CANCELLED``, or
         ``None`` (no master: the children are orphans unless one is stored)."""
         if master is None:
             return stored if stored is not None and stored.get("kind") == "master" else None
@@ -505,8 +605,10 @@ class ImportRun:
         if master.cancelled:
             writes.outcome(span, "skipped")
             return _CANCELLED
-        if stored is not None and not master.is_newer_than(
-            int(stored.get("sequence") or 0), stored.get("lastModified")
+        if (
+            not force
+            and stored is not None
+            and not master.is_newer_than(int(stored.get("sequence") or 0), stored.get("lastModified"))
         ):
             writes.outcome(span, "skipped")
             return stored
@@ -554,11 +656,13 @@ class ImportRun:
         existing: dict[int, dict[str, Any]],
         group: _Group,
         writes: _Writes,
+        ref_text: str | None = None,
     ) -> None:
         span = group.spans[child.index]
         assert child.recurrence_id is not None
         try:
-            ref = parse_ref(recurrence_id_text(child.recurrence_id, series.all_day, series.time_zone), "recurrenceId")
+            text = ref_text or recurrence_id_text(child.recurrence_id, series.all_day, series.time_zone)
+            ref = parse_ref(text, "recurrenceId")
         except InvalidInputError as e:
             writes.outcome(span, "failed", f"invalid RECURRENCE-ID: {e.message}")
             return
@@ -642,12 +746,72 @@ _CANCELLED = object()
 _FAILED = object()
 
 
+@dataclass
+class _Segment:
+    """One part of a series split by RANGE=THISANDFUTURE: from the original instant ``from_ms``
+    (``None``: the series' start) on, occurrences are moved by ``offset`` of wall time."""
+
+    from_ms: int | None
+    offset: dt.timedelta
+    series: Series
+    final: _MasterChanges
+
+
+def _rid_ms(item: VEventData, zone: str) -> int:
+    assert item.recurrence_id is not None
+    return item.recurrence_id.ms(zone)
+
+
+def _segment_of(segments: list[_Segment], rid_ms: int) -> _Segment:
+    """The segment an original occurrence at ``rid_ms`` belongs to."""
+    found = segments[0]
+    for segment in segments:
+        if segment.from_ms is None or segment.from_ms <= rid_ms:
+            found = segment
+    return found
+
+
+def _rid_wall(item: VEventData, series: Series) -> dt.datetime:
+    """The original wall time (in the series' zone) an exception's RECURRENCE-ID names."""
+    moment = item.recurrence_id
+    assert moment is not None
+    if series.all_day or moment.kind == "date":
+        day = moment.value.date() if isinstance(moment.value, dt.datetime) else moment.value
+        return dt.datetime.combine(day, dt.time() if series.all_day else series.start.time())
+    return moment.aware(series.time_zone).astimezone(ZoneInfo(series.time_zone)).replace(tzinfo=None)
+
+
+def _shifted_rid(item: VEventData, segment: _Segment, zone: str) -> str | None:
+    """An exception's recurrence id in a moved segment (``None``: unmoved, read it as is)."""
+    assert item.recurrence_id is not None
+    if not segment.offset:
+        return None
+    wall = _rid_wall(item, segment.series) + segment.offset
+    return wall.strftime("%Y%m%d") if segment.series.all_day else wall.strftime("%Y%m%dT%H%M%S")
+
+
+def _series_fields(series: Series) -> dict[str, Any]:
+    """The wire time and recurrence fields of a series."""
+    fields: dict[str, Any] = {
+        "allDay": series.all_day,
+        "timeZone": series.time_zone,
+        "recurrence": series.rule.to_ical() if series.rule else None,
+        "exdate": [r.text for r in series.exdates],
+        "rdate": [r.text for r in series.rdates],
+    }
+    if series.all_day:
+        first = series.start.date()
+        last = first + dt.timedelta(days=max(series.duration_ms // 86_400_000 - 1, 0))
+        fields.update(allDayStart=first.isoformat(), allDayEnd=last.isoformat())
+    else:
+        fields.update(startDate=series.start_ms, endDate=series.start_ms + series.duration_ms)
+    return fields
+
+
 def _start_ref(record: Mapping[str, Any]) -> str:
     """The recurrence id of a master record's DTSTART (a date, or its local wall time)."""
     if record.get("allDay"):
         return str(record["allDayStart"]).replace("-", "")
-    from zoneinfo import ZoneInfo
-
     start = dt.datetime.fromtimestamp(int(record["startDate"]) / 1000, ZoneInfo(str(record["timeZone"])))
     return start.strftime("%Y%m%dT%H%M%S")
 
