@@ -57,6 +57,13 @@ The rules, in the order they are checked:
     PULL/BOTH mapping, of a type in our scope and the mapping's types; it changes or deletes only
     events of the mapped calendar that came from it, or that we sent it through a BOTH mapping,
     never a read-only, private or other partner's event.
+14. **Tokens** (``/token``, admin tokens only: 403 otherwise) — a token creates only tokens
+    within its own reach (:func:`require_token_grant`, 403 naming the field): ``allCalendars``
+    only from an all-calendars token; ``calendarIds`` within its own; each of
+    ``editCalendars``/``deleteCalendars``/``editSources``/``deleteSources`` only if it has it;
+    ``admin``, a ``user`` other than its own, or ``groups`` it does not have only from an
+    all-calendars admin. An all-calendars admin lists and revokes every token; any other admin
+    only the tokens it created (:func:`manages_token`; others are absent or 404).
 
 The answers for each kind of principal and object are tabulated in the README ("Permissions"),
 checked against ``tests/unit/test_access.py``.
@@ -72,6 +79,7 @@ from typing import Any, TypeVar
 from teamcal.auth.principal import Principal
 from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from teamcal.models.calendars import CalendarRecord, CalendarSettings
+from teamcal.models.tokens import TokenCreate
 from teamcal.models.values import PermissionGrant
 from teamcal.partners.protocol import Scope
 
@@ -513,3 +521,53 @@ def partner_write_refusal(
     if origin not in (None, "api", "import") or mapping.get("direction") != "BOTH":
         return PartnerRefusal.NOT_THE_PARTNERS
     return None
+
+
+# ---------------------------------------------------------------------------- tokens (rule 14)
+_TOKEN_FLAGS = (
+    ("edit_calendars", "editCalendars"),
+    ("delete_calendars", "deleteCalendars"),
+    ("edit_sources", "editSources"),
+    ("delete_sources", "deleteSources"),
+)
+
+
+def is_root_admin(caller: Principal) -> bool:
+    """An all-calendars admin: may grant anything and manage every token."""
+    return caller.admin and caller.all_calendars
+
+
+def require_token_grant(caller: Principal, request: TokenCreate) -> None:
+    """Raise unless ``caller`` may create the token ``request`` describes (rule 14).
+
+    Raises:
+        ForbiddenError: the caller is not an admin, or the new token would reach further than the
+            caller; ``errors`` names the offending field.
+    """
+    caller.require_admin()
+    if is_root_admin(caller):
+        return
+    problems: dict[str, str] = {}
+    if request.all_calendars:
+        problems["allCalendars"] = "only an all-calendars token may create an all-calendars token"
+    outside = sorted(set(request.calendar_ids) - caller.calendar_ids)
+    if outside:
+        problems["calendarIds"] = f"outside this token's calendars: {outside}"
+    for attr, wire in _TOKEN_FLAGS:
+        if getattr(request, attr) and not getattr(caller, attr):
+            problems[wire] = f"this token does not have {wire}"
+    if request.admin:
+        problems["admin"] = "only an all-calendars admin may create admin tokens"
+    if request.user != caller.user:
+        problems["user"] = "only an all-calendars admin may create tokens for another user"
+    if not set(request.groups) <= caller.groups:
+        problems["groups"] = "only an all-calendars admin may grant groups this token does not have"
+    if problems:
+        raise ForbiddenError("the new token would reach further than this token", problems)
+
+
+def manages_token(caller: Principal, record: Mapping[str, object]) -> bool:
+    """Whether ``caller`` may see and revoke the stored token ``record`` (rule 14)."""
+    if not caller.admin:
+        return False
+    return is_root_admin(caller) or record.get("createdBy") == caller.token_id

@@ -464,33 +464,44 @@ def _observance(
     ]
 
 
+#: The scan step of :func:`_year_observances`: offset changes are found between samples this far
+#: apart, then bisected to the second (two changes less than a week apart, which the tz database
+#: has only in a few 20th-century glitches, would both be missed: the offset is right on either side).
+_SCAN_STEP = dt.timedelta(days=7)
+
+
+def _utc_offset(tz: ZoneInfo, instant: dt.datetime) -> dt.timedelta:
+    return instant.astimezone(tz).utcoffset() or dt.timedelta(0)
+
+
 @lru_cache(maxsize=4096)
 def _year_observances(zone: str, year: int, opening: bool) -> tuple[str, ...]:
-    """The observances of one year of ``zone``: each offset change found by scanning the year
-    day by day and bisecting to the second; ``opening`` adds one for Jan 1 (UTC) stating the
-    offset then, so a run of years starts with a defined offset."""
+    """The observances of one year of ``zone``: each offset change found by sampling the year
+    every :data:`_SCAN_STEP` and bisecting to the second; ``opening`` adds one for Jan 1 (UTC)
+    stating the offset then, so a run of years starts with a defined offset."""
     tz = ZoneInfo(zone)
     start = dt.datetime(year, 1, 1, tzinfo=_UTC)
     end = dt.datetime(year + 1, 1, 1, tzinfo=_UTC)
     current = _offset(tz, start)
     lines: list[str] = _observance(tz, start, current, current) if opening else []
-    low = start
+    low, low_offset = start, current[0]
     while low < end:
-        high = min(low + _DAY, end)
-        state = _offset(tz, high)
-        if state[0] != current[0]:
+        high = min(low + _SCAN_STEP, end)
+        high_offset = _utc_offset(tz, high)
+        if high_offset != low_offset:
             lo, hi = low, high  # the offset changes in (lo, hi]
             while hi - lo > _SECOND:
-                mid = lo + (hi - lo) / 2
-                mid = mid.replace(microsecond=0)
-                if _offset(tz, mid)[0] == current[0]:
+                mid = (lo + (hi - lo) / 2).replace(microsecond=0)
+                if _utc_offset(tz, mid) == low_offset:
                     lo = mid
                 else:
                     hi = mid
             after = _offset(tz, hi)
             lines.extend(_observance(tz, hi, current, after))
             current = after
-        low = high
+            low, low_offset = hi, after[0]
+            continue
+        low, low_offset = high, high_offset
     return tuple(lines)
 
 

@@ -6,8 +6,8 @@ calendars; the token decides whether calendars and sources may be edited and del
 
 from __future__ import annotations
 
+from teamcal.access import manages_token, require_token_grant
 from teamcal.auth.principal import Principal
-from teamcal.auth.token_reach import check_grant, manages
 from teamcal.auth.tokens import generate_token, hash_token, token_hint
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, UnauthorizedError
 from teamcal.ids import new_id, now_ms
@@ -69,12 +69,12 @@ def create_token(
 
 def create_token_as(caller: Principal, repo: TokenRepository, request: TokenCreate) -> CreatedToken:
     """``POST /token``: :func:`create_token` for ``caller``, within its reach
-    (:func:`teamcal.auth.token_reach.check_grant`).
+    (:func:`teamcal.access.require_token_grant`).
 
     Raises:
         ForbiddenError: not an admin token, or the new token would reach further than ``caller``.
     """
-    check_grant(caller, request)
+    require_token_grant(caller, request)
     return create_token(repo, request, created_by=caller.token_id)
 
 
@@ -87,11 +87,11 @@ def list_tokens(repo: TokenRepository, caller: Principal | None = None) -> list[
     """
     if caller is not None:
         caller.require_admin()
-    return [Token.model_validate(_shown(r)) for r in repo.list() if caller is None or manages(caller, r)]
+    return [Token.model_validate(_shown(r)) for r in repo.list() if caller is None or manages_token(caller, r)]
 
 
 def revoke_token(repo: TokenRepository, token_id: int, caller: Principal) -> Token:
-    """Delete a token ``caller`` manages (:func:`teamcal.auth.token_reach.manages`); requests
+    """Delete a token ``caller`` manages (:func:`teamcal.access.manages_token`); requests
     carrying it get 401 once the authorizer's cache entry expires.
 
     Raises:
@@ -101,7 +101,7 @@ def revoke_token(repo: TokenRepository, token_id: int, caller: Principal) -> Tok
     """
     caller.require_admin()
     found = next((r for r in repo.list() if int(str(r["id"])) == token_id), None)
-    if found is None or not manages(caller, found):
+    if found is None or not manages_token(caller, found):
         raise NotFoundError(f"token {token_id} not found")
     return Token.model_validate(_shown(repo.delete(token_id)))
 
