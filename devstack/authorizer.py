@@ -169,6 +169,11 @@ class AuthorizerCache:
                 return None
             return entry[1]
 
+    def clear(self) -> None:
+        """Forget every result (API Gateway's ``FlushStageAuthorizersCache``)."""
+        with self._lock:
+            self._entries = {}
+
     def put(self, identity: str, result: AuthorizerResult) -> None:
         """Remember ``result`` until now + ttl; with ttl 0 nothing is kept."""
         if self.ttl_seconds <= 0:

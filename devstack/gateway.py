@@ -13,7 +13,9 @@ the event's ``requestContext.path`` has it, as on AWS.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -38,6 +40,7 @@ log = logging.getLogger("devstack.gateway")
 MAX_BODY_BYTES = 10 * 1024 * 1024
 #: API Gateway's default integration timeout, in seconds.
 INTEGRATION_TIMEOUT = 29.0
+_FLUSH_PATH = re.compile(r"/restapis/(?P<api>[^/]+)/stages/(?P<stage>[^/]+)/cache/authorizers")
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -142,8 +145,34 @@ class ApiGateway:
         response.headers.setdefault("x-amzn-RequestId", request_id)
         return response
 
+    def flush_authorizer_caches(self, rest_api_id: str, stage: str) -> bool:
+        """API Gateway's ``FlushStageAuthorizersCache`` for this API's stage: every TOKEN
+        authorizer forgets its cached results. ``False`` when the API id or stage is not ours."""
+        if (rest_api_id, stage) != (self.api.api_id, self.api.stage):
+            return False
+        for authorizer in self.authorizers.values():
+            authorizer.cache.clear()
+        return True
+
+    def _control(self, request: HttpRequest, request_id: str) -> HttpResponse | None:
+        """The API Gateway control-plane calls the functions make (``AWS_ENDPOINT_URL_API_GATEWAY``
+        points here in the local stack): ``DELETE /restapis/{id}/stages/{stage}/cache/authorizers``
+        → 202, or 404 ``NotFoundException`` for another API or stage. ``None`` for anything else."""
+        match = _FLUSH_PATH.fullmatch(request.path)
+        if request.method != "DELETE" or match is None:
+            return None
+        if self.flush_authorizer_caches(match["api"], match["stage"]):
+            log.info("authorizer caches flushed")
+            return HttpResponse(202, [("x-amzn-RequestId", request_id)], b"")
+        body = json.dumps({"message": "Invalid stage identifier specified"}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "NotFoundException")]
+        return HttpResponse(404, [*headers, ("x-amzn-RequestId", request_id)], body)
+
     def handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
         """Route, authorize and invoke one request; every outcome is an HTTP response."""
+        control = self._control(request, request_id)
+        if control is not None:
+            return control
         match = self.api.match(request.method, request.path)
         if match is None:
             return self._gateway("MISSING_AUTHENTICATION_TOKEN", None, request_id)

@@ -128,17 +128,26 @@ class LocalStack:
         self.endpoint = _Endpoint(f"http://127.0.0.1:{port}")
         create_resources(self.template, self.endpoint)
         self.admin_token = self._bootstrap_admin()
-        env = {**AWS_BASICS, "AWS_ENDPOINT_URL": self.endpoint.url}
+        # the gateway listens first: the functions' API Gateway calls (FlushStageAuthorizersCache
+        # on revocation) go to it, as they go to API Gateway on AWS
+        self.gateway = ApiGateway(self.api, self._invoke, host=self._host, port=self._port)
+        self.gateway.start()
+        self.drivers = [self.gateway]
+        env = {**AWS_BASICS, "AWS_ENDPOINT_URL": self.endpoint.url, "AWS_ENDPOINT_URL_API_GATEWAY": self.url}
         self.lambdas = Lambdas(self.template, env, workers=self._workers)
-        self.gateway = ApiGateway(self.api, self.lambdas.invoke, host=self._host, port=self._port)
-        self.drivers = [self.gateway, SchedulerDriver(self.template, self.lambdas.invoke, self.endpoint)]
+        self.drivers.append(SchedulerDriver(self.template, self.lambdas.invoke, self.endpoint))
         self.drivers += [
             cls(self.template, self.lambdas.invoke, self.endpoint) for cls in (StreamDriver, SqsDriver, S3Driver)
         ]
-        for driver in self.drivers:
+        for driver in self.drivers[1:]:
             driver.start()
         for source in undriven_event_sources(self.template):
             log.warning("event source not driven by the local stack yet: %s", source)
+
+    def _invoke(self, logical_id: str, event: Mapping[str, Any], timeout: float | None = None) -> Any:
+        if self.lambdas is None:
+            raise RuntimeError("the stack is not started")
+        return self.lambdas.invoke(logical_id, event, timeout=timeout)
 
     def _bootstrap_admin(self) -> str:
         from teamcal.models.tokens import TokenCreate

@@ -44,7 +44,7 @@ def stage_wildcard(method_arn: str) -> str:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)  # the policy names the principal
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)  # the policy names the principal
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

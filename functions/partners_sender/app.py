@@ -36,7 +36,7 @@ def queue() -> SyncQueue:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)  # secrets stay out of traces
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context_: LambdaContext) -> dict[str, Any]:
     """``{"Records": [...]}`` (SQS event) → ``{"batchItemFailures": [{"itemIdentifier": messageId}]}``."""

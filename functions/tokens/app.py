@@ -1,7 +1,8 @@
 """Token administration: ``/token`` (teamcal's own admin routes; admin tokens only).
 
 POST /token creates a token and returns its plaintext once; GET /token lists tokens (never the
-plaintext or hash); DELETE /token/{tokenId} revokes one.
+plaintext or hash); DELETE /token/{tokenId} revokes one and flushes the stage's authorizer cache (the token gets 401
+on its next request).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
 from teamcal.services import tokens as service
 from teamcal.settings import get_settings
+from teamcal.storage.authorizer_cache import StageAuthorizerCache
 from teamcal.storage.tokens import TokenRepository
 
 settings = get_settings()
@@ -56,11 +58,21 @@ def list_tokens(
 
 @app.delete("/token/<tokenId>")
 def revoke_token(token_id: Annotated[str, Path(alias="tokenId")]) -> Token:
-    return service.revoke_token(repository(), path_id(token_id, "token"), api.principal(app))
+    return service.revoke_token(repository(), path_id(token_id, "token"), api.principal(app), authorizer_cache())
+
+
+def authorizer_cache() -> StageAuthorizerCache | None:
+    """The authorizer cache of the API stage this request came through (``None`` for an event
+    without ``requestContext.apiId``/``stage``: not from API Gateway)."""
+    context = app.current_event.raw_event.get("requestContext") or {}
+    api_id, stage = context.get("apiId"), context.get("stage")
+    if not api_id or not stage:
+        return None
+    return StageAuthorizerCache(aws.client("apigateway"), str(api_id), str(stage))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)  # secrets stay out of traces
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.resolve(app, event, context)

@@ -71,3 +71,16 @@ def test_rules_that_never_end_are_refused_at_once(stack: StackClient, world: dic
     edited = stack.call("PUT", "/event", world["token"], json={"mode": "edit", "event": changed})
     assert edited.status_code == 400, edited.text
     assert time.monotonic() - t0 < 3.0
+
+
+def test_a_revoked_token_gets_401_on_its_next_request(stack: StackClient) -> None:
+    # Given a token whose authorizer result is cached (AuthorizerResultTtl: 300 s in the stack)
+    created = stack.new_token(user=f"revoked-{uuid.uuid4().hex[:6]}", allCalendars=True)
+    assert stack.call("GET", "/calendar", created["token"]).status_code == 200
+    assert stack.call("GET", "/calendar", created["token"]).status_code == 200
+    # When an admin revokes it
+    revoked = stack.admin("DELETE", f"/token/{created['id']}")
+    assert revoked.status_code == 200, revoked.text
+    # Then its very next request is refused, and the admin's own token still works
+    assert stack.call("GET", "/calendar", created["token"]).status_code == 401
+    assert stack.admin("GET", "/token").status_code == 200

@@ -148,3 +148,21 @@ def test_non_utf8_body_reaches_the_function_base64_encoded() -> None:
     assert response.status_code == 204
     assert (seen[0]["body"], seen[0]["isBase64Encoded"]) == ("//4=", True)
     assert seen[0]["multiValueQueryStringParameters"] == {"a": ["1", "2"]}
+
+
+def test_flush_stage_authorizers_cache_is_answered_and_forgets_cached_results() -> None:
+    # Given a gateway whose authorizer has cached the result for a token
+    http, functions = client()
+    assert http.get(TOKEN_PATH, headers={"Authorization": "Bearer good"}).status_code == 200
+    assert http.get(TOKEN_PATH, headers={"Authorization": "Bearer good"}).status_code == 200
+    assert [name for name, _ in functions.events].count("AuthorizerFunction") == 1
+    # When a function calls FlushStageAuthorizersCache for this API's stage (the control-plane path)
+    flushed = http.delete(f"/restapis/{API.api_id}/stages/{API.stage}/cache/authorizers")
+    # Then it is accepted, and the next request runs the authorizer again
+    assert flushed.status_code == 202
+    assert http.get(TOKEN_PATH, headers={"Authorization": "Bearer good"}).status_code == 200
+    assert [name for name, _ in functions.events].count("AuthorizerFunction") == 2
+    # And another API's or stage's cache is not found
+    other = http.delete(f"/restapis/{API.api_id}/stages/other/cache/authorizers")
+    assert other.status_code == 404
+    assert other.headers["x-amzn-ErrorType"] == "NotFoundException"

@@ -12,6 +12,7 @@ from teamcal.auth.tokens import generate_token, hash_token, token_hint
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, UnauthorizedError
 from teamcal.ids import new_id, now_ms
 from teamcal.models.tokens import CreatedToken, Token, TokenCreate
+from teamcal.storage.authorizer_cache import AuthorizerCache
 from teamcal.storage.tokens import TokenRepository, principal_of
 
 _FIELDS = {
@@ -90,9 +91,12 @@ def list_tokens(repo: TokenRepository, caller: Principal | None = None) -> list[
     return [Token.model_validate(_shown(r)) for r in repo.list() if caller is None or manages_token(caller, r)]
 
 
-def revoke_token(repo: TokenRepository, token_id: int, caller: Principal) -> Token:
-    """Delete a token ``caller`` manages (:func:`teamcal.access.manages_token`); requests
-    carrying it get 401 once the authorizer's cache entry expires.
+def revoke_token(
+    repo: TokenRepository, token_id: int, caller: Principal, cache: AuthorizerCache | None = None
+) -> Token:
+    """Delete a token ``caller`` manages (:func:`teamcal.access.manages_token`) and flush the
+    stage's authorizer ``cache``, so requests carrying it get 401 from the next one on (without a
+    cache, or when the flush fails: once the cached result expires).
 
     Raises:
         ForbiddenError: ``caller`` is not an admin token.
@@ -103,7 +107,10 @@ def revoke_token(repo: TokenRepository, token_id: int, caller: Principal) -> Tok
     found = next((r for r in repo.list() if int(str(r["id"])) == token_id), None)
     if found is None or not manages_token(caller, found):
         raise NotFoundError(f"token {token_id} not found")
-    return Token.model_validate(_shown(repo.delete(token_id)))
+    revoked = Token.model_validate(_shown(repo.delete(token_id)))
+    if cache is not None:
+        cache.flush()
+    return revoked
 
 
 def authenticate(repo: TokenRepository, token: str) -> Principal:
