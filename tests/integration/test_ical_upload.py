@@ -112,6 +112,53 @@ def test_an_upload_over_the_limit_fails_before_it_is_read(
     assert "at most 1024 bytes" in failed["message"]
 
 
+def test_a_rejected_upload_is_deleted_at_once(aws: None, lambda_context: Any) -> None:
+    # Given an upload that is not an iCalendar file
+    cal = zoned_calendar(lambda_context)
+    ticket = upload(cal["id"], lambda_context)
+    put(ticket["key"], b"<html><body>Error 500</body></html>")
+    # When the worker refuses it
+    ical_app.lambda_handler(s3_event(ticket["key"], 35), lambda_context)
+    assert job(ticket["jobId"], lambda_context)["status"] == "FAILED"
+    # Then the object is gone (not kept a week for the lifecycle rule)
+    listed = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=BUCKET, Prefix=ticket["key"])
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_the_worker_stops_reading_past_the_cap_whatever_the_size_said(
+    aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an object of 5 MiB whose size the worker cannot trust (it may be replaced at any time)
+    from teamcal.storage.ics_files import IcsFiles
+
+    client = boto3.client("s3", region_name="us-east-1")
+    key = "imports/1/2.ics"
+    client.put_object(Bucket=BUCKET, Key=key, Body=b"X" * (5 * 1024 * 1024))
+    read_bytes = 0
+    real_get = client.get_object
+
+    def counting_get(**kwargs: Any) -> Any:
+        out = real_get(**kwargs)
+        body = out["Body"]
+        real_read = body.read
+
+        def read(amount: int | None = None) -> bytes:
+            nonlocal read_bytes
+            chunk: bytes = real_read(amount)
+            read_bytes += len(chunk)
+            return chunk
+
+        body.read = read
+        return out
+
+    monkeypatch.setattr(client, "get_object", counting_get)
+    # When it reads with a 1 MiB cap
+    with pytest.raises(ValueError, match="more than 1048576 bytes"):
+        IcsFiles(client, BUCKET).read(key, 1024 * 1024)
+    # Then it stopped right after the cap, not at the end of the object
+    assert read_bytes <= 2 * 1024 * 1024
+
+
 def test_events_for_other_keys_and_buckets_are_ignored(aws: None, lambda_context: Any) -> None:
     assert ical_app.lambda_handler(s3_event("imports/1/2.ics", 10), lambda_context) == {"jobs": []}
     assert ical_app.lambda_handler(s3_event("snapshots/1/x.ics", 10), lambda_context) == {"jobs": []}

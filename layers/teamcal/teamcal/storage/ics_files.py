@@ -9,8 +9,9 @@ Object keys (the only place that knows them):
   the lifecycle rule after a week.
 
 Presigned URLs are signed by the function's role with SigV4 and expire after the given seconds.
-A presigned PUT cannot limit the size of what is uploaded; the worker checks the object's size
-before reading it.
+A presigned PUT cannot limit the size of what is uploaded, and the object can be replaced
+between two reads: the worker streams it once with a hard byte cap (:meth:`IcsFiles.read`) and
+deletes a rejected upload at once (:meth:`IcsFiles.delete`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ IMPORTS = "imports/"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 _UPLOAD = re.compile(r"^imports/(\d{1,16})/(\d{1,16})\.ics$")
 _RETRYABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
+_CHUNK = 1024 * 1024
+
+
+class TooLargeError(ValueError):
+    """An object proved longer than the cap while it was read; ``max_bytes`` is the cap."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"the object holds more than {max_bytes} bytes")
+        self.max_bytes = max_bytes
 
 
 def _translate(e: ClientError) -> Exception:
@@ -104,18 +114,37 @@ class IcsFiles:
             raise _translate(e) from e
         return int(out["ContentLength"])
 
-    def read(self, key: str) -> bytes:
-        """The object's bytes (check :meth:`size` first: this reads it whole).
+    def read(self, key: str, max_bytes: int | None = None) -> bytes:
+        """The object's bytes, streamed in chunks of 1 MiB; with ``max_bytes``, reading stops as
+        soon as the object proves longer (whatever its size said before: it may have been
+        replaced since).
 
         Raises:
             NotFoundError: no such object.
+            TooLargeError: the object holds more than ``max_bytes`` bytes.
         """
+        chunks: list[bytes] = []
+        total = 0
         try:
-            out = self._client.get_object(Bucket=self.bucket, Key=key)
-            data: bytes = out["Body"].read()
+            body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                while chunk := body.read(_CHUNK):
+                    total += len(chunk)
+                    if max_bytes is not None and total > max_bytes:
+                        raise TooLargeError(max_bytes)
+                    chunks.append(chunk)
+            finally:
+                body.close()
         except ClientError as e:
             raise _translate(e) from e
-        return data
+        return b"".join(chunks)
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` (a rejected upload is not kept for the lifecycle rule); absent is fine."""
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            raise _translate(e) from e
 
     def touch(self, key: str) -> None:
         """Copy ``key`` onto itself: a new ``ObjectCreated`` event re-triggers the import worker

@@ -39,7 +39,7 @@ from teamcal.models.ical import ImportJob, UploadTicket
 from teamcal.services.events import JIRA_BACKED
 from teamcal.services.ical.importer import ImportRun
 from teamcal.services.ical.stores import IcalStores, active_calendar
-from teamcal.storage.ics_files import parse_upload_key, upload_key
+from teamcal.storage.ics_files import TooLargeError, parse_upload_key, upload_key
 
 #: Color of the "Imported events" source (the CCJ reference samples' event source color).
 DEFAULT_COLOR = "#7500ca"
@@ -258,14 +258,18 @@ def run_upload(
         source = stores.config.sources.get(int(job["sourceId"]))
         if source is None or not is_active(source):
             raise NotFoundError(f"source {job['sourceId']} no longer exists")
-        size = stores.files.size(key)
-        if size > max_bytes:
+        try:
+            data = stores.files.read(key, max_bytes)
+        except TooLargeError as e:
             raise IcsFileError(
-                f"The file is {size} bytes; at most {max_bytes} bytes can be imported: split it into several files"
-            )
-        doc = reader.read(stores.files.read(key))
+                f"The file holds more than {max_bytes} bytes; at most {max_bytes} bytes can be imported:"
+                " split it into several files"
+            ) from e
+        doc = reader.read(data)
     except (IcsFileError, NotFoundError) as e:
         _finish_failed(stores, job, run_id, e.message, clock())
+        if isinstance(e, IcsFileError):
+            stores.files.delete(key)  # a rejected upload is not kept
         return to_wire(job)
     except RetryableError:
         _release(stores, int(job["id"]), run_id, "the file store was busy; the import resumes when retried")
