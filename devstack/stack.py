@@ -51,7 +51,7 @@ class _Endpoint:
         )
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return self._session.client(service, endpoint_url=self.url, **kwargs)
+        return self._session.client(service, endpoint_url=self.url, **kwargs)  # type: ignore[call-overload]
 
 
 class LocalStack:

@@ -15,18 +15,45 @@ environments. ``snapshot_restore_py`` exists only in Lambda's Python runtimes (3
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 
+if TYPE_CHECKING:  # types-boto3 (a development dependency): typed clients for the services used
+    from types_boto3_cloudformation import CloudFormationClient
+    from types_boto3_dynamodb import DynamoDBClient
+    from types_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from types_boto3_s3 import S3Client
+    from types_boto3_scheduler import EventBridgeSchedulerClient
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_sqs import SQSClient
+
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
 
 
-@cache
+@overload
+def client(service: Literal["cloudformation"]) -> CloudFormationClient: ...
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["dynamodbstreams"]) -> DynamoDBStreamsClient: ...
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["scheduler"]) -> EventBridgeSchedulerClient: ...
+@overload
+def client(service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for ``service`` (e.g. ``"dynamodb"``, ``"s3"``)."""
-    return boto3.client(service, config=RETRY_CONFIG)
+    return _client(service)
+
+
+@cache
+def _client(service: str) -> Any:
+    return boto3.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
 
 
 #: For bulk writers (the iCalendar import): their requests are built by code from records that
@@ -36,7 +63,7 @@ BULK_CONFIG = RETRY_CONFIG.merge(Config(parameter_validation=False))
 
 
 @cache
-def bulk_client(service: str) -> Any:
+def bulk_client(service: Literal["dynamodb"]) -> DynamoDBClient:
     """A process-wide client for ``service`` without client-side parameter validation (see
     :data:`BULK_CONFIG`); the service still validates every request."""
     return boto3.client(service, config=BULK_CONFIG)
@@ -44,7 +71,7 @@ def bulk_client(service: str) -> Any:
 
 def forget_clients() -> None:
     """Drop every cached client (the next call builds a new one, with new connections)."""
-    client.cache_clear()
+    _client.cache_clear()
     bulk_client.cache_clear()
 
 

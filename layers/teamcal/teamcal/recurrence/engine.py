@@ -44,7 +44,7 @@ class _PastHorizon(Exception):  # noqa: N818 - a control-flow signal, not an err
     """Raised inside dateutil's iteration once it has moved past the requested month."""
 
 
-class _HorizonRule(du.rrule):  # type: ignore[misc]  # dateutil ships no type hints
+class _HorizonRule(du.rrule):
     """A :class:`dateutil.rrule.rrule` whose iteration can be stopped after a number of months.
 
     ``until`` and ``count`` keep their dateutil meaning. :meth:`iterate` arms the horizon; plain
@@ -73,7 +73,7 @@ class _HorizonRule(du.rrule):  # type: ignore[misc]  # dateutil ships no type hi
         """The occurrences ``t`` with ``lo <= t <= hi``; the iteration stops (silently) once it
         moves past the month of ``horizon`` (default ``hi``), whether or not a candidate passed
         the day filters."""
-        start: dt.datetime = self._dtstart
+        start: dt.datetime = self._dtstart  # type: ignore[attr-defined]  # dateutil internals (see above)
         self._rebuilds = 0
         # one read when _iter starts, one per rebuild: the first month, then each later month.
         self._budget = 2 + max(0, _month_index(horizon or hi) - _month_index(start)) + 1

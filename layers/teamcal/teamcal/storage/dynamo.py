@@ -61,7 +61,7 @@ def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def value(v: Any) -> dict[str, Any]:
     """One plain value as a DynamoDB attribute value (for keys and expression values)."""
-    return _SER.serialize(_dynamo_safe(v))  # type: ignore[no-any-return]
+    return dict(_SER.serialize(_dynamo_safe(v)))
 
 
 def translate(e: ClientError, conflict_message: str = "the item was changed by another request") -> Exception:
@@ -72,7 +72,7 @@ def translate(e: ClientError, conflict_message: str = "the item was changed by a
         return ConflictError(conflict_message)
     if code in _RETRYABLE:
         return RetryableError("the data store is busy; retry the request")
-    return e  # type: ignore[no-any-return]
+    return e
 
 
 def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:

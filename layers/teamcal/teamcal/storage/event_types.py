@@ -133,7 +133,7 @@ class EventTypeRepository:
             old = e.response.get("Item")
             if not old:
                 raise NotFoundError(f"event type {key!r} not found") from e
-            record = deserialize(old)
+            record = deserialize(old)  # type: ignore[arg-type]  # the stubs type Item as object
             if int(record.get("useCount") or 0) > 0:
                 raise ConflictError(
                     f"event type {key!r} is used by {record['useCount']} source(s); delete them first"

@@ -47,7 +47,7 @@ def _translate(e: ClientError) -> Exception:
         return NotFoundError("the file is not in the bucket (not uploaded yet, or expired)")
     if code in _RETRYABLE:
         return RetryableError("the file store is busy; retry")
-    return e  # type: ignore[no-any-return]
+    return e
 
 
 def snapshot_key(calendar_id: int, snapshot_id: int, at_ms: int) -> str:

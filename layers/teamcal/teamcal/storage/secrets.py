@@ -99,4 +99,4 @@ def _code(e: ClientError) -> str:
 def _translate(e: ClientError) -> Exception:
     if _code(e) in _RETRYABLE:
         return RetryableError("the secret store is busy; retry")
-    return e  # type: ignore[no-any-return]
+    return e
