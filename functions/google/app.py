@@ -23,10 +23,12 @@ to this module.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from functools import lru_cache
-from typing import Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -68,10 +70,25 @@ API_SYNC_BUDGET_MS = 20_000
 _CALENDAR = Annotated[str, Path(alias="calendarId")]
 
 
-if __package__:  # imported as functions.google.app (tests, the local stack)
+if TYPE_CHECKING:
     from .client import GoogleApi
-else:  # Lambda loads app.py as a top-level module, next to client.py
-    from client import GoogleApi  # type: ignore[no-redef]
+
+
+def _client_module() -> ModuleType:
+    """:mod:`client`, imported on first use: google-api-python-client and google-auth (with
+    cryptography and pyparsing) are most of this function's import time, and routes that only read
+    DynamoDB never need them. Under SnapStart the hook below imports it before the snapshot."""
+    if __package__:  # imported as functions.google.app (tests, the local stack)
+        return importlib.import_module(".client", __package__)
+    return importlib.import_module("client")  # Lambda loads app.py as a top-level module, next to client.py
+
+
+try:
+    from snapshot_restore_py import register_before_snapshot
+except ImportError:  # not on Lambda
+    pass
+else:
+    register_before_snapshot(_client_module)
 
 
 # ---------------------------------------------------------------------------- wiring
@@ -91,7 +108,8 @@ def stores() -> service.GoogleStores:
 
 @lru_cache(maxsize=1)
 def gateway() -> GoogleApi:
-    return GoogleApi(google_settings)
+    api: GoogleApi = _client_module().GoogleApi(google_settings)
+    return api
 
 
 def config() -> service.GoogleConfig:

@@ -129,3 +129,28 @@ def test_the_after_restore_hook_drops_cached_clients() -> None:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_the_google_client_libraries_load_on_first_use_or_before_the_snapshot() -> None:
+    """Cold start: importing the Google function does not import google-api-python-client; under
+    SnapStart a before-snapshot hook imports it, so restored environments have it loaded."""
+    tpl = Template.from_file(stack="snapstart")
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONPATH": str(ROOT)})
+    env.update(tpl.function_environment("GoogleFunction"))
+    code = textwrap.dedent(
+        """
+        import sys, types
+        hooks = []
+        sys.modules["snapshot_restore_py"] = types.SimpleNamespace(register_before_snapshot=hooks.append)
+        import functions.google.app as app
+        assert "googleapiclient" not in sys.modules and "google.oauth2" not in sys.modules
+        assert len(hooks) == 1
+        hooks[0]()
+        assert "googleapiclient.discovery" in sys.modules
+        assert type(app.gateway()).__name__ == "GoogleApi"
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]

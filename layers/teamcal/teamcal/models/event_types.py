@@ -71,7 +71,9 @@ class EventType(BaseModel):
 
 
 def _predefined(type_id: int, key: str, name: str, users_required: bool) -> EventType:
-    return EventType(
+    # model_construct: these constants are valid by construction, and validating them would build
+    # EventType's schema at import (defer_build), a cold-start cost for every function.
+    return EventType.model_construct(
         id=type_id,
         key=key,
         name=name,
