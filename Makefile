@@ -101,6 +101,7 @@ bench: install
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.recurrence
 	$(BIN)/python -m bench.google
+	$(BIN)/python -m bench.jira
 	$(BIN)/python -m bench.search
 
 clean:

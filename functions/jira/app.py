@@ -16,6 +16,7 @@ The schedule delivers ``{"source": "teamcal.jira-sync", "calendarId": 0}`` to th
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from functools import lru_cache
 from typing import Any
@@ -49,6 +50,7 @@ app = api.make_resolver()
 for _name in ("botocore", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
+_JITTER = secrets.SystemRandom()
 #: Time budget of a sync started through the API (API Gateway gives up after 29 s), in ms.
 API_SYNC_BUDGET_MS = 20_000
 
@@ -88,9 +90,11 @@ def config() -> service.JiraConfig:
 
 
 def _budget(context: LambdaContext, cap_ms: int | None) -> SyncClock:
+    """The run's clock: the time budget, and the backoff's jitter from the system's randomness
+    (environments restored from one SnapStart snapshot share the ``random`` module's state)."""
     remaining = context.get_remaining_time_in_millis()
     deadline = time.monotonic() + (remaining if cap_ms is None else min(remaining, cap_ms)) / 1000
-    return SyncClock(time_left_ms=lambda: int((deadline - time.monotonic()) * 1000))
+    return SyncClock(time_left_ms=lambda: int((deadline - time.monotonic()) * 1000), random=_JITTER.random)
 
 
 def _own_arn() -> str:
