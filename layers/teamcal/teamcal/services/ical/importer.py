@@ -124,7 +124,8 @@ class ImportRun:
     """One run of an import job over an indexed file (see the module docstring).
 
     ``job`` is the stored job (updated in place and saved after each chunk, conditioned on
-    ``run_id``); ``deadline()`` says when to stop and leave the job INTERRUPTED.
+    ``run_id``); ``deadline()`` says when to stop and leave the job INTERRUPTED: it is asked
+    before each VEVENT after the first and before each chunk is written.
     """
 
     def __init__(
@@ -176,12 +177,21 @@ class ImportRun:
             self._warn_document()
         counts: Counter[str] = Counter(self._key(span) for span in doc.events)
         next_index = checkpoint
+        parsed = 0
         for span in doc.events[checkpoint:]:
             next_index = span.index + 1
             key = self._key(span)
             if key in done_keys or _in_ranges(span.index, done_ranges):
                 self.done_after.append(span.index)
                 continue
+            # the budget is checked before every VEVENT (each costs at most a bounded rule's CPU),
+            # not only per chunk, once some series is complete: what is complete is written before
+            # stopping, so every run makes progress
+            if parsed and self.ready and self.deadline():
+                self._flush(span.index, anyway=True)  # keep what is done: the next run goes on from here
+                self._interrupt(span.index)
+                return
+            parsed += 1
             group = self.groups.get(key)
             if group is None:
                 group = self.groups[key] = _Group(key, span.index, counts[key])
@@ -267,10 +277,11 @@ class ImportRun:
             entry["recurrenceId"] = span.recurrence_id.rsplit(":", 1)[-1]
         errors.append(entry)
 
-    def _flush(self, next_index: int, *, last: bool = False) -> bool:
+    def _flush(self, next_index: int, *, last: bool = False, anyway: bool = False) -> bool:
         """Write the ready groups and save progress (the last flush leaves saving to
-        :meth:`_finish`); False (job INTERRUPTED) when out of time."""
-        if self.ready and self.deadline():
+        :meth:`_finish`); False (job INTERRUPTED) when out of time, unless ``anyway`` (the caller
+        interrupts right after)."""
+        if self.ready and not anyway and self.deadline():
             self._interrupt(next_index)
             return False
         groups, self.ready, self.ready_count = self.ready, [], 0
