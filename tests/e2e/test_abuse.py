@@ -5,6 +5,8 @@ refused."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 import uuid
 from typing import Any
@@ -84,3 +86,63 @@ def test_a_revoked_token_gets_401_on_its_next_request(stack: StackClient) -> Non
     # Then its very next request is refused, and the admin's own token still works
     assert stack.call("GET", "/calendar", created["token"]).status_code == 401
     assert stack.admin("GET", "/token").status_code == 200
+
+
+def _invite(stack: StackClient, partner_url: str) -> tuple[int, Any, float]:
+    body = {"name": "abuse", "partnerUrl": partner_url, "scope": {"mode": "SHOW_ALL"}}
+    t0 = time.monotonic()
+    response = stack.admin("POST", "/synchronization", json=body)
+    return response.status_code, response.json(), time.monotonic() - t0
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:a9fe:a9fe::1",  # 6to4 of the metadata address
+        "2002:c0a8:101::1",  # 6to4 of 192.168.1.1 (loopback itself is allowed in the local stack)
+        "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata address
+        "64:ff9b:1::a00:1",  # NAT64 local-use
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+        "::ffff:169.254.169.254",
+    ],
+)
+def test_partner_urls_that_reach_inside_are_refused(stack: StackClient, address: str) -> None:
+    status, body, _ = _invite(stack, f"https://[{address}]/rest/brizo-calendar/api/1")
+    assert status == 400, body
+    assert set(body["errors"]) == {"partnerUrl"}
+
+
+def test_a_dripping_partner_is_cut_off_at_the_deadline(stack: StackClient) -> None:
+    # Given a "partner" on loopback that answers one byte every 0.2 s (a minute for its answer)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65_536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n" + b" " * 300:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        # When a synchronization is offered to it
+        status, body, elapsed = _invite(
+            stack, f"http://127.0.0.1:{listener.getsockname()[1]}/rest/brizo-calendar/api/1"
+        )
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    # Then the call ends at the client's deadline (8 s) with a clear error, not when the drip ends
+    assert status in (502, 503, 504), body
+    assert "did not answer" in json.dumps(body)
+    assert elapsed < 12
