@@ -79,7 +79,7 @@ def stores() -> IcalStores:
         events=EventRepository(aws.bulk_client("dynamodb"), settings.events_table),
         jobs=ImportJobRepository(client, settings.calendars_table),
         feeds=FeedRepository(client, settings.calendars_table),
-        files=IcsFiles(aws.client("s3"), settings.snapshots_bucket),
+        files=IcsFiles(aws.s3_client(), settings.snapshots_bucket),
     )
 
 
@@ -177,7 +177,7 @@ def import_url(
         path_id(calendar_id, "calendar"),
         source_id,
         max_bytes=ical_settings.max_upload_bytes,
-        expires_seconds=ical_settings.url_expiry_seconds,
+        expires_seconds=ical_settings.upload_expiry_seconds,
     )
     return ticket.model_dump(by_alias=True), 201
 

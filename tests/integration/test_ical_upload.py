@@ -3,7 +3,9 @@ function's S3 event, and a job that fails with reasons or stops and resumes with
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,9 +60,9 @@ def test_upload_url_then_object_created_runs_the_import(aws: None, lambda_contex
     # Given an upload ticket
     cal = zoned_calendar(lambda_context)
     ticket = upload(cal["id"], lambda_context)
-    assert ticket["method"] == "PUT"
+    assert ticket["method"] == "POST"
     assert ticket["key"] == f"imports/{cal['id']}/{ticket['jobId']}.ics"
-    assert ticket["key"] in ticket["url"]
+    assert ticket["fields"]["key"] == ticket["key"]
     assert ticket["maxBytes"] == 25 * 1024 * 1024
     assert job(ticket["jobId"], lambda_context)["status"] == "PENDING_UPLOAD"
     # When the file lands in the bucket and S3 notifies the function
@@ -110,6 +112,27 @@ def test_an_upload_over_the_limit_fails_before_it_is_read(
     failed = job(ticket["jobId"], lambda_context)
     assert failed["status"] == "FAILED"
     assert "at most 1024 bytes" in failed["message"]
+
+
+def test_the_upload_form_is_sigv4_with_size_and_type_conditions_and_a_short_expiry(
+    aws: None, lambda_context: Any
+) -> None:
+    # Given an upload ticket
+    cal = zoned_calendar(lambda_context)
+    before = int(time.time() * 1000)
+    ticket = upload(cal["id"], lambda_context)
+    # Then it is a presigned POST signed with SigV4 (not a reusable SigV2 PUT URL)
+    fields = ticket["fields"]
+    assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert "AWSAccessKeyId" not in fields
+    assert fields["Content-Type"] == "text/calendar"
+    # whose policy makes S3 enforce the size range, the content type and the key
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert ["content-length-range", 1, 25 * 1024 * 1024] in policy["conditions"]
+    assert {"Content-Type": "text/calendar"} in policy["conditions"]
+    assert {"key": ticket["key"]} in policy["conditions"]
+    # and that expires within five minutes
+    assert ticket["expires"] - before <= 300_000 + 5_000
 
 
 def test_a_rejected_upload_is_deleted_at_once(aws: None, lambda_context: Any) -> None:

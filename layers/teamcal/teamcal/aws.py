@@ -71,10 +71,22 @@ def bulk_client(service: Literal["dynamodb"]) -> DynamoDBClient:
     return boto3.client(service, config=BULK_CONFIG)
 
 
+#: S3 with SigV4 for presigned URLs and POST policies (botocore signs those with SigV2 in
+#: us-east-1 unless told; SigV2 is deprecated and carries no region or date scope).
+S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4"))
+
+
+@cache
+def s3_client() -> Any:
+    """The process-wide S3 client whose presigned URLs and POST forms are signed with SigV4."""
+    return boto3.client("s3", config=S3_CONFIG)
+
+
 def forget_clients() -> None:
     """Drop every cached client (the next call builds a new one, with new connections)."""
     _client.cache_clear()
     bulk_client.cache_clear()
+    s3_client.cache_clear()
 
 
 try:

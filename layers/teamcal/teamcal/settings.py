@@ -176,6 +176,8 @@ class IcalSettings(BaseModel):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, alias="ICAL_MAX_UPLOAD_BYTES", gt=0)
     #: Seconds a presigned upload or download URL stays valid.
     url_expiry_seconds: int = Field(default=900, alias="ICAL_URL_EXPIRY_SECONDS", ge=60, le=604_800)
+    #: Seconds a presigned upload form stays valid (short: it is for the file the caller has now).
+    upload_expiry_seconds: int = Field(default=300, alias="ICAL_UPLOAD_EXPIRY_SECONDS", ge=60, le=3600)
     #: Public base URL of the API for feed links (``https://cal.example.com``, no trailing slash);
     #: empty: derived from each request (the execute-api host and stage).
     public_base_url: str = Field(default="", alias="ICAL_PUBLIC_BASE_URL", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")

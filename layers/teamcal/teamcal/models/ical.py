@@ -59,14 +59,17 @@ class ImportJob(BaseModel):
 
 
 class UploadTicket(BaseModel):
-    """``POST /calendar/{calendarId}/import-url``: PUT the .ics bytes to ``url`` before
-    ``expires``; the import starts when the object lands (follow ``GET /import/{jobId}``)."""
+    """``POST /calendar/{calendarId}/import-url``: POST ``fields`` and then the .ics as ``file``
+    (``multipart/form-data``, S3's POST Object) to ``url`` before ``expires``; S3 refuses a file
+    over ``maxBytes`` or of another content type. The import starts when the object lands
+    (follow ``GET /import/{jobId}``)."""
 
     model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     job_id: int = Field(alias="jobId")
     url: str
-    method: Literal["PUT"] = "PUT"
+    method: Literal["POST"] = "POST"
+    fields: dict[str, str] = Field(description="form fields to send before the file, as they are")
     key: str
     expires: int
     max_bytes: int = Field(alias="maxBytes")

@@ -4,13 +4,13 @@ Object keys (the only place that knows them):
 
 * ``snapshots/<calendarId>/<YYYYMMDDTHHMMSSZ>-<snapshotId>.ics`` — an export (``text/calendar``),
   expired by the bucket's lifecycle rule after ``SnapshotRetentionDays``;
-* ``imports/<calendarId>/<jobId>.ics`` — a file uploaded through a presigned PUT URL; its arrival
+* ``imports/<calendarId>/<jobId>.ics`` — a file uploaded through a presigned POST form; its arrival
   triggers the import function (the template's S3 event on the ``imports/`` prefix); expired by
   the lifecycle rule after a week.
 
 Presigned URLs are signed by the function's role with SigV4 and expire after the given seconds.
-A presigned PUT cannot limit the size of what is uploaded, and the object can be replaced
-between two reads: the worker streams it once with a hard byte cap (:meth:`IcsFiles.read`) and
+The upload form's policy makes S3 enforce the size and content type; still, the object can be
+replaced while its form is valid, so the worker streams it once with a hard byte cap (:meth:`IcsFiles.read`) and
 deletes a rejected upload at once (:meth:`IcsFiles.delete`).
 """
 
@@ -28,6 +28,8 @@ from teamcal.errors import NotFoundError, RetryableError
 SNAPSHOTS = "snapshots/"
 IMPORTS = "imports/"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+#: The Content-Type an upload form requires (a condition of its policy).
+UPLOAD_CONTENT_TYPE = "text/calendar"
 _UPLOAD = re.compile(r"^imports/(\d{1,16})/(\d{1,16})\.ics$")
 _RETRYABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
 _CHUNK = 1024 * 1024
@@ -95,12 +97,20 @@ class IcsFiles:
         )
         return url
 
-    def upload_url(self, key: str, expires_seconds: int) -> str:
-        """A presigned PUT URL for ``key`` (the caller PUTs the raw .ics bytes)."""
-        url: str = self._client.generate_presigned_url(
-            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
+    def upload_form(self, key: str, max_bytes: int, expires_seconds: int) -> tuple[str, dict[str, str]]:
+        """A presigned POST (S3 "POST Object" with a policy) for ``key``: ``(url, fields)``. The
+        caller sends ``fields`` then the file as ``multipart/form-data``; S3 itself refuses a file
+        of 0 or more than ``max_bytes`` bytes (``content-length-range``), another key, or a
+        ``Content-Type`` other than ``text/calendar``, and the form after ``expires_seconds``.
+        Signed with the client's signature version (SigV4: :func:`teamcal.aws.s3_client`)."""
+        out = self._client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": UPLOAD_CONTENT_TYPE},
+            Conditions=[{"Content-Type": UPLOAD_CONTENT_TYPE}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_seconds,
         )
-        return url
+        return str(out["url"]), {str(k): str(v) for k, v in out["fields"].items()}
 
     def size(self, key: str) -> int:
         """The object's size in bytes.

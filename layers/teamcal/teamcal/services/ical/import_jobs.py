@@ -189,8 +189,9 @@ def request_upload(
     expires_seconds: int,
     clock: Callable[[], int] = now_ms,
 ) -> UploadTicket:
-    """``POST /calendar/{calendarId}/import-url``: a job waiting for its file and a presigned PUT
-    URL for it; the object landing in the bucket starts the import (:func:`run_upload`).
+    """``POST /calendar/{calendarId}/import-url``: a job waiting for its file and a presigned POST
+    form for it (S3 enforces ``max_bytes`` and the content type; valid ``expires_seconds``); the
+    object landing in the bucket starts the import (:func:`run_upload`).
 
     Raises:
         NotFoundError / ForbiddenError: as :func:`import_inline`.
@@ -202,10 +203,11 @@ def request_upload(
     job = _new_job(calendar, source, principal, "upload", now)
     job["key"] = upload_key(calendar.id, int(job["id"]))
     stores.jobs.create(job)
-    url = stores.files.upload_url(str(job["key"]), expires_seconds)
+    url, fields = stores.files.upload_form(str(job["key"]), max_bytes, expires_seconds)
     return UploadTicket(
         job_id=int(job["id"]),
         url=url,
+        fields=fields,
         key=str(job["key"]),
         expires=now + expires_seconds * 1000,
         max_bytes=max_bytes,
