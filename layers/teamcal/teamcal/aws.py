@@ -77,7 +77,7 @@ S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4"))
 
 
 @cache
-def s3_client() -> Any:
+def s3_client() -> S3Client:
     """The process-wide S3 client whose presigned URLs and POST forms are signed with SigV4."""
     return boto3.client("s3", config=S3_CONFIG)
 
