@@ -148,3 +148,24 @@ def test_request_without_authorizer_context_is_401(aws: None, lambda_context: An
     status, body = call(api_event("GET", "/token"), lambda_context)
     assert status == 401
     assert body["errors"] == {}
+
+
+def test_listing_is_in_creation_order_although_ids_are_random(
+    aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three tokens created one after the other whose random ids happen to descend
+    from teamcal.services import tokens as service
+
+    ids = iter([900, 500, 100])
+    clock = iter([1_000, 2_000, 3_000])
+    monkeypatch.setattr(service, "new_id", lambda: next(ids))
+    monkeypatch.setattr(service, "now_ms", lambda: next(clock))
+    for name in ("first", "second", "third"):
+        status, _ = call(api_event("POST", "/token", {"name": name, "user": "ann"}, authorizer=ADMIN), lambda_context)
+        assert status == 201
+    # When an admin lists tokens
+    status, page = call(api_event("GET", "/token", authorizer=ADMIN), lambda_context)
+    # Then they come in the order they were created, not by id
+    assert status == 200
+    assert [t["name"] for t in page["values"]] == ["first", "second", "third"]
+    assert [t["created"] for t in page["values"]] == [1_000, 2_000, 3_000]

@@ -80,7 +80,7 @@ def create_token_as(caller: Principal, repo: TokenRepository, request: TokenCrea
 
 
 def list_tokens(repo: TokenRepository, caller: Principal | None = None) -> list[Token]:
-    """Tokens ordered by id, without plaintext or hash: all of them for an all-calendars admin
+    """Tokens in creation order, without plaintext or hash: all of them for an all-calendars admin
     (or ``caller=None``: the deployment's own bootstrap command), else those ``caller`` created.
 
     Raises:

@@ -73,8 +73,9 @@ class TokenRepository:
         return _public(deserialize(out["Item"])) if "Item" in out else None
 
     def list(self) -> list[dict[str, Any]]:
-        """Every token record, ordered by id (a Query on ``gsi1``; no Scan)."""
-        return [
+        """Every token record in creation order (``created`` epoch ms, then id: ids are random, so
+        the index order by id is no order a reader expects). A Query on ``gsi1``; no Scan."""
+        found = [
             _public(item)
             for item in query_all(
                 self._client,
@@ -84,6 +85,7 @@ class TokenRepository:
                 ExpressionAttributeValues={":p": value(_LIST_PK)},
             )
         ]
+        return sorted(found, key=lambda r: (int(r.get("created") or 0), int(r["id"])))
 
     def delete(self, token_id: int) -> dict[str, Any]:
         """Delete the token with ``token_id`` and return its record.
