@@ -1,5 +1,6 @@
 # teamcal — everything a fresh machine needs goes through these targets.
 #   make run   create .venv, install, start the local stack on http://127.0.0.1:$(PORT)
+#              (ARGS="--parameter-overrides NAME=VALUE ..." passes flags to python -m devstack)
 #   make test  install what tests need, then lint, type-check, lint the template and run pytest
 
 PYTHON ?= python3
@@ -29,7 +30,7 @@ install: $(BIN)/.installed
 tools: $(TOOLS)/bin/.installed
 
 run: install
-	$(BIN)/python -m devstack --port $(PORT)
+	$(BIN)/python -m devstack --port $(PORT) $(ARGS)
 
 test: install tools lint typecheck template-lint pytest test-lowest test-py313 build sizes
 
