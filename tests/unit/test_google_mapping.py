@@ -213,3 +213,25 @@ def test_token_endpoint_errors_are_typed() -> None:
     assert isinstance(redirect, GoogleCredentialsError)
     assert "https://x.example/cb" in redirect.message
     assert "Authorized redirect URIs" in redirect.message
+
+
+def test_recurrence_lines_are_read_as_content_lines_quoted_tzid_and_lower_case() -> None:
+    # Given Google recurrence lines with a quoted TZID (RFC 5545 3.2: a parameter value may be a
+    # quoted string), lower-case names and a line that is no content line at all
+    item = {
+        "id": "q",
+        "start": {"dateTime": "2026-03-02T09:00:00+01:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-03-02T09:30:00+01:00", "timeZone": "Europe/Berlin"},
+        "recurrence": [
+            "RRULE:FREQ=WEEKLY;COUNT=6",
+            'EXDATE;TZID="America/New_York":20260316T040000',
+            "exdate;tzid=Europe/Berlin:20260309T090000",
+            "not a content line",
+        ],
+    }
+    # When it is mapped
+    change = classify(item, "UTC")
+    # Then the quoted zone is the zone, not a name with quotes in it, and the odd line is a note
+    assert isinstance(change, Upsert)
+    assert change.fields["exdate"] == ["20260309T090000", "20260316T080000Z"]
+    assert any("not a content line" in n for n in change.notes)

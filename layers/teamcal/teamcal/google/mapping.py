@@ -267,28 +267,37 @@ def recurrence_ref(original: Mapping[str, Any], zone_name: str) -> str:
 
 # ---------------------------------------------------------------------------- recurrence lines
 def _parse_recurrence(lines: Sequence[object], zone_name: str, all_day: bool, out: _Recurrence) -> None:
-    """RFC 5545 content lines (``RRULE:…``, ``EXDATE;TZID=…:…``, ``RDATE;VALUE=DATE:…``) → ``out``."""
+    """RFC 5545 content lines (``RRULE:…``, ``EXDATE;TZID=…:…``, ``RDATE;VALUE=DATE:…``) → ``out``.
+
+    Each line is split by icalendar's content-line parser (RFC 5545 §3.1, §3.2): names and
+    parameter names are case-insensitive, a parameter value may be quoted (``TZID="…"``). A line
+    that is no content line becomes a note.
+    """
+    from icalendar.parser import Contentline  # only recurring Google events pay for icalendar
+
     for line in lines:
-        if not isinstance(line, str) or ":" not in line:
+        try:
+            if not isinstance(line, str):
+                raise ValueError("not a string")
+            raw_name, params, value = Contentline(line).parts()  # type: ignore[no-untyped-call]
+        except ValueError:
             out.notes.append(f"ignored recurrence line {str(line)[:60]!r}")
             continue
-        head, value = line.split(":", 1)
-        name, *raw_params = head.split(";")
-        params = dict(p.split("=", 1) for p in raw_params if "=" in p)
-        name = name.strip().upper()
+        name = str(raw_name).strip().upper()
+        tzid = params.get("TZID")
         if name == "RRULE":
             if out.rrule is None:
-                out.rrule = value.strip()
+                out.rrule = str(value).strip()
             else:
                 out.notes.append("only the first RRULE is kept")
         elif name in ("EXDATE", "RDATE"):
             target = out.exdate if name == "EXDATE" else out.rdate
-            if params.get("VALUE", "").upper() == "PERIOD":
+            if str(params.get("VALUE", "")).upper() == "PERIOD":
                 out.notes.append(f"{name} PERIOD values are not supported")
                 continue
-            for text in value.split(","):
+            for text in str(value).split(","):
                 if text.strip():
-                    target.append(_date_value(text.strip(), params.get("TZID"), zone_name, all_day))
+                    target.append(_date_value(text.strip(), str(tzid) if tzid else None, zone_name, all_day))
         else:
             out.notes.append(f"{name} is not supported (RFC 5545 deprecated EXRULE)" if name == "EXRULE" else name)
 
