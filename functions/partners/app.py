@@ -82,7 +82,15 @@ def _signed_call() -> SignedCall:
 
 
 # ---------------------------------------------------------------------------- our API
-@app.post("/synchronization", responses={201: {"description": "invited; status INVITATION_SENT"}})
+@app.post(
+    "/synchronization",
+    responses={
+        201: {
+            "description": "invited; status INVITATION_SENT",
+            "content": {"application/json": {"model": Synchronization}},
+        }
+    },
+)
 def create_synchronization(body: SynchronizationCreate) -> tuple[dict[str, Any], int]:
     created = service.invite(context(), api.principal(app), body, _own_url())
     metrics.add_metric(name="SynchronizationInvited", unit="Count", value=1)
@@ -124,7 +132,10 @@ def remove_record(sync_id: SyncId) -> Synchronization:
     return service.remove_record(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
-@app.post("/synchronization/<synchronizationId>/mappings", responses={201: {"description": "mapped"}})
+@app.post(
+    "/synchronization/<synchronizationId>/mappings",
+    responses={201: {"description": "mapped", "content": {"application/json": {"model": CalendarMapping}}}},
+)
 def add_mapping(sync_id: SyncId, body: MappingCreate) -> tuple[dict[str, Any], int]:
     mapping = service.add_mapping(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
     return mapping.model_dump(by_alias=True), 201
@@ -155,7 +166,10 @@ def hello() -> Hello:
     return service.hello(context())
 
 
-@app.post("/partner/v1/invitations", responses={201: {"description": "invitation stored"}})
+@app.post(
+    "/partner/v1/invitations",
+    responses={201: {"description": "invitation stored", "content": {"application/json": {"model": InvitationOut}}}},
+)
 def receive_invitation() -> tuple[dict[str, Any], int]:
     answer: InvitationOut = service.receive_invitation(context(), _signed_call())
     return answer.model_dump(by_alias=True), 201
@@ -176,7 +190,10 @@ def partner_deleted(sync_id: SyncId) -> Synchronization:
     return service.partner_deleted(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
-@app.post("/partner/v1/synchronization/<synchronizationId>/mappings", responses={201: {"description": "mapped"}})
+@app.post(
+    "/partner/v1/synchronization/<synchronizationId>/mappings",
+    responses={201: {"description": "mapped", "content": {"application/json": {"model": CalendarMapping}}}},
+)
 def partner_mapping_added(sync_id: SyncId) -> tuple[dict[str, Any], int]:
     mapping = service.partner_mapping_added(context(), path_id(sync_id, "synchronization"), _signed_call())
     return mapping.model_dump(by_alias=True), 201

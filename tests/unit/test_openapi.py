@@ -191,3 +191,21 @@ def test_the_check_mode_reports_a_stale_file(tmp_path: Any) -> None:
     assert openapi.main(["--check", "--output", str(stale)]) == 1
     assert openapi.main(["--output", str(stale)]) == 0
     assert openapi.main(["--check", "--output", str(stale)]) == 0
+
+
+def test_every_created_or_accepted_answer_names_its_schema(committed: dict[str, Any]) -> None:
+    # Given every 201 and 202 answer of the document (ical, partner, token routes, ...)
+    answers = [
+        (f"{method.upper()} {path} {code}", resolved(committed, response))
+        for path, method, op in operations(committed)
+        for code, response in op.get("responses", {}).items()
+        if code in ("201", "202")
+    ]
+    assert answers
+    # Then each says which model its JSON body is, not a bare object
+    untyped = [
+        name
+        for name, response in answers
+        if "$ref" not in response.get("content", {}).get("application/json", {}).get("schema", {})
+    ]
+    assert untyped == []
