@@ -9,9 +9,14 @@
 3. the floor: a bare dateutil ``rrule.between`` loop over the same rules (no EXDATEs, no children,
    no conversion), plus a plain overlap filter over the single events.
 
+4. the same ``POST /event/search`` over HTTP on the local stack (:mod:`devstack`: API gateway
+   emulator, the events function in its worker process, the moto server), the stored items copied
+   there from the in-process run; every occurrence is fetched (pages of at most ``PAGE_CAP``).
+   ``--no-local-stack`` skips it.
+
 The occurrence sets of 1 and 2 must be identical (start instant per UID). Run:
 
-    .venv/bin/python -m bench.search [--masters 500] [--singles 5000] [--repeat 5]
+    .venv/bin/python -m bench.search [--masters 500] [--singles 5000] [--repeat 5] [--no-local-stack]
 """
 
 from __future__ import annotations
@@ -202,6 +207,63 @@ def rie_keys(calendar: Any) -> set[Key]:
     return out
 
 
+#: The tables a search reads, copied to the local stack (logical ids of template.yaml).
+SEARCH_TABLES = ("CalendarsTable", "SourcesTable", "EventsTable")
+
+
+def table_items() -> dict[str, list[dict[str, Any]]]:
+    """Every item of :data:`SEARCH_TABLES` in the bench stack (call inside ``mock_aws``)."""
+    from devstack.template import Template
+
+    tpl = Template.from_file(stack="bench")
+    client = boto3.client("dynamodb")
+    return {
+        logical: [
+            item
+            for page in client.get_paginator("scan").paginate(TableName=tpl.physical_name(logical))
+            for item in page["Items"]
+        ]
+        for logical in SEARCH_TABLES
+    }
+
+
+def local_stack_search(items: dict[str, list[dict[str, Any]]], calendar_id: int, repeat: int) -> tuple[float, int]:
+    """Median seconds of the whole 91-day search over HTTP on a local stack holding ``items``
+    (every page), and the number of occurrences it returned. The first search (cold starts of
+    the authorizer and the events function) is not counted."""
+    import requests
+
+    from devstack.stack import LocalStack
+    from teamcal.api import BASE_PATH
+
+    with LocalStack(port=0, stack_name="teamcal-bench") as stack:
+        assert stack.endpoint is not None
+        client = stack.endpoint.client("dynamodb")
+        for logical, rows in items.items():
+            table = stack.template.physical_name(logical)
+            for i in range(0, len(rows), 25):
+                batch = [{"PutRequest": {"Item": row}} for row in rows[i : i + 25]]
+                client.batch_write_item(RequestItems={table: batch})
+        url = f"{stack.url}{BASE_PATH}/event/search"
+        headers = {"Authorization": f"Bearer {stack.admin_token}"}
+        body = {"calendarId": calendar_id, "startDate": WINDOW_START_MS, "endDate": WINDOW_END_MS}
+
+        def search() -> int:
+            got, total = 0, None
+            while total is None or got < total:
+                page = requests.post(url, json={**body, "startAt": got}, headers=headers, timeout=60)
+                page.raise_for_status()
+                answer = page.json()
+                total = int(answer["total"])
+                got += len(answer["values"])
+                if not answer["values"]:
+                    break
+            return got
+
+        count = search()  # cold starts
+        return median(search, repeat), count
+
+
 def median(fn: Callable[[], object], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
@@ -216,6 +278,7 @@ def main() -> None:
     parser.add_argument("--masters", type=int, default=500)
     parser.add_argument("--singles", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-local-stack", action="store_true", help="skip the search over the local stack")
     args = parser.parse_args()
     _env()
     masters = build_masters(args.masters)
@@ -267,6 +330,7 @@ def main() -> None:
         found = stores.events.in_window(calendar_id, WINDOW_START_MS, WINDOW_END_MS)
         reachable = stores.events.masters(calendar_id, WINDOW_START_MS, WINDOW_END_MS)
         t_search = median(lambda: events.search(stores, root, request), args.repeat)
+        items = {} if args.no_local_stack else table_items()
 
     t_expand = median(lambda: events.occurrences_in(found, reachable, WINDOW_START_MS, WINDOW_END_MS), args.repeat)
     calendar = icalendar.Calendar.from_ical(singles_calendar(to_calendar(masters), singles).to_ical())
@@ -291,6 +355,13 @@ def main() -> None:
     rows = [
         ("teamcal expansion of the stored records", t_expand),
         ("teamcal whole search (moto in-process)", t_search),
+    ]
+    if items:
+        t_local, count = local_stack_search(items, calendar_id, max(1, args.repeat // 2))
+        if count != page.total:
+            raise SystemExit(f"MISMATCH: the local stack returned {count} occurrences, in-process {page.total}")
+        rows.append(("teamcal whole search (local stack, HTTP)", t_local))
+    rows += [
         ("recurring-ical-events on the .ics", t_rie),
         ("dateutil floor (rrulestr + between) + filter", t_floor),
     ]
