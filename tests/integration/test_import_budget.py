@@ -11,6 +11,7 @@ import pytest
 
 from functions.ical.app import stores
 from teamcal.auth.principal import Principal
+from teamcal.errors import NotFoundError
 from teamcal.services.ical.import_jobs import import_inline
 from tests.integration.ccj import ROOT
 from tests.integration.ical import moto_resources, zoned_calendar
@@ -49,3 +50,36 @@ def test_the_budget_is_checked_before_every_vevent(aws: None, lambda_context: An
     # And what was done is kept: the next run goes on from there
     again = import_inline(stores(), Principal.from_context(ROOT), calendar["id"], None, _file(10))
     assert again.status == "SUCCEEDED"
+
+
+def test_a_source_deleted_while_an_import_writes_keeps_no_orphans(
+    aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from teamcal.services.sources import purge_source
+    from teamcal.storage.events import EventRepository
+
+    # Given an import into a source whose deletion (mark DELETING, sweep its events, drop it)
+    # completes between the import's check of the source and its batch write
+    calendar = zoned_calendar(lambda_context)
+    shared = stores()
+    first = import_inline(shared, Principal.from_context(ROOT), calendar["id"], None, _file(1))
+    source_id = int(first.source_id)
+    write = EventRepository.batch_put
+    raced: list[int] = []
+
+    def racing_write(self: EventRepository, events: Any, **kwargs: Any) -> int:
+        events = list(events)
+        if events and not raced:
+            raced.append(1)
+            record = shared.config.sources.get(source_id)
+            assert record is not None
+            purge_source(shared.config.sources, self, record, 1_767_600_000_000)
+        return write(self, events, **kwargs)
+
+    monkeypatch.setattr(EventRepository, "batch_put", racing_write)
+    # When the import writes its chunk after the sweep
+    with pytest.raises(NotFoundError, match="deleted during the import"):
+        import_inline(shared, Principal.from_context(ROOT), calendar["id"], source_id, _file(5))
+    # Then nothing of the source is left behind
+    assert raced
+    assert list(shared.events.by_source(source_id)) == []

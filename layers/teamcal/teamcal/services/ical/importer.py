@@ -299,6 +299,7 @@ class ImportRun:
                     continue
                 self._resolve(group, existing, writes)
             self.stores.events.batch_put(writes.records.values(), previous=writes.previous, delete=writes.deletes)
+            self._sweep_if_source_gone(list(writes.records.values()))
             for span, outcome, reason, uid in writes.outcomes:
                 self._outcome(span, outcome, reason, uid)
             for group in groups:
@@ -324,6 +325,23 @@ class ImportRun:
         source = self.stores.config.sources.get(int(self.source["id"]))
         if source is None or not is_active(source):
             raise NotFoundError(f"source {self.source['id']} was deleted during the import")
+
+    def _sweep_if_source_gone(self, written: list[dict[str, Any]]) -> None:
+        """After a batch write (not conditioned: BatchWriteItem has no conditions), read the source
+        again: when a delete of it (or of its calendar) started meanwhile, its cascade may already
+        have swept the events, so this run deletes what it just wrote and stops (no orphans).
+        The cascade marks the source DELETING before it sweeps, so either it sees these events or
+        this check sees the mark.
+
+        Raises:
+            NotFoundError: the source was deleted during the import.
+        """
+        source = self.stores.config.sources.get(int(self.source["id"]))
+        if source is not None and is_active(source):
+            return
+        if written:
+            self.stores.events.batch_put((), delete=written)
+        raise NotFoundError(f"source {self.source['id']} was deleted during the import")
 
     def _interrupt(self, next_index: int) -> None:
         pending = [g.first_index for g in self.groups.values()] + [g.first_index for g in self.ready]
