@@ -74,7 +74,9 @@ def main() -> None:
     CPU = args.cpu
     tpl = Template.from_file(stack="bench")
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    base.update({"AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(ROOT), "POWERTOOLS_TRACE_DISABLED": "true"})
+    # This checkout's layer first (a .venv's editable install may point at another checkout).
+    path = f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'teamcal'}"
+    base.update({"AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": path, "POWERTOOLS_TRACE_DISABLED": "true"})
     functions = {tpl.function_module(lid): lid for lid, _ in tpl.of_type("AWS::Serverless::Function")}
     wanted = {f"functions.{name}.app" for name in args.only.split(",") if name}
     what = "CPU time" if CPU else "wall time"
