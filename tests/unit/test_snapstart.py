@@ -154,3 +154,20 @@ def test_the_google_client_libraries_load_on_first_use_or_before_the_snapshot() 
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_no_runtime_module_uses_the_seeded_random_module() -> None:
+    """Environments restored from one snapshot share ``random``'s state (the same jitter, the same
+    "random" values everywhere): runtime code draws from ``secrets`` / ``os.urandom`` instead."""
+    import ast
+
+    offenders = []
+    for folder in (ROOT / "layers" / "teamcal" / "teamcal", ROOT / "functions"):
+        for path in folder.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module == "random":
+                    names = ["random"]
+                if "random" in names:
+                    offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

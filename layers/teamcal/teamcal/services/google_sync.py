@@ -39,7 +39,7 @@ its master is remembered in ``pendingExdates``; the master picks both up when it
 from __future__ import annotations
 
 import json
-import random
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -93,11 +93,12 @@ class SyncStores:
 @dataclass(frozen=True)
 class SyncClock:
     """Time for a run: ``time_left_ms`` (the budget, ms), ``sleep`` (seconds) and ``random``
-    (``[0, 1)``, the backoff's jitter); tests pass fakes."""
+    (``[0, 1)``, the backoff's jitter: from the OS, since environments restored from one SnapStart
+    snapshot share ``random``'s state); tests pass fakes."""
 
     time_left_ms: Callable[[], int]
     sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = random.random
+    random: Callable[[], float] = secrets.SystemRandom().random
 
 
 @dataclass
