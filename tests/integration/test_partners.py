@@ -722,3 +722,20 @@ def test_replication_handles_every_origin(
     assert sent[private]["op"] == "delete"
     assert "event" not in sent[private]
     assert sent[plain]["op"] == "upsert"
+
+
+def test_pending_received_invitations_are_capped_with_429(
+    ctx: SyncContext, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import teamcal.services.partners as partners_service
+
+    # Given a deployment that holds at most 3 unanswered invitations (anyone may send one)
+    monkeypatch.setattr(partners_service, "MAX_PENDING_RECEIVED", 3)
+    sent = []
+    for i in range(4):
+        secret = new_secret()
+        sent.append(webhook(lambda_context, "/partner/v1/invitations", invitation(secret, partner_id=600 + i), secret))
+    # Then the first 3 are stored and the 4th is refused with 429 and Jira's body, storing nothing
+    assert [status for status, _ in sent] == [201, 201, 201, 429]
+    assert "not yet answered" in sent[3][1]["errorMessages"][0]
+    assert call(lambda_context, "GET", "/synchronization")[1]["total"] == 3

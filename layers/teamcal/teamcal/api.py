@@ -30,6 +30,7 @@ from teamcal.errors import (
     PayloadTooLargeError,
     RetryableError,
     TeamcalError,
+    TooManyRequestsError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
     UpstreamError,
@@ -49,6 +50,7 @@ STATUS_BY_ERROR: dict[type[TeamcalError], int] = {
     ConflictError: 409,
     PayloadTooLargeError: 413,
     UnsupportedMediaTypeError: 415,
+    TooManyRequestsError: 429,
     UpstreamError: 502,
     RetryableError: 503,
 }

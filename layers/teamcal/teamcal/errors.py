@@ -61,6 +61,10 @@ class UnsupportedMediaTypeError(TeamcalError):
     """The request body's Content-Type is not one the route accepts (HTTP 415)."""
 
 
+class TooManyRequestsError(TeamcalError):
+    """A cap on what a caller may hold was reached (HTTP 429): e.g. pending partner invitations."""
+
+
 class RetryableError(TeamcalError):
     """A transient failure of a dependency (throttling, timeouts); the caller may retry (HTTP 503)."""
 

@@ -53,6 +53,7 @@ from teamcal.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    TooManyRequestsError,
     UnauthorizedError,
 )
 from teamcal.ids import new_id, now_ms
@@ -104,6 +105,9 @@ from teamcal.services.sync_context import (
 from teamcal.storage.invitations import INVITATION_TTL_SECONDS
 
 MIRROR = {"PUSH": "PULL", "PULL": "PUSH", "BOTH": "BOTH"}
+#: Most received invitations not yet answered this deployment holds (the invitation route needs no
+#: token: anyone may call it); past it 429. Unanswered invitations expire after 30 days.
+MAX_PENDING_RECEIVED = 50
 _PARTNER_FAILURES = (PartnerUnreachableError, PartnerHttpError, PartnerProtocolError, PartnerAddressError)
 _RETRIES = 3
 
@@ -554,6 +558,13 @@ def receive_invitation(ctx: SyncContext, call: SignedCall) -> InvitationOut:
     except PartnerAddressError as e:
         raise InvalidInputError.for_field("url", e.errors.get("partnerUrl", e.message)) from e
     sync_id, now = new_id(), now_ms()
+    pending = sum(
+        1 for s in ctx.invitations.list_all() if s.get("status") == "INVITATION_RECEIVED" and _visible(s, now)
+    )
+    if pending >= MAX_PENDING_RECEIVED:
+        raise TooManyRequestsError(
+            f"this deployment holds {MAX_PENDING_RECEIVED} invitations not yet answered; try again later"
+        )
     record = {
         "id": sync_id,
         "name": invitation.name,
