@@ -739,3 +739,27 @@ def test_pending_received_invitations_are_capped_with_429(
     assert [status for status, _ in sent] == [201, 201, 201, 429]
     assert "not yet answered" in sent[3][1]["errorMessages"][0]
     assert call(lambda_context, "GET", "/synchronization")[1]["total"] == 3
+
+
+def test_a_received_invitation_costs_no_secret_until_accepted(
+    ctx: SyncContext, lambda_context: Any, partner: FakePartner
+) -> None:
+    # Given three invitations received from anyone
+    secrets_client = boto3.client("secretsmanager")
+    before = len(secrets_client.list_secrets()["SecretList"])
+    raw = []
+    for i in range(3):
+        secret = new_secret()
+        raw.append(encode_secret(secret))
+        status, _ = webhook(lambda_context, "/partner/v1/invitations", invitation(secret, partner_id=700 + i), secret)
+        assert status == 201
+    # Then at most the deployment's one sealing key was created, not a secret per invitation
+    assert len(secrets_client.list_secrets()["SecretList"]) <= before + 1
+    # And the stored records never hold the one-time secret in the clear, nor show it
+    items = boto3.client("dynamodb").scan(TableName=get_settings().invitations_table)["Items"]
+    assert not any(r in json.dumps(items) for r in raw)
+    listed = call(lambda_context, "GET", "/synchronization")[1]["values"]
+    assert all("sealedSecret" not in s for s in listed)
+    # And accepting one still derives the key with its secret (the inviter verifies the signature)
+    sync_id, key = accepted(ctx, lambda_context, partner)
+    assert ctx.secrets.get(sync_id, 99) == ("key", key)

@@ -87,6 +87,7 @@ from teamcal.partners.protocol import (
     encode_secret,
     parse_body,
 )
+from teamcal.partners.sealing import seal
 from teamcal.partners.signing import derive_key, new_secret, read_headers, verify
 from teamcal.partners.urls import parse_partner_url, same_url
 from teamcal.services.replication import receiver
@@ -99,6 +100,7 @@ from teamcal.services.sync_context import (
     next_status,
     partner_url,
     require_sync,
+    sealing_context,
     signing_secret,
     view,
 )
@@ -318,6 +320,7 @@ def accept(ctx: SyncContext, principal: Principal, sync_id: int, request: Accept
         **_manager_fields(ctx, principal),
         keyVersion=int(sync.get("keyVersion") or 1) + 1,
     )
+    new.pop("sealedSecret", None)
     ctx.invitations.replace(sync, new)
     logger.info("invitation accepted", extra={"synchronizationId": sync_id})
     return view(new)
@@ -334,6 +337,7 @@ def reject(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronizat
     secret = signing_secret(ctx, sync, "invitation")
     told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/reject", secret)
     new = bumped(sync, now_ms(), status=status, partnerNotified=told)
+    new.pop("sealedSecret", None)
     ctx.invitations.replace(sync, new)
     ctx.secrets.delete(sync_id)
     return view(new)
@@ -580,7 +584,9 @@ def receive_invitation(ctx: SyncContext, call: SignedCall) -> InvitationOut:
         "created": now,
         "updated": now,
     }
-    ctx.secrets.put(sync_id, "invitation", secret)
+    # no Secrets Manager secret until accepted: the one-time secret is sealed into the record,
+    # which expires (TTL) with everything the invitation created
+    record["sealedSecret"] = seal(ctx.secrets.sealing_key(), secret, sealing_context(sync_id))
     ctx.invitations.create(record)
     logger.info("invitation received", extra={"synchronizationId": sync_id, "partnerUrl": url.base})
     return InvitationOut.model_validate({"synchronizationId": sync_id, "deploymentId": me})

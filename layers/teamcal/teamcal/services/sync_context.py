@@ -24,6 +24,7 @@ from typing import Any
 from teamcal.errors import ConflictError, NotFoundError, UnauthorizedError
 from teamcal.partners.client import PartnerClient
 from teamcal.partners.protocol import Synchronization
+from teamcal.partners.sealing import SealError, unseal
 from teamcal.partners.urls import PartnerUrl, parse_partner_url
 from teamcal.services.stores import ConfigStores
 from teamcal.settings import PartnerSettings, Settings
@@ -165,10 +166,21 @@ def signing_secret(ctx: SyncContext, sync: Mapping[str, Any], stage: str) -> byt
     Raises:
         UnauthorizedError: there is no such secret (any more).
     """
+    sealed = sync.get("sealedSecret")
+    if stage == "invitation" and sealed:  # a received invitation (see receive_invitation)
+        try:
+            return unseal(ctx.secrets.sealing_key(), str(sealed), sealing_context(int(sync["id"])))
+        except SealError as e:
+            raise UnauthorizedError("this synchronization has no signing secret for the call") from e
     found = ctx.secrets.get(int(sync["id"]), int(sync.get("keyVersion") or 1))
     if found is None or found[0] != stage:
         raise UnauthorizedError("this synchronization has no signing secret for the call")
     return found[1]
+
+
+def sealing_context(sync_id: int) -> str:
+    """The context a received invitation's secret is sealed for (its own record only)."""
+    return f"invitation:{sync_id}"
 
 
 def bumped(sync: Mapping[str, Any], now_ms: int, **changes: Any) -> dict[str, Any]:
@@ -179,5 +191,5 @@ def bumped(sync: Mapping[str, Any], now_ms: int, **changes: Any) -> dict[str, An
 def view(sync: Mapping[str, Any]) -> Synchronization:
     """The API form of a stored synchronization."""
     return Synchronization.model_validate(
-        {k: v for k, v in sync.items() if k not in ("partnerDeploymentId", "keyVersion")}
+        {k: v for k, v in sync.items() if k not in ("partnerDeploymentId", "keyVersion", "sealedSecret")}
     )
