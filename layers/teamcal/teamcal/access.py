@@ -79,6 +79,7 @@ from typing import Any, TypeVar
 from teamcal.auth.principal import Principal
 from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from teamcal.models.calendars import CalendarRecord, CalendarSettings
+from teamcal.models.origin import Origin, OriginKind
 from teamcal.models.tokens import TokenCreate
 from teamcal.models.values import PermissionGrant
 from teamcal.partners.protocol import Scope
@@ -514,11 +515,10 @@ def partner_write_refusal(
         return PartnerRefusal.READ_ONLY
     if is_private(stored):
         return PartnerRefusal.PRIVATE
-    origin = stored.get("origin")
-    if isinstance(origin, Mapping) and origin.get("synchronizationId") is not None:
-        from_here = int(origin["synchronizationId"]) == sync_id
-        return None if from_here else PartnerRefusal.NOT_THE_PARTNERS
-    if origin not in (None, "api", "import") or mapping.get("direction") != "BOTH":
+    origin = Origin.of(stored)
+    if origin.kind is OriginKind.PARTNER:
+        return None if origin.came_through(sync_id) else PartnerRefusal.NOT_THE_PARTNERS
+    if origin.kind is not OriginKind.LOCAL or mapping.get("direction") != "BOTH":
         return PartnerRefusal.NOT_THE_PARTNERS
     return None
 

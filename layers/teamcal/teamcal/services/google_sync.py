@@ -62,6 +62,7 @@ from teamcal.google.port import CalendarGateway
 from teamcal.google.secrets import GoogleSecret
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.origin import Origin, OriginKind
 from teamcal.services.stores import ConfigStores
 from teamcal.storage.events import MAX_INDEX_MONTHS, UNBOUNDED_MS, EventRepository, months_overlapping
 from teamcal.storage.google import GoogleRepository
@@ -434,7 +435,7 @@ class _Page:
             "reporter": None,
             "parentId": None,
             "recurrenceId": None,
-            "origin": "google",
+            "origin": Origin(OriginKind.GOOGLE).stored(),
             "readOnly": True,
             "private": self.private,
             "external": {"ns": self.ns, "key": google_id},

@@ -17,6 +17,7 @@ from teamcal.errors import (
 )
 from teamcal.ids import external_id
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.origin import Origin
 from teamcal.observability import logger, metrics
 from teamcal.partners.protocol import ChangeResult, EventChange, EventRef
 from teamcal.services.events import JIRA_BACKED, calendar_zone, normalize_record
@@ -290,11 +291,11 @@ def _replica(
     }
     keys = ("allDayStart", "allDayEnd") if change.event.all_day else ("startDate", "endDate")
     record.update({k: event.get(k) for k in keys})
-    origin = (stored or {}).get("origin")
+    origin = Origin.of(stored or {})
     if stored is None and change.ref.home == "sender":
-        origin = {"synchronizationId": target.sync_id, "eventId": change.ref.id}
-    if origin:
-        record["origin"] = origin
+        origin = Origin.partner(target.sync_id, change.ref.id)
+    if origin.stored() is not None:
+        record["origin"] = origin.stored()
     _normalise(record, calendar_zone(target.calendar), change.kind)
     if record["kind"] == "master":
         record["overrides"] = dict((stored or {}).get("overrides") or {})

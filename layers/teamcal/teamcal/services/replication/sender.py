@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from teamcal.access import may_send_to_partner, partner_reach
 from teamcal.errors import RetryableError, UnauthorizedError
 from teamcal.ids import now_ms
+from teamcal.models.origin import Origin
 from teamcal.observability import logger, metrics
 from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
 from teamcal.services.replication.shared import PUSHES, applied_sync, event_or_none
@@ -26,9 +27,9 @@ MAX_BACKOFF_SECONDS = 900
 
 def _ref(record: Mapping[str, Any], target_sync: int) -> dict[str, Any]:
     """How the partner of ``target_sync`` names ``record``: by its own id when it is the home."""
-    origin = record.get("origin")
-    if isinstance(origin, Mapping) and int(origin.get("synchronizationId") or 0) == target_sync:
-        return {"home": "receiver", "id": int(origin["eventId"])}
+    origin = Origin.of(record)
+    if origin.came_through(target_sync):
+        return {"home": "receiver", "id": int(origin.event_id or 0)}
     return {"home": "sender", "id": int(record["id"])}
 
 
