@@ -171,3 +171,39 @@ def test_no_runtime_module_uses_the_seeded_random_module() -> None:
                 if "random" in names:
                     offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_no_function_builds_a_teamcal_model_schema_while_it_initializes() -> None:
+    """Cold start: every teamcal model defers its schema build (``defer_build``) and no module
+    validates an instance at import, so importing a function builds none of them."""
+    tpl = Template.from_file(stack="snapstart")
+    functions = [lid for lid, _ in tpl.of_type("AWS::Serverless::Function")]
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONPATH": str(ROOT)})
+    for logical_id in functions:
+        env.update(tpl.function_environment(logical_id))
+    modules = [tpl.function_module(lid) for lid in functions]
+    code = textwrap.dedent(
+        f"""
+        import importlib
+        from pydantic import BaseModel
+        for module in {modules!r}:
+            importlib.import_module(module)
+        def every(cls):
+            for sub in cls.__subclasses__():
+                yield sub
+                yield from every(sub)
+        ours = {{m for m in every(BaseModel) if m.__module__.startswith("teamcal.") and "settings" not in m.__module__}}
+        assert len(ours) > 50, len(ours)
+        print(sorted(f"{{m.__module__}}.{{m.__qualname__}}" for m in ours if m.__pydantic_complete__))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", (done.stdout + done.stderr)[-3000:]
+
+
+def test_the_google_services_empty_grant_is_an_empty_permission_grant() -> None:
+    from teamcal.models.values import PermissionGrant
+    from teamcal.services import google
+
+    assert PermissionGrant().model_dump() == google._EMPTY_GRANT

@@ -43,5 +43,7 @@ class Page(BaseModel, Generic[T]):
 class JiraErrorBody(BaseModel):
     """Jira's error body, returned with every 4xx and 5xx: ``{"errorMessages": [], "errors": {}}``."""
 
+    model_config = ConfigDict(defer_build=True)
+
     error_messages: list[str] = Field(alias="errorMessages")
     errors: dict[str, str]

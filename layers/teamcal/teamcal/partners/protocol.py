@@ -56,7 +56,7 @@ class Scope(BaseModel):
     its source's type.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     mode: ScopeMode
     calendar_ids: list[int] = Field(default_factory=list, alias="calendarIds", max_length=1000)
@@ -110,7 +110,7 @@ class Scope(BaseModel):
 class SynchronizationCreate(BaseModel):
     """Body of ``POST /synchronization``: invite the deployment at ``partnerUrl`` (its API base URL)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=200)
     partner_url: str = Field(alias="partnerUrl", min_length=1, max_length=2048)
@@ -121,7 +121,7 @@ class SynchronizationUpdate(BaseModel):
     """Body of ``PUT /synchronization/{synchronizationId}``: rename, or change our scope (any time
     before the synchronization is deleted or rejected). ``version``, when sent, must be the stored one."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     scope: Scope | None = None
@@ -132,7 +132,7 @@ class AcceptRequest(BaseModel):
     """Body of ``POST /synchronization/{synchronizationId}/accept``: our scope (required, as the
     reference asks to choose it before accepting)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     scope: Scope
 
@@ -145,7 +145,7 @@ class MappingCreate(BaseModel):
     both scopes allow).
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     local_calendar_id: int = Field(alias="localCalendarId", gt=0, le=MAX_ID)
     partner_calendar_id: int = Field(alias="partnerCalendarId", gt=0, le=MAX_ID)
@@ -170,7 +170,7 @@ class Synchronization(BaseModel):
     could not be told to the partner (it was unreachable).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     name: str
@@ -190,7 +190,7 @@ class CalendarMapping(BaseModel):
     """A calendar mapping of a synchronization (``direction`` seen from us; ``createdBy``
     ``LOCAL`` or ``PARTNER``)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: int
     synchronization_id: int = Field(alias="synchronizationId")
@@ -205,7 +205,7 @@ class CalendarMapping(BaseModel):
 class PartnerCalendar(BaseModel):
     """A calendar the other side's scope lets us see: id, name, and its event types."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", defer_build=True)
 
     id: int = _ID
     name: str = Field(max_length=500)
@@ -216,13 +216,13 @@ class PartnerCalendar(BaseModel):
 class _Strict(BaseModel):
     """A body the partner sends us: unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class _Answer(BaseModel):
     """An answer the partner gives us: unknown fields are ignored (a newer partner may add some)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 def decode_secret(text: str, field: str) -> bytes:

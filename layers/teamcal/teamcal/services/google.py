@@ -63,7 +63,6 @@ from teamcal.models.google import (
     SelectionRequest,
     SyncedCalendarStatus,
 )
-from teamcal.models.values import PermissionGrant
 from teamcal.services.google_sync import SyncClock, SyncStores, create_source, sync_calendar
 from teamcal.services.sources import load_calendar, purge_source
 from teamcal.services.stores import ConfigStores
@@ -74,7 +73,7 @@ from teamcal.storage.google_secrets import GoogleSecretStore
 
 #: How long a consent may take, from ``…/authorize`` to the callback (ms).
 AUTH_TTL_MS = 10 * 60 * 1000
-_EMPTY_GRANT = PermissionGrant().model_dump()
+_EMPTY_GRANT: dict[str, list[str]] = {"groups": [], "users": []}  # PermissionGrant().model_dump(), no build at import
 
 
 @dataclass(frozen=True)
