@@ -65,6 +65,7 @@ def _within_bound(rule: str, start_ms: int = JAN5) -> Series | RecurrenceError:
         ("FREQ=SECONDLY;COUNT=50;BYMONTH=2;BYMONTHDAY=29;BYHOUR=0;BYMINUTE=0;BYSECOND=0", "1440 iteration steps"),
         ("FREQ=MINUTELY;COUNT=5000;BYHOUR=9,10", "60000 iteration steps"),
         ("FREQ=YEARLY;COUNT=3;BYMONTH=2;BYMONTHDAY=30", "within 200 years"),
+        ("FREQ=YEARLY;COUNT=201", "within 200 years"),
         ("FREQ=WEEKLY;COUNT=3;BYMONTH=2;BYDAY=MO;BYSETPOS=9", "can never select"),
         ("FREQ=WEEKLY;COUNT=3;BYMONTH=2;BYMONTHDAY=30", "must not be used"),
         ("FREQ=WEEKLY;COUNT=3;BYMONTH=2;BYDAY=MO,TU;BYSETPOS=2;BYWEEKNO=20", "may only be used"),
@@ -88,6 +89,8 @@ def test_rules_of_the_abuse_report_are_refused_at_once_naming_the_rule(rule: str
         "FREQ=SECONDLY;COUNT=5000",
         "FREQ=DAILY;COUNT=5000",
         "FREQ=MINUTELY;COUNT=1666;BYHOUR=9,10",
+        "FREQ=MONTHLY;COUNT=1200",  # the horizon's last month
+        "FREQ=YEARLY;COUNT=200",
     ],
 )
 def test_reachable_counts_within_the_horizon_are_kept_with_their_exact_end(rule: str) -> None:

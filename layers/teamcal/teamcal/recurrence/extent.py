@@ -52,7 +52,7 @@ def series_end_ms(series: Series) -> int | None:
     if rule.count is not None:
         years, rebuilds = COUNT_HORIZON[rule.freq]
         hi = _years_after(compiled.start, years)
-        final = compiled.count_end(hi, rebuilds)
+        final = compiled.count_end(hi, rebuilds + 2)  # (dateutil reads once at start and after the last)
         if final is None:
             raise RecurrenceError.for_field(
                 "recurrence",
