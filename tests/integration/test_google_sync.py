@@ -536,3 +536,38 @@ def test_google_env_helper_shares_one_fake(
     other = google_env(env.fake, lambda_context, monkeypatch)
     assert other.calendar_id != env.calendar_id
     assert env.fake.clients[CLIENT_ID][0] == CLIENT_SECRET
+
+
+def test_a_source_deleted_while_the_sync_writes_keeps_no_orphans(
+    env: GoogleEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from teamcal.services.sources import purge_source
+    from teamcal.services.stores import ConfigStores
+    from teamcal.settings import get_settings
+    from teamcal.storage.events import EventRepository
+
+    # Given a sync whose source's deletion (mark DELETING, sweep its events, drop it) completes
+    # between the sync's check of the source and its batch write
+    connected(env)
+    settings = get_settings()
+    config = ConfigStores.connect(aws.client("dynamodb"), settings.calendars_table, settings.sources_table)
+    write = EventRepository.batch_put
+    raced: list[int] = []
+
+    def racing_write(self: EventRepository, events: Any, **kwargs: Any) -> int:
+        events = list(events)
+        if events and not raced:
+            source_id = int(events[0]["eventTypeConfigId"])
+            raced.append(source_id)
+            record = config.sources.get(source_id)
+            assert record is not None
+            purge_source(config.sources, self, record, 1_767_600_000_000)
+        return write(self, events, **kwargs)
+
+    monkeypatch.setattr(EventRepository, "batch_put", racing_write)
+    # When the sync writes its page after the sweep
+    env.sync()
+    # Then nothing of the deleted source is left behind
+    assert raced
+    events = EventRepository(aws.client("dynamodb"), settings.events_table)
+    assert list(events.by_source(raced[0])) == []
