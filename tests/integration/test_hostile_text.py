@@ -100,3 +100,43 @@ def test_an_import_fails_the_vevent_with_a_control_character_alone(aws: None, la
     assert "control characters" in job["errors"][0]["reason"]
     found = search(lambda_context, cal["id"], "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
     assert [v["summary"] for v in found] == ["fine"]
+
+
+def test_a_search_ends_its_page_at_the_byte_budget(aws: None, lambda_context: Any) -> None:
+    # Given a daily event whose description is at the limit in 2-byte characters (64 KB a copy)
+    cal = zoned_calendar(lambda_context)
+    source = new_source(lambda_context, cal["id"])
+    body = event(source["id"], description="é" * 32_768, recurrence="FREQ=DAILY")
+    status, created = call("events", "POST", "/event", body, token=ROOT, ctx=lambda_context)
+    assert status == 200, created
+    # When 91 days are searched without maxResults (about 6 MB of occurrences)
+    window = {"calendarId": cal["id"], "startDateIso": "2026-03-05T00:00:00Z", "endDateIso": "2026-06-04T00:00:00Z"}
+    status, page = call("events", "POST", "/event/search", window, token=ROOT, ctx=lambda_context)
+    # Then the page ends under the budget, says it is not the last, and the next one follows on
+    assert status == 200
+    assert page["total"] == 91
+    assert page["isLast"] is False
+    assert len(json.dumps(page, ensure_ascii=False).encode()) < 4_500_000
+    following = {**window, "startAt": len(page["values"])}
+    status, rest = call("events", "POST", "/event/search", following, token=ROOT, ctx=lambda_context)
+    assert status == 200
+    assert len(page["values"]) + len(rest["values"]) == 91
+    assert rest["isLast"] is True
+
+
+def test_source_values_and_sources_per_calendar_are_capped(aws: None, lambda_context: Any) -> None:
+    # Given a calendar
+    cal = zoned_calendar(lambda_context)
+    # When a source value passes 8,192 characters, it is a 400
+    big = json.dumps({"name": "M", "color": "#7500ca", "notes": "x" * 8200})
+    body = {"eventTypeId": "meeting", "calendarConfigurationId": cal["id"], "value": big}
+    status, answer = call("sources", "POST", "/source", body, token=ROOT, ctx=lambda_context)
+    assert status == 400, answer
+    # And past 50 sources the calendar takes no more
+    for _ in range(50):
+        new_source(lambda_context, cal["id"])
+    small = json.dumps({"name": "M", "color": "#7500ca"})
+    body = {"eventTypeId": "meeting", "calendarConfigurationId": cal["id"], "value": small}
+    status, answer = call("sources", "POST", "/source", body, token=ROOT, ctx=lambda_context)
+    assert status == 400, answer
+    assert "calendarConfigurationId" in answer["errors"]

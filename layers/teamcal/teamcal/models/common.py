@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import json
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+#: The most bytes of ``values`` one listing or search response carries (a Lambda response is at
+#: most 6 MB; the envelope, headers and API Gateway's own need stay well inside the rest).
+RESPONSE_BYTE_BUDGET = 4_000_000
+
+
+def within_budget(values: Sequence[Any], budget: int = RESPONSE_BYTE_BUDGET) -> int:
+    """How many of ``values`` (from the first) fit in ``budget`` bytes of JSON; at least one, so
+    that paging with ``startAt`` always moves on. A model value counts as its JSON by alias."""
+    used = 0
+    for count, item in enumerate(values):
+        data = item.model_dump(by_alias=True, mode="json") if isinstance(item, BaseModel) else item
+        used += len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")) + 1
+        if used > budget and count > 0:
+            return count
+    return len(values)
 
 
 class Page(BaseModel, Generic[T]):
     """Jira's paging envelope ``{startAt, maxResults, total, isLast, values}``.
 
     ``startAt`` is the 0-based index of the first value; ``maxResults`` the page size asked for
-    (equal to ``total`` when the caller asked for everything).
+    (equal to ``total`` when the caller asked for everything). A page also ends where its values
+    would pass :data:`RESPONSE_BYTE_BUDGET` bytes (``isLast: false``: ask again from ``startAt``
+    plus the number of values received).
     """
 
     model_config = ConfigDict(populate_by_name=True, defer_build=True)
@@ -26,9 +46,11 @@ class Page(BaseModel, Generic[T]):
 
     @classmethod
     def of(cls, items: list[T], start_at: int = 0, max_results: int | None = None) -> Page[T]:
-        """Slice ``items`` into one page; ``max_results=None`` returns everything from ``start_at``."""
+        """Slice ``items`` into one page; ``max_results=None`` returns everything from ``start_at``
+        (within the byte budget)."""
         total = len(items)
         end = total if max_results is None else min(total, start_at + max_results)
+        end = start_at + within_budget(items[start_at:end]) if end > start_at else end
         return cls.model_validate(
             {
                 "startAt": start_at,

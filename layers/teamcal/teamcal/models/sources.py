@@ -27,7 +27,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from teamcal.models.event_types import EventTypeRef, SourceKind
-from teamcal.models.values import MAX_VALUE_CHARS, HexColor, ValueSchema
+from teamcal.models.values import HexColor, ValueSchema
+
+#: The longest source ``value`` string, in characters: a calendar's sources are embedded in every
+#: ``GET /calendar`` answer, so 50 sources of 8 Ki characters keep one calendar's part near 400 KB.
+MAX_SOURCE_VALUE_CHARS = 8192
+#: The most sources one calendar holds (POST /source past it → 400).
+MAX_SOURCES_PER_CALENDAR = 50
 
 
 class IssueField(ValueSchema):
@@ -129,7 +135,7 @@ class SourceCreate(BaseModel):
     event_type_id: EventTypeReference = Field(alias="eventTypeId")
     calendar_configuration_id: int = Field(alias="calendarConfigurationId", validation_alias=_CALENDAR, gt=0)
     emails_enabled: bool = Field(default=False, alias="emailsEnabled")
-    value: str = Field(max_length=MAX_VALUE_CHARS)
+    value: str = Field(max_length=MAX_SOURCE_VALUE_CHARS)
     order: int | None = _ORDER
 
 
@@ -149,6 +155,6 @@ class SourceUpdate(BaseModel):
         default=None, alias="calendarConfigurationId", validation_alias=_CALENDAR
     )
     emails_enabled: bool | None = Field(default=None, alias="emailsEnabled")
-    value: str | None = Field(default=None, max_length=MAX_VALUE_CHARS)
+    value: str | None = Field(default=None, max_length=MAX_SOURCE_VALUE_CHARS)
     order: int | None = _ORDER
     version: int | None = Field(default=None, ge=1)

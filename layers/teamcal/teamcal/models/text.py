@@ -5,7 +5,7 @@ partner protocol). Issue 16: a ``userKeys`` entry holding CR/LF became structure
   every stored text field. Multi-line fields (``summary``, ``description``, a calendar's
   ``value.description``) also take TAB and line breaks; CRLF and CR are stored as LF.
 * Limits keep any event item well under DynamoDB's 400 KB even in 4-byte UTF-8 (summary 4 KB,
-  description 128 KB, userKeys 100 KB, exdate/rdate ≈ 80 KB):
+  description 128 KB, userKeys 51 KB, exdate/rdate ≈ 100 KB: under 300 KB in all):
 
   ========================  ==========================
   ``summary``               :data:`MAX_SUMMARY` characters
@@ -30,8 +30,8 @@ MAX_SUMMARY = 1000
 MAX_DESCRIPTION = 32_768
 #: Most ``userKeys`` entries on one event (was 500: 500 × 1,900 characters overflowed an item).
 MAX_USER_KEYS = 100
-#: Longest ``userKeys`` entry (a Jira account id is at most 128) and group or user name in grants.
-MAX_USER_KEY = 255
+#: Longest ``userKeys`` entry (a Jira account id is at most 128 characters).
+MAX_USER_KEY = 128
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -81,5 +81,5 @@ def _multiline(value: str) -> str:
 LineText = Annotated[str, AfterValidator(_line)]
 #: A multi-line stored string (summary, description): TAB and line breaks allowed, stored as LF.
 MultiLineText = Annotated[str, AfterValidator(_multiline)]
-#: One ``userKeys`` entry (or a user / group in a permission grant).
+#: One ``userKeys`` entry.
 UserKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_USER_KEY), AfterValidator(_line)]

@@ -36,6 +36,7 @@ from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.ids import new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.common import within_budget
 from teamcal.models.event_types import PREDEFINED_BY_KEY
 from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
 from teamcal.recurrence import (
@@ -714,7 +715,9 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
     Cost: per calendar, one Query per UTC month of the window (singles and exceptions) and one
     for the masters that can reach it; expansion is in memory, at most
     :data:`SEARCH_CAP` occurrences (``truncated`` says when the cap was hit). Without
-    ``maxResults`` every occurrence is returned (CCJ), at most :data:`PAGE_CAP` per response.
+    ``maxResults`` every occurrence is returned (CCJ), at most :data:`PAGE_CAP` per response;
+    any page ends before :data:`~teamcal.models.common.RESPONSE_BYTE_BUDGET` bytes of values
+    (``isLast: false``).
 
     Raises:
         InvalidInputError: see :func:`search_window`; neither or several of calendarId / sourceId.
@@ -739,6 +742,8 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
     first = request.start_at
     size = request.max_results if request.max_results is not None else min(max(total - first, 0), PAGE_CAP)
     last = min(total, first + size)
+    if last > first:  # and never past the byte budget (a Lambda response is at most 6 MB)
+        last = first + within_budget(values[first:last])
     return SearchPage.model_validate(
         {
             "startAt": first,

@@ -27,7 +27,7 @@ from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, Retr
 from teamcal.ids import new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_types import EventType
-from teamcal.models.sources import VALUE_SCHEMAS, Source, SourceCreate, SourceUpdate
+from teamcal.models.sources import MAX_SOURCES_PER_CALENDAR, VALUE_SCHEMAS, Source, SourceCreate, SourceUpdate
 from teamcal.models.values import parse_value
 from teamcal.services.event_types import resolve_event_type, types_by_key
 from teamcal.services.stores import ConfigStores
@@ -154,10 +154,15 @@ def create_source(stores: ConfigStores, principal: Principal, body: SourceCreate
     Raises:
         NotFoundError: the calendar is absent, being deleted, out of scope or not viewable.
         ForbiddenError: the token lacks ``edit_sources`` or the user may not edit the calendar.
-        InvalidInputError: unknown ``eventTypeId``; ``value`` invalid for the type.
+        InvalidInputError: unknown ``eventTypeId``; ``value`` invalid for the type; the calendar
+            already holds :data:`~teamcal.models.sources.MAX_SOURCES_PER_CALENDAR` sources.
     """
     calendar = _calendar_for_write(stores, principal, body.calendar_configuration_id)
     require(principal, Action.EDIT_SOURCES, calendar)
+    if len(calendar.source_ids) >= MAX_SOURCES_PER_CALENDAR:
+        raise InvalidInputError.for_field(
+            "calendarConfigurationId", f"a calendar holds at most {MAX_SOURCES_PER_CALENDAR} sources"
+        )
     event_type = resolve_event_type(stores.event_types, body.event_type_id)
     parse_value(body.value, VALUE_SCHEMAS[event_type.kind])
     order = body.order

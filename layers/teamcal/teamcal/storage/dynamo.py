@@ -14,7 +14,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from teamcal.errors import ConflictError, RetryableError
+from teamcal.errors import ConflictError, InvalidInputError, PayloadTooLargeError, RetryableError
 
 _SER = TypeSerializer()
 _DESER = TypeDeserializer()
@@ -66,12 +66,25 @@ def value(v: Any) -> dict[str, Any]:
 
 def translate(e: ClientError, conflict_message: str = "the item was changed by another request") -> Exception:
     """Map a ``ClientError`` to a domain error: conditional failures → ConflictError, throttling →
-    RetryableError; anything else is returned unchanged for the caller to re-raise."""
-    code = e.response.get("Error", {}).get("Code", "")
+    RetryableError, an item over DynamoDB's 400 KB → PayloadTooLargeError (413), any other
+    ``ValidationException`` → InvalidInputError (400, without DynamoDB's text: it names our
+    attributes); anything else is returned unchanged for the caller to re-raise."""
+    error = e.response.get("Error", {})
+    code = error.get("Code", "")
+    messages = [str(error.get("Message", ""))]
+    if code == "TransactionCanceledException":
+        reasons = e.response.get("CancellationReasons") or []
+        if any(r.get("Code") == "ValidationError" for r in reasons):
+            code = "ValidationException"
+            messages = [str(r.get("Message", "")) for r in reasons]
     if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
         return ConflictError(conflict_message)
     if code in _RETRYABLE:
         return RetryableError("the data store is busy; retry the request")
+    if code == "ValidationException":
+        if any("size" in m.lower() for m in messages):
+            return PayloadTooLargeError("the item would be larger than the data store allows (400 KB): shorten it")
+        return InvalidInputError("the data store refused the request as invalid")
     return e
 
 
