@@ -207,3 +207,15 @@ def test_the_google_services_empty_grant_is_an_empty_permission_grant() -> None:
     from teamcal.services import google
 
     assert PermissionGrant().model_dump() == google._EMPTY_GRANT
+
+
+def test_the_authorizer_loads_neither_the_access_gate_nor_calendar_models() -> None:
+    """Cold start of the function on every uncached request's path: it only authenticates."""
+    tpl = Template.from_file(stack="snapstart")
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONPATH": str(ROOT)})
+    env.update(tpl.function_environment("AuthorizerFunction"))
+    heavy = "{'teamcal.access', 'teamcal.models.calendars'}"
+    code = f"import sys, functions.authorizer.app\nprint(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr[-3000:]

@@ -2,11 +2,14 @@
 
 CCJ reference, "REST API": an admin generates tokens tied to specific calendars or to all
 calendars; the token decides whether calendars and sources may be edited and deleted.
+
+:mod:`teamcal.access` (with the calendar and partner models it reads) is imported inside the
+functions that manage tokens: the authorizer, which only runs :func:`authenticate` on every
+uncached request, never loads it (cold start).
 """
 
 from __future__ import annotations
 
-from teamcal.access import manages_token, require_token_grant
 from teamcal.auth.principal import Principal
 from teamcal.auth.tokens import generate_token, hash_token, token_hint
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, UnauthorizedError
@@ -75,6 +78,8 @@ def create_token_as(caller: Principal, repo: TokenRepository, request: TokenCrea
     Raises:
         ForbiddenError: not an admin token, or the new token would reach further than ``caller``.
     """
+    from teamcal.access import require_token_grant  # lazily: the authorizer never loads it
+
     require_token_grant(caller, request)
     return create_token(repo, request, created_by=caller.token_id)
 
@@ -88,6 +93,8 @@ def list_tokens(repo: TokenRepository, caller: Principal | None = None) -> list[
     """
     if caller is not None:
         caller.require_admin()
+    from teamcal.access import manages_token  # lazily: the authorizer never loads it
+
     return [Token.model_validate(_shown(r)) for r in repo.list() if caller is None or manages_token(caller, r)]
 
 
@@ -105,6 +112,8 @@ def revoke_token(
     """
     caller.require_admin()
     found = next((r for r in repo.list() if int(str(r["id"])) == token_id), None)
+    from teamcal.access import manages_token  # lazily: the authorizer never loads it
+
     if found is None or not manages_token(caller, found):
         raise NotFoundError(f"token {token_id} not found")
     revoked = Token.model_validate(_shown(repo.delete(token_id)))
