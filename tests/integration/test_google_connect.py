@@ -65,6 +65,8 @@ def test_consent_flow_stores_the_refresh_token_and_never_returns_it(
     assert status == 200, connected
     assert connected["status"] == "connected"
     assert connected["authType"] == "oauth"
+    # and names the Google account that consented (whose calendars these are; issue 16)
+    assert connected["googleAccount"] == "ann@example.com"
     stored = secret_value(env)
     refresh = stored["refreshToken"]
     assert refresh in env.fake.refresh_tokens

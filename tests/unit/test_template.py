@@ -44,6 +44,8 @@ def test_every_ref_getatt_and_sub_names_a_resource_or_parameter() -> None:
     for key, arg in intrinsics(TPL.data):
         if key == "Ref" and arg.endswith(".Alias"):  # SAM: the alias of a function's AutoPublishAlias
             assert TPL.resources[arg.removesuffix(".Alias")]["Properties"].get("AutoPublishAlias"), f"!Ref {arg}"
+        elif key == "Ref" and arg.endswith(".Stage"):  # SAM: the stage of an AWS::Serverless::Api
+            assert TPL.resources[arg.removesuffix(".Stage")]["Type"] == "AWS::Serverless::Api", f"!Ref {arg}"
         elif key == "Ref" and arg.endswith("Role") and arg not in names:  # SAM: a function's generated role
             function = TPL.resources.get(arg.removesuffix("Role"), {})
             assert function.get("Type") == "AWS::Serverless::Function", f"!Ref {arg}"

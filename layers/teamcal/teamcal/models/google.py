@@ -135,7 +135,12 @@ class ConnectionStatus(BaseModel):
     status: Literal["connected", "needs_reauth", "disconnected"]
     needs_reauth: bool = Field(alias="needsReauth")
     auth_type: str | None = Field(default=None, alias="authType")
-    account: str | None = None
+    account: str | None = Field(default=None, description="the OAuth client id or the service account's address")
+    google_account: str | None = Field(
+        default=None,
+        alias="googleAccount",
+        description="the Google account connected (its primary calendar's id, an address): whose calendars these are",
+    )
     schedule: dict[str, Any] | None = None
     last_sync_at: int | None = Field(default=None, alias="lastSyncAt")
     last_run: dict[str, Any] | None = Field(default=None, alias="lastRun")

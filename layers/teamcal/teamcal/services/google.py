@@ -43,7 +43,14 @@ from urllib.parse import urlencode
 
 from teamcal.access import Action, is_shared, require
 from teamcal.auth.principal import Principal
-from teamcal.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UpstreamError
+from teamcal.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    RetryableError,
+    UpstreamError,
+)
 from teamcal.google.errors import (
     GoogleApiError,
     GoogleCredentialsError,
@@ -158,6 +165,7 @@ def _status(calendar_id: int, items: GoogleItems, *, disconnected: bool = False)
             "needsReauth": status == "needs_reauth",
             "authType": conn.get("authType"),
             "account": conn.get("account"),
+            "googleAccount": conn.get("googleAccount"),
             "schedule": schedule,
             "lastSyncAt": conn.get("lastSyncAt"),
             "lastRun": conn.get("lastRun"),
@@ -322,7 +330,7 @@ def oauth_callback(
     secret = GoogleSecret(
         "oauth", client_id=client.client_id, client_secret=client.client_secret, refresh_token=refresh
     )
-    return _connect(stores, calendar, secret, str(pending.get("user")), now)
+    return _connect(stores, calendar, secret, str(pending.get("user")), now, _google_account(gateway, secret))
 
 
 def _secret_of(body: CredentialsRequest) -> GoogleSecret:
@@ -395,11 +403,30 @@ def put_credentials(
             "Google refused the refresh token (invalid_grant): it was revoked or has expired; authorize again",
             {"refreshToken": "revoked or expired"},
         ) from e
-    return _connect(stores, calendar, secret, principal.user, now)
+    return _connect(stores, calendar, secret, principal.user, now, _google_account(gateway, secret))
+
+
+def _google_account(gateway: CalendarGateway, secret: GoogleSecret) -> str | None:
+    """The Google account the credentials act as: the id of its primary calendar (the account's
+    address, Calendar API calendarList ``primary``), or None (an API key, or Google did not say).
+    So an owner sees whose calendars a forwarded consent link connected."""
+    if secret.kind == "apiKey":
+        return None
+    try:
+        entries = gateway.list_calendars(secret)
+    except (UpstreamError, RetryableError):
+        return None
+    primary = next((str(e.get("id")) for e in entries if e.get("primary") and e.get("id")), None)
+    return primary[:320] if primary else None
 
 
 def _connect(
-    stores: GoogleStores, calendar: CalendarRecord, secret: GoogleSecret, user: str, now: int
+    stores: GoogleStores,
+    calendar: CalendarRecord,
+    secret: GoogleSecret,
+    user: str,
+    now: int,
+    google_account: str | None = None,
 ) -> ConnectionStatus:
     stores.secrets.put(calendar.id, secret)
     before = stores.google.load(calendar.id)
@@ -409,6 +436,7 @@ def _connect(
         {
             "authType": secret.kind,
             "account": secret.account_hint,
+            "googleAccount": google_account,
             "status": "connected",
             "lastError": None,
             "createdBy": was.get("createdBy") or user,
