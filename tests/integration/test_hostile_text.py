@@ -140,3 +140,22 @@ def test_source_values_and_sources_per_calendar_are_capped(aws: None, lambda_con
     status, answer = call("sources", "POST", "/source", body, token=ROOT, ctx=lambda_context)
     assert status == 400, answer
     assert "calendarConfigurationId" in answer["errors"]
+
+
+def test_an_import_vevent_past_the_item_limits_fails_alone(aws: None, lambda_context: Any) -> None:
+    # Given a weekly series with 6,000 EXDATEs (an item near DynamoDB's 400 KB) beside a good VEVENT
+    cal = zoned_calendar(lambda_context)
+    exdates = ",".join(f"{2027 + i // 365:04d}{(i // 28) % 12 + 1:02d}{i % 28 + 1:02d}T100000Z" for i in range(6000))
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:huge@test\r\nDTSTART:20260305T100000Z\r\nDTEND:20260305T110000Z\r\n"
+        f"RRULE:FREQ=DAILY\r\nEXDATE:{exdates}\r\nSUMMARY:huge\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:good@test\r\nDTSTART:20260306T100000Z\r\nDTEND:20260306T110000Z\r\n"
+        "SUMMARY:fine\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    # When it is imported
+    job = import_ics(lambda_context, cal["id"], text)
+    # Then the good one is created and the huge one alone failed, with the reason
+    assert (job["created"], job["failed"]) == (1, 1), job
+    assert job["errors"][0]["uid"] == "huge@test"
+    assert "EXDATE" in job["errors"][0]["reason"]

@@ -64,7 +64,15 @@ from icalendar.prop import vDDDLists
 
 from teamcal.ical.errors import VEventError, VEventSkipped
 from teamcal.ical.zones import ZoneResolver
-from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, MAX_USER_KEY, MAX_USER_KEYS, check_text
+from teamcal.models.text import (
+    MAX_DESCRIPTION,
+    MAX_EXDATES,
+    MAX_RDATES,
+    MAX_SUMMARY,
+    MAX_USER_KEY,
+    MAX_USER_KEYS,
+    check_text,
+)
 from teamcal.recurrence import RecurrenceError, parse_rrule
 
 #: The largest RRULE COUNT an import accepts (Outlook caps COUNT at 999, Google at 730 daily
@@ -573,6 +581,11 @@ def to_data(component: icalendar.Event, index: int, text: str, ctx: Context) -> 
         exdate=_refs(_many(component, "EXDATE", ctx, notes), all_day, zone),
         rdate=_refs(rdates, all_day, zone),
     )
+    # the events API's limits, so that no stored item nears DynamoDB's 400 KB: one such VEVENT
+    # fails alone instead of failing its whole write batch on every run
+    for name, limit in (("exdate", MAX_EXDATES), ("rdate", MAX_RDATES)):
+        if len(fields[name]) > limit:
+            raise VEventError(f"more than {limit} {name.upper()} values")
     if periods and all_day:
         notes.append(PERIOD_WARNING)
         periods = []

@@ -18,7 +18,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from teamcal.ids import MAX_ID
-from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, MAX_USER_KEYS, MultiLineText, UserKey
+from teamcal.models.text import (
+    MAX_DESCRIPTION,
+    MAX_EXDATES,
+    MAX_RDATES,
+    MAX_SUMMARY,
+    MAX_USER_KEYS,
+    MultiLineText,
+    UserKey,
+)
 
 _EPOCH_MS_MIN = -62_135_596_800_000  # 0001-01-01T00:00:00Z
 _EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
@@ -52,8 +60,8 @@ class EventFields(BaseModel):
     start_date: int | None = Field(default=None, alias="startDate", ge=_EPOCH_MS_MIN, le=_EPOCH_MS_MAX)
     end_date: int | None = Field(default=None, alias="endDate", ge=_EPOCH_MS_MIN, le=_EPOCH_MS_MAX)
     recurrence: str | None = Field(default=None, max_length=2000, description="an RFC 5545 RRULE")
-    rdate: list[str] | None = Field(default=None, max_length=1000)
-    exdate: list[str] | None = Field(default=None, max_length=5000)
+    rdate: list[str] | None = Field(default=None, max_length=MAX_RDATES)
+    exdate: list[str] | None = Field(default=None, max_length=MAX_EXDATES)
     time_zone: str | None = Field(default=None, alias="timeZone", max_length=64, description="an IANA zone")
     parent_id: int | None = Field(default=None, alias="parentId", gt=0, le=MAX_ID)
     recurrence_id: str | None = Field(default=None, alias="recurrenceId", max_length=32)

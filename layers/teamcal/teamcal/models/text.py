@@ -32,6 +32,9 @@ MAX_DESCRIPTION = 32_768
 MAX_USER_KEYS = 100
 #: Longest ``userKeys`` entry (a Jira account id is at most 128 characters).
 MAX_USER_KEY = 128
+#: Most EXDATE / RDATE values of one event (the events API's own limits).
+MAX_EXDATES = 5000
+MAX_RDATES = 1000
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
