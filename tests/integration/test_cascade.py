@@ -186,7 +186,7 @@ def test_source_delete_that_dies_halfway_is_invisible_then_resumed(aws: None, la
     # And only the other sources' items are left
     left_sources = {int(i["id"]["N"]) for i in items(get_settings().sources_table)}
     assert left_sources == {s["id"] for s in sources[1:]}
-    assert all(i["gsi2pk"]["S"] != f"SRC#{victim['id']}" for i in items(get_settings().events_table))
+    assert all(i.get("gsi2pk", {}).get("S") != f"SRC#{victim['id']}" for i in items(get_settings().events_table))
     assert call("sources", "DELETE", f"/source/{victim['id']}", token=ROOT, ctx=lambda_context)[0] == 404
 
 
@@ -194,7 +194,7 @@ def test_source_delete_removes_its_events_and_only_its_events(aws: None, lambda_
     cal, sources = seeded(lambda_context)
     before = len(items(get_settings().events_table))
     assert call("sources", "DELETE", f"/source/{sources[2]['id']}", token=ROOT, ctx=lambda_context)[0] == 200
-    left = items(get_settings().events_table)
+    left = [i for i in items(get_settings().events_table) if "gsi2pk" in i]  # not the calendar's change stamp
     assert 0 < len(left) < before
     assert {i["gsi2pk"]["S"] for i in left} == {f"SRC#{s['id']}" for s in sources[:2]}
     assert cal["id"] in {int(i["calendarId"]["N"]) for i in left}
@@ -212,7 +212,9 @@ def test_interrupted_source_deletions_are_finished_by_the_sweeper(aws: None, lam
     # Then both are gone with their events, the untouched one is intact, and the index is empty
     assert sorted(done) == sorted(s["id"] for s in sources[:2])
     assert {int(i["id"]["N"]) for i in items(get_settings().sources_table)} == {sources[2]["id"]}
-    assert {i["gsi2pk"]["S"] for i in items(get_settings().events_table)} == {f"SRC#{sources[2]['id']}"}
+    assert {i["gsi2pk"]["S"] for i in items(get_settings().events_table) if "gsi2pk" in i} == {
+        f"SRC#{sources[2]['id']}"
+    }
     assert stores().sources.list_deleting() == []
     _, calendar = call("calendars", "GET", f"/calendar/{cal['id']}", token=ROOT, ctx=lambda_context)
     assert [s["id"] for s in calendar["sources"]] == [sources[2]["id"]]

@@ -9,7 +9,7 @@ import pytest
 from teamcal import aws as teamcal_aws
 from teamcal.errors import ConflictError, InvalidInputError
 from teamcal.settings import get_settings
-from teamcal.storage.events import UNBOUNDED_MS, EventRepository, months_overlapping
+from teamcal.storage.events import UNBOUNDED_MS, ChangeStamp, EventRepository, months_overlapping
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +116,30 @@ def test_delete_by_source_removes_every_item_and_is_rerunnable(repo: EventReposi
     assert repo.delete_by_source(10) == 39
     assert repo.delete_by_source(10) == 0
     assert [e["id"] for e in repo.in_window(1, JAN1, JAN1 + 90 * DAY)] == [99]
+
+
+def test_every_write_bumps_its_calendars_change_stamp(repo: EventRepository) -> None:
+    # Given two calendars without writes
+    assert repo.change_stamp(1) == ChangeStamp(0, 0)
+    # When an event of calendar 1 is created, replaced, bulk-written and its source cascaded
+    first = single(1, JAN1, JAN1 + DAY)
+    repo.create(first)
+    after_create = repo.change_stamp(1)
+    repo.replace(first, {**first, "summary": "moved", "version": 2})
+    after_replace = repo.change_stamp(1)
+    repo.batch_put([single(2, JAN1, JAN1 + DAY, calendar=1), single(3, JAN1, JAN1 + DAY, calendar=2)])
+    after_bulk = repo.change_stamp(1)
+    repo.delete_by_source(10)
+    after_cascade = repo.change_stamp(1)
+    # Then each write counted once, with the time of the write
+    assert [after_create.changes, after_replace.changes, after_bulk.changes, after_cascade.changes] == [1, 2, 3, 4]
+    assert 0 < after_create.modified <= after_replace.modified <= after_bulk.modified <= after_cascade.modified
+    # And calendar 2 counted only the writes that touched it
+    assert repo.change_stamp(2).changes == 2  # the bulk write and the cascade
+    # And a failed transaction leaves the stamp alone
+    repo.create(single(4, JAN1, JAN1 + DAY, calendar=3))
+    with pytest.raises(ConflictError):
+        repo.create(single(4, JAN1, JAN1 + DAY, calendar=3))
+    assert repo.change_stamp(3).changes == 1
+    # And the stamp is never an event of a window
+    assert repo.in_window(1, JAN1 - DAY, JAN1 + 2 * DAY) == []

@@ -192,6 +192,7 @@ def _finish_deletion(
     for record in sorted(records, key=lambda r: int(r["id"])):
         check_time(time_left_ms)
         purge_source(stores.sources, events, record, now_ms())
+    events.forget_calendar(calendar.id)
     stores.calendars.delete(calendar.id)
 
 

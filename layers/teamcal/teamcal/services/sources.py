@@ -45,6 +45,10 @@ class EventCleanup(Protocol):
         """Delete every item of every event of a source (idempotent); returns the events deleted."""
         ...
 
+    def forget_calendar(self, calendar_id: int) -> None:
+        """Delete what the events store keeps per calendar (its change stamp; idempotent)."""
+        ...
+
 
 def check_time(time_left_ms: Callable[[], int] | None) -> None:
     """Raise RetryableError (503, "repeat the request") when the function is about to time out.

@@ -20,6 +20,12 @@ ALL projection; ``gsi2`` KEYS_ONLY):
   window of under 92 days touches at most 4 months: at most 4 Queries per calendar find every
   event overlapping it, however early it started.
 
+* one change stamp per calendar: ``pk = "CAL#<calendarId>#STAMP"``, ``sk = "STAMP"``,
+  ``changes`` (a counter) and ``modified`` (epoch ms of the last write). Every write of this
+  repository that touches an event of the calendar bumps it (in the same transaction for
+  :meth:`EventRepository.commit`, right after the writes for the bulk paths), so a feed or an
+  export can answer a conditional GET with one GetItem and no event read.
+
 Masters carry ``overrides`` (``{recurrenceId: {"id", "startDate", "endDate", "allDay"}}``, kept
 by the service) so the expansion replaces the original occurrence of a moved child even when the
 child itself lies outside the window, without reading the child.
@@ -34,13 +40,15 @@ order is numeric order from year -1200 on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from teamcal.errors import InvalidInputError, NotFoundError
+from teamcal.ids import now_ms
 from teamcal.storage.dynamo import batch_write, deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import batch_get
 
@@ -78,6 +86,23 @@ def _event_pk(event_id: int) -> str:
 
 def _bucket_pk(calendar_id: int, month: str) -> str:
     return f"CAL#{calendar_id}#B#{month}"
+
+
+def _stamp_key(calendar_id: int) -> dict[str, Any]:
+    return {"pk": value(f"CAL#{calendar_id}#STAMP"), "sk": value("STAMP")}
+
+
+@dataclass(frozen=True)
+class ChangeStamp:
+    """A calendar's change stamp: ``changes`` counts the writes that touched its events,
+    ``modified`` is the epoch ms (UTC) of the last one; ``(0, 0)`` before the first write."""
+
+    changes: int
+    modified: int
+
+
+def _calendar_ids(events: Iterable[Mapping[str, Any]]) -> set[int]:
+    return {int(e["calendarId"]) for e in events if e.get("calendarId") is not None}
 
 
 def _strip(item: dict[str, Any]) -> dict[str, Any]:
@@ -212,6 +237,7 @@ class EventRepository:
             InvalidInputError: an event spans more than :data:`MAX_INDEX_MONTHS` months, or the
                 change needs more than 100 item writes.
         """
+        create, replace, delete = list(create), list(replace), list(delete)
         actions = list(conditions)
         for event in create:
             actions += self._create_actions(event)
@@ -219,7 +245,44 @@ class EventRepository:
             actions += self._replace_actions(old, new)
         for event in delete:
             actions += self._delete_actions(event)
+        touched = _calendar_ids([*create, *delete, *(e for pair in replace for e in pair)])
+        actions += [{"Update": self._bump(calendar_id)} for calendar_id in sorted(touched)]
         self._transact(actions, "the event was changed by another request; reload it and retry")
+
+    # ------------------------------------------------------------------ change stamps
+    def _bump(self, calendar_id: int) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Key": _stamp_key(calendar_id),
+            "UpdateExpression": "ADD #c :one SET #m = :now",
+            "ExpressionAttributeNames": {"#c": "changes", "#m": "modified"},
+            "ExpressionAttributeValues": {":one": value(1), ":now": value(now_ms())},
+        }
+
+    def bump_stamps(self, calendar_ids: Iterable[int]) -> None:
+        """Bump the change stamp of each calendar (one UpdateItem each): for writes made
+        outside :meth:`commit` (bulk writes, cascades)."""
+        for calendar_id in sorted(set(calendar_ids)):
+            try:
+                self._client.update_item(**self._bump(calendar_id))
+            except ClientError as e:
+                raise translate(e) from e
+
+    def forget_calendar(self, calendar_id: int) -> None:
+        """Delete the calendar's change stamp (the last step of a calendar's deletion; idempotent)."""
+        try:
+            self._client.delete_item(TableName=self._table, Key=_stamp_key(calendar_id))
+        except ClientError as e:
+            raise translate(e) from e
+
+    def change_stamp(self, calendar_id: int) -> ChangeStamp:
+        """The calendar's :class:`ChangeStamp` (one strongly consistent GetItem; no event read)."""
+        try:
+            out = self._client.get_item(TableName=self._table, Key=_stamp_key(calendar_id), ConsistentRead=True)
+        except ClientError as e:
+            raise translate(e) from e
+        item = deserialize(out.get("Item") or {})
+        return ChangeStamp(int(item.get("changes", 0)), int(item.get("modified", 0)))
 
     def create(self, event: dict[str, Any]) -> None:
         """Insert one new event with its index items (see :meth:`commit`)."""
@@ -333,6 +396,7 @@ class EventRepository:
             )
         ]
         self._batch_delete(keys)
+        self.bump_stamps(int(pk.split("#")[1]) for pk, _ in keys if pk.startswith("CAL#"))
         return sum(1 for _, sk in keys if sk == "EV")
 
     def _batch_delete(self, keys: Iterable[tuple[str, str]]) -> None:
@@ -395,6 +459,7 @@ class EventRepository:
             RetryableError: DynamoDB kept returning unprocessed items.
         """
         previous = previous or {}
+        events, delete = list(events), list(delete)
         index_puts: dict[tuple[str, str], dict[str, Any]] = {}
         main_puts: dict[tuple[str, str], dict[str, Any]] = {}
         index_deletes: list[tuple[str, str]] = []
@@ -426,6 +491,7 @@ class EventRepository:
         for phase in (first, last):
             for chunk in _chunks(phase, 25):
                 self._batch_write(chunk)
+        self.bump_stamps(_calendar_ids([*events, *delete, *previous.values()]))
         return len(first) + len(last)
 
 
