@@ -56,6 +56,8 @@ app = api.make_resolver()
 #: response is capped at 6 MB, JSON-encoded).
 MAX_INLINE_RESPONSE_BYTES = 4_500_000
 ICS = "text/calendar; charset=utf-8"
+#: Clients may reuse an .ics for 5 minutes, then revalidate with If-None-Match (a 304 is cheap).
+CACHE_CONTROL = "private, max-age=300"
 _ACCEPTED_BODIES = ("text/calendar", "text/plain", "application/octet-stream", "application/ics", "text/x-vcalendar")
 #: The documented 200 of the routes that answer with the .ics itself, and their 303.
 ICS_RESPONSES: dict[int, Any] = {
@@ -67,6 +69,7 @@ ICS_RESPONSES: dict[int, Any] = {
         "description": "the file is too large for a response: fetch it from the presigned URL in `Location`",
         "content": {"application/json": {"schema": {"type": "object"}}},
     },
+    304: {"description": "not modified since the client's copy (If-None-Match / If-Modified-Since); no body"},
 }
 SourceId = Annotated[int | None, Query(alias="sourceId", gt=0, le=MAX_ID, description="the source to import into")]
 
@@ -91,8 +94,27 @@ def _ics(text: str, filename: str, calendar_id: int) -> Response[str]:
         status_code=200,
         content_type=ICS,
         body=text,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, max-age=300"},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": CACHE_CONTROL},
     )
+
+
+def _conditions() -> dict[str, str | None]:
+    """The request's ``If-None-Match`` / ``If-Modified-Since`` (RFC 9110 §13.1)."""
+    headers = app.current_event.headers
+    return {"if_none_match": headers.get("if-none-match"), "if_modified_since": headers.get("if-modified-since")}
+
+
+def _ics_answer(answer: export.IcsAnswer, filename: str) -> Response[str]:
+    """200 with the .ics, or 304 without a body; ETag, Last-Modified and Cache-Control on both
+    (RFC 9110 §15.4.5). A HEAD gets the headers of its GET and no body."""
+    validators = answer.validators.headers()
+    if answer.text is None:
+        return Response(status_code=304, body="", headers={**validators, "Cache-Control": CACHE_CONTROL})
+    response = _ics(answer.text, filename, answer.calendar_id)
+    response.headers.update(validators)
+    if app.current_event.http_method.upper() == "HEAD":
+        response.body = ""
+    return response
 
 
 def _body() -> bytes:
@@ -138,8 +160,8 @@ def create_snapshot(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tu
 @app.get("/calendar/<calendarId>/export", responses=ICS_RESPONSES)
 def export_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Response[str]:
     cid = path_id(calendar_id, "calendar")
-    text, _ = export.calendar_ics(stores(), api.principal(app), cid, now_ms())
-    return _ics(text, f"calendar-{cid}.ics", cid)
+    answer = export.export_answer(stores(), api.principal(app), cid, now_ms(), **_conditions())
+    return _ics_answer(answer, f"calendar-{cid}.ics")
 
 
 # ---------------------------------------------------------------------------- import
@@ -211,11 +233,11 @@ def revoke_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Feed:
     return feeds.revoke_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 
-@app.get("/feed/<feedToken>", responses=ICS_RESPONSES)
+@app.route("/feed/<feedToken>", method=["GET", "HEAD"], responses=ICS_RESPONSES)
 def feed(feed_token: Annotated[str, Path(alias="feedToken")]) -> Response[str]:
     secret = feed_token.removesuffix(".ics")
-    text = feeds.feed_ics(stores(), secret, now_ms())
-    return _ics(text, "calendar.ics", 0)
+    answer = feeds.feed_answer(stores(), secret, now_ms(), **_conditions())
+    return _ics_answer(answer, f"calendar-{answer.calendar_id}.ics")
 
 
 # ---------------------------------------------------------------------------- the upload worker

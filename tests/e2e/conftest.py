@@ -35,6 +35,9 @@ class StackClient:
     url: str
     admin_token: str
     session: requests.Session
+    #: the moto server's URL (``aws endpoint:``) and the file its recorder writes to
+    aws_endpoint: str = ""
+    recording: Path | None = None
 
     def call(
         self,
@@ -71,7 +74,8 @@ def _wait_for_url(proc: subprocess.Popen[bytes], log: Path) -> tuple[str, str]:
         text = log.read_text(errors="replace")
         url = re.search(r"^url: (http://127\.0\.0\.1:\d+)$", text, re.MULTILINE)
         token = re.search(r"^admin token: (\S+)$", text, re.MULTILINE)
-        if url and token:
+        printed_all = re.search(r"^aws endpoint: ", text, re.MULTILINE)  # the last line printed
+        if url and token and printed_all:
             return url.group(1), token.group(1)
         if proc.poll() is not None:
             break
@@ -85,7 +89,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackClient]:
     """The local stack, started once for the whole session; SIGTERM at the end must exit 0."""
     admin_token = "tcal_e2e_" + secrets.token_urlsafe(24)
     log = tmp_path_factory.mktemp("devstack") / "devstack.log"
-    env = {**os.environ, "ADMIN_TOKEN": admin_token, "PYTHONUNBUFFERED": "1"}
+    recording = log.parent / "moto_recording"  # moto's recorder (off unless a test starts it)
+    env = {**os.environ, "ADMIN_TOKEN": admin_token, "PYTHONUNBUFFERED": "1", "MOTO_RECORDER_FILEPATH": str(recording)}
     env.pop("AWS_ENDPOINT_URL", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -100,7 +105,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackClient]:
         assert printed_token == admin_token
         session = requests.Session()
         session.trust_env = False  # never through a proxy: loopback only
-        yield StackClient(url=url, admin_token=admin_token, session=session)
+        endpoint = re.search(r"^aws endpoint: (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"), re.MULTILINE)
+        aws = endpoint.group(1) if endpoint else ""
+        yield StackClient(url=url, admin_token=admin_token, session=session, aws_endpoint=aws, recording=recording)
         session.close()
     finally:
         if proc.poll() is None:

@@ -265,9 +265,10 @@ class CalendarWriter:
     be written safely (:class:`UnsafeValueError`).
     """
 
-    def __init__(self, name: str, colors: Mapping[int, str] | None = None) -> None:
+    def __init__(self, name: str, colors: Mapping[int, str] | None = None, refresh_interval: str | None = None) -> None:
         self.name = name
         self.colors = dict(colors or {})
+        self.refresh_interval = refresh_interval
         self.refused: list[int] = []
         self._zones: dict[str, _Zoned] = {}
         self._years: dict[str, set[int]] = {}
@@ -408,6 +409,9 @@ class CalendarWriter:
         # a calendar name that cannot be written safely is left out, not the calendar
         with contextlib.suppress(UnsafeValueError):
             head.append(content_line("X-WR-CALNAME", text(self.name, "X-WR-CALNAME")))
+        if self.refresh_interval is not None:  # a feed: how often to poll (RFC 7986 §5.7; Outlook)
+            duration = _duration(self.refresh_interval)
+            head += [f"REFRESH-INTERVAL;VALUE=DURATION:{duration}", f"X-PUBLISHED-TTL:{duration}"]
         zones = [vtimezone(zone, self._zone_years(zone, horizon_year)) for zone in sorted(self._years)]
         return CRLF.join([*head, *zones, *body, "END:VCALENDAR"]) + CRLF
 
@@ -530,3 +534,11 @@ def write_calendar(
 ) -> str:
     """Shorthand for ``CalendarWriter(name, colors).write(records, horizon_year=...)``."""
     return CalendarWriter(name, colors).write(records, horizon_year=horizon_year)
+
+
+def _duration(text: str) -> str:
+    """An RFC 5545 §3.3.6 duration of the form ``PT<n>H`` / ``PT<n>M`` / ``P<n>D`` (a constant of
+    ours, checked so that it can never carry structure into the output)."""
+    if not re.fullmatch(r"P(\d{1,4}D|T\d{1,4}[HM])", text):
+        raise ValueError(f"not a simple duration: {text!r}")
+    return text

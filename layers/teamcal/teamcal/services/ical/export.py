@@ -11,18 +11,25 @@ Reference: calendar-integrations.txt ("Export Calendar to iCal format"); RFC 554
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from teamcal.access import is_active, visible_items
 from teamcal.auth.principal import Principal
+from teamcal.conditional import Validators, not_modified
 from teamcal.ical.writer import CalendarWriter
 from teamcal.ids import new_id
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.ical import Snapshot
 from teamcal.services.ical.stores import IcalStores, active_calendar
 from teamcal.storage.ics_files import snapshot_key
+
+#: Changes whenever the way a .ics is written changes (part of the ETag).
+ICS_FORMAT = "ics-1"
+DAY_MS = 86_400_000
 
 
 def _value(raw: Any) -> dict[str, Any]:
@@ -59,7 +66,65 @@ def year_of(ms: int) -> int:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).year
 
 
+# ---------------------------------------------------------------------------- validators
+@dataclass(frozen=True)
+class IcsAnswer:
+    """A feed or an export: the calendar's id, its validators, and the .ics ``text`` — ``None``
+    when the client's copy is current (answer ``304``: no event was read)."""
+
+    calendar_id: int
+    validators: Validators
+    text: str | None
+
+
+def ics_validators(
+    stores: IcalStores, calendar: CalendarRecord, sources: list[dict[str, Any]], reader: str, now: int
+) -> Validators:
+    """The ETag / Last-Modified of a calendar's .ics as ``reader`` sees it, from what changes it:
+    the calendar's change stamp (every event write), the calendar and its visible sources, the
+    reader (what it may see), and the UTC day for a feed (its window moves with ``now``). One
+    GetItem besides what the caller read; no event read."""
+    stamp = stores.events.change_stamp(calendar.id)
+    day = now // DAY_MS
+    parts = [
+        ICS_FORMAT,
+        reader,
+        stamp.changes,
+        stamp.modified,
+        calendar.version,
+        calendar.updated,
+        sorted((int(s["id"]), s.get("version"), s.get("updated")) for s in sources),
+        day,
+    ]
+    digest = hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()[:32]
+    changed = [stamp.modified, calendar.updated, day * DAY_MS, *(int(s.get("updated") or 0) for s in sources)]
+    return Validators(etag=f'"{digest}"', last_modified=max(changed) // 1000 * 1000)
+
+
 # ---------------------------------------------------------------------------- export
+def export_answer(
+    stores: IcalStores,
+    principal: Principal,
+    calendar_id: int,
+    now: int,
+    if_none_match: str | None = None,
+    if_modified_since: str | None = None,
+) -> IcsAnswer:
+    """``GET /calendar/{calendarId}/export``: the validators of the calendar's .ics as
+    ``principal`` sees it and, unless the client's copy is current, the .ics
+    (:func:`calendar_ics`). A ``304`` reads the calendar, its sources and its change stamp only.
+
+    Raises:
+        NotFoundError: as :func:`calendar_ics`.
+    """
+    calendar = active_calendar(stores, principal, calendar_id)
+    sources = event_sources(stores, calendar, principal)
+    validators = ics_validators(stores, calendar, sources, f"token:{principal.token_id}:{principal.user}", now)
+    if not_modified(if_none_match, if_modified_since, validators):
+        return IcsAnswer(calendar.id, validators, None)
+    return IcsAnswer(calendar.id, validators, calendar_ics(stores, principal, calendar_id, now)[0])
+
+
 def calendar_ics(stores: IcalStores, principal: Principal, calendar_id: int, now: int) -> tuple[str, int]:
     """The calendar's .ics text (every event of its event sources, with recurrence) and the
     number of stored events in it (masters, single events and exceptions).

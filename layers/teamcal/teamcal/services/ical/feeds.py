@@ -13,17 +13,20 @@ from typing import Any
 from teamcal.access import Action, require, visible_items
 from teamcal.auth.principal import Principal
 from teamcal.auth.tokens import hash_token
+from teamcal.conditional import not_modified
 from teamcal.errors import NotFoundError
 from teamcal.ical.writer import CalendarWriter
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.ical import Feed
-from teamcal.services.ical.export import calendar_name, event_sources, source_colors, year_of
+from teamcal.services.ical.export import IcsAnswer, calendar_name, event_sources, ics_validators, source_colors, year_of
 from teamcal.services.ical.stores import IcalStores, active_calendar
 
 #: The feed's window: 3 months back, 1 year ahead.
 FEED_PAST_MS = 92 * 86_400_000
 FEED_FUTURE_MS = 366 * 86_400_000
 FEED_PREFIX = "tcf_"
+#: How often subscribers are asked to poll (an RFC 5545 duration).
+REFRESH_INTERVAL = "PT1H"
 
 
 # ---------------------------------------------------------------------------- feeds
@@ -90,21 +93,47 @@ def revoke_feed(stores: IcalStores, principal: Principal, calendar_id: int) -> F
     return _feed(record)
 
 
-def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
-    """The .ics of the feed whose secret is ``secret``: every event that can reach
-    [now - 3 months, now + 1 year), recurring ones as their rule with exceptions. Its reader is
-    anonymous: private Google events are never in it (:mod:`teamcal.access`, rule 10).
-
-    Raises:
-        NotFoundError: unknown or revoked secret, or the calendar is gone.
-    """
+def _feed_calendar(stores: IcalStores, secret: str) -> tuple[CalendarRecord, list[dict[str, Any]]]:
     if not secret.startswith(FEED_PREFIX) or len(secret) > 100:
         raise NotFoundError("no such feed")
     record = stores.feeds.by_hash(hash_token(secret))
     if record is None:
         raise NotFoundError("no such feed")
     calendar = active_calendar(stores, None, int(record["calendarId"]))
-    sources = event_sources(stores, calendar, None)
+    return calendar, event_sources(stores, calendar, None)
+
+
+def feed_answer(
+    stores: IcalStores, secret: str, now: int, if_none_match: str | None = None, if_modified_since: str | None = None
+) -> IcsAnswer:
+    """``GET`` / ``HEAD /feed/{feedToken}``: the feed's validators and, unless the client's copy
+    is current (:func:`teamcal.conditional.not_modified`), its .ics (see :func:`feed_ics`).
+
+    Raises:
+        NotFoundError: unknown or revoked secret, or the calendar is gone.
+    """
+    calendar, sources = _feed_calendar(stores, secret)
+    validators = ics_validators(stores, calendar, sources, "feed", now)
+    if not_modified(if_none_match, if_modified_since, validators):
+        return IcsAnswer(calendar.id, validators, None)
+    return IcsAnswer(calendar.id, validators, _feed_text(stores, calendar, sources, now))
+
+
+def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
+    """The .ics of the feed whose secret is ``secret``: every event that can reach
+    [now - 3 months, now + 1 year), recurring ones as their rule with exceptions. Its reader is
+    anonymous: private Google events are never in it (:mod:`teamcal.access`, rule 10). The
+    calendar tells subscribers to poll every :data:`REFRESH_INTERVAL` (RFC 7986 §5.7
+    REFRESH-INTERVAL, and Outlook's X-PUBLISHED-TTL).
+
+    Raises:
+        NotFoundError: unknown or revoked secret, or the calendar is gone.
+    """
+    calendar, sources = _feed_calendar(stores, secret)
+    return _feed_text(stores, calendar, sources, now)
+
+
+def _feed_text(stores: IcalStores, calendar: CalendarRecord, sources: list[dict[str, Any]], now: int) -> str:
     wanted = {int(s["id"]) for s in sources}
     start, end = now - FEED_PAST_MS, now + FEED_FUTURE_MS
     found: dict[int, dict[str, Any]] = {}
@@ -116,5 +145,5 @@ def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
     for event in stores.events.in_window(calendar.id, start, end):
         if event["eventTypeConfigId"] in wanted:
             found.setdefault(int(event["id"]), event)
-    writer = CalendarWriter(calendar_name(calendar), source_colors(sources))
+    writer = CalendarWriter(calendar_name(calendar), source_colors(sources), refresh_interval=REFRESH_INTERVAL)
     return writer.write(visible_items(None, calendar, found.values()), horizon_year=year_of(end) + 1)
