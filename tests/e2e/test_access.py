@@ -18,6 +18,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from teamcal.partners.protocol import decode_secret
 from tests.e2e.test_partners import MAR2_0900, Side, _signed_post, invite, pair, wait_for
+from tests.plan_ics import plan_ics
 
 pytestmark = pytest.mark.e2e
 __all__ = ["pair"]
@@ -215,24 +216,6 @@ def test_case_3_private_google_events_are_the_calendar_creators_alone(pair: tupl
     assert "doctor" not in a.http.get(feed.json()["url"], timeout=60).text
 
 
-def _ics(sequence: int, summary: str) -> bytes:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//teamcal e2e//EN",
-        "BEGIN:VEVENT",
-        "UID:plan-1",
-        f"SEQUENCE:{sequence}",
-        "DTSTAMP:20260301T000000Z",
-        "DTSTART:20260310T090000Z",
-        "DTEND:20260310T100000Z",
-        f"SUMMARY:{summary}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
 def test_case_4_a_narrower_tokens_import_never_rewrites_an_event_it_cannot_see(pair: tuple[Side, Side]) -> None:
     a, _ = pair
     ann = _token(a, "ann4", allCalendars=True, editCalendars=True, editSources=True)
@@ -242,14 +225,14 @@ def test_case_4_a_narrower_tokens_import_never_rewrites_an_event_it_cannot_see(p
     bob = _token(a, "bob4", calendarIds=[team])
     headers = {"Content-Type": "text/calendar"}
     # Given ann imported plan-1 into the team calendar and moved it to her private calendar
-    imported = _as(a, ann, "POST", f"/calendar/{team}/import", headers=headers, data=_ics(0, "Plan"))
+    imported = _as(a, ann, "POST", f"/calendar/{team}/import", headers=headers, data=plan_ics(0, "Plan").encode())
     assert imported.status_code == 202, imported.text
     window = {"calendarId": team, "startDate": MAR2_0900, "endDate": MAR2_0900 + 30 * 24 * HOUR}
     event_id = _as(a, ann, "POST", "/event/search", window).json()["values"][0]["id"]
     moved = _as(a, ann, "PUT", "/event", {"event": {"id": event_id, "eventTypeConfigId": mine_source}})
     assert moved.status_code == 200, moved.text
     # When bob, tied to the team calendar, imports plan-1 with a higher SEQUENCE
-    hijack = _as(a, bob, "POST", f"/calendar/{team}/import", headers=headers, data=_ics(5, "Hijack"))
+    hijack = _as(a, bob, "POST", f"/calendar/{team}/import", headers=headers, data=plan_ics(5, "Hijack").encode())
     # Then nothing is imported and ann's event keeps its calendar, source and summary
     assert hijack.status_code == 400, hijack.text
     event = _as(a, ann, "GET", f"/event/{event_id}").json()

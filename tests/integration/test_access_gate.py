@@ -10,29 +10,12 @@ import pytest
 
 from tests.integration.ccj import call, full, new_source, token
 from tests.integration.ical import ical
+from tests.plan_ics import plan_ics
 
 pytestmark = pytest.mark.integration
 
 HOUR = 3_600_000
 MAR10_0900 = 1_773_133_200_000
-
-
-def _ics(sequence: int, summary: str) -> str:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//teamcal tests//EN",
-        "BEGIN:VEVENT",
-        "UID:plan-1",
-        f"SEQUENCE:{sequence}",
-        "DTSTAMP:20260301T000000Z",
-        "DTSTART:20260310T090000Z",
-        "DTEND:20260310T100000Z",
-        f"SUMMARY:{summary}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(lines) + "\r\n"
 
 
 def _calendar(ctx: Any, owner: dict[str, Any], **settings: Any) -> dict[str, Any]:
@@ -83,7 +66,7 @@ def test_import_touches_only_its_own_calendar(aws: None, lambda_context: Any) ->
     mine = _calendar(lambda_context, ann)
     mine_source = new_source(lambda_context, mine["id"], tok=ann)
     # Given ann imported plan-1 into the team calendar and moved it to her private calendar
-    status, job, _ = ical("POST", f"/calendar/{team['id']}/import", lambda_context, token=ann, raw=_ics(0, "Plan"))
+    status, job, _ = ical("POST", f"/calendar/{team['id']}/import", lambda_context, token=ann, raw=plan_ics(0, "Plan"))
     assert status == 202, job
     status, page = call(
         "events",
@@ -99,7 +82,9 @@ def test_import_touches_only_its_own_calendar(aws: None, lambda_context: Any) ->
     assert status == 200, body
     # When bob, tied to the team calendar, imports plan-1 again with a higher SEQUENCE
     bob = token("bob", calendars=[team["id"]])
-    status, job, _ = ical("POST", f"/calendar/{team['id']}/import", lambda_context, token=bob, raw=_ics(5, "Hijack"))
+    status, job, _ = ical(
+        "POST", f"/calendar/{team['id']}/import", lambda_context, token=bob, raw=plan_ics(5, "Hijack")
+    )
     # Then nothing is imported, and ann's event is as she left it
     assert status == 400, job
     status, event = call("events", "GET", f"/event/{event_id}", token=ann, ctx=lambda_context)

@@ -37,6 +37,7 @@ from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.ids import new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.common import within_budget
+from teamcal.models.event_record import with_override
 from teamcal.models.event_types import PREDEFINED_BY_KEY
 from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
 from teamcal.recurrence import (
@@ -367,17 +368,7 @@ def _update_child(
 
 def _master_with(master: Mapping[str, Any], recurrence_id: str, child: Mapping[str, Any] | None) -> dict[str, Any]:
     """The master with its ``overrides`` entry for ``recurrence_id`` set (or removed)."""
-    overrides = dict(master.get("overrides") or {})
-    if child is None:
-        overrides.pop(recurrence_id, None)
-    else:
-        overrides[recurrence_id] = {
-            "id": int(child["id"]),
-            "startDate": int(child["startDate"]),
-            "endDate": int(child["endDate"]),
-            "allDay": bool(child["allDay"]),
-        }
-    return {**master, "overrides": overrides, "version": int(master["version"]) + 1, "updated": now_ms()}
+    return {**with_override(master, recurrence_id, child), "updated": now_ms()}
 
 
 def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFields) -> Event:

@@ -62,6 +62,7 @@ from teamcal.google.port import CalendarGateway
 from teamcal.google.secrets import GoogleSecret
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_record import override_entry
 from teamcal.models.origin import Origin, OriginKind
 from teamcal.services.stores import ConfigStores
 from teamcal.storage.events import MAX_INDEX_MONTHS, UNBOUNDED_MS, EventRepository, months_overlapping
@@ -346,15 +347,6 @@ def _fetch(
 
 
 # ---------------------------------------------------------------------------- one page
-def _override(child: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": int(child["id"]),
-        "startDate": int(child["startDate"]),
-        "endDate": int(child["endDate"]),
-        "allDay": bool(child["allDay"]),
-    }
-
-
 def _comparable(record: Mapping[str, Any]) -> dict[str, Any]:
     """The attributes that matter for "did it change" (DynamoDB drops ``None`` attributes)."""
     return {k: v for k, v in record.items() if v is not None and v != [] and v != {} and k not in _VOLATILE}
@@ -500,7 +492,7 @@ class _Page:
             overrides = dict(old.get("overrides") or {}) if old is not None and was_master else {}
             if change.google_id in self.st.pending_parents:
                 for child in self._children(event_id):
-                    overrides[str(child["recurrenceId"])] = _override(child)
+                    overrides[str(child["recurrenceId"])] = override_entry(child)
                 self.st.pending_parents.discard(change.google_id)
             new["overrides"] = overrides
             cancelled = set(old.get("googleCancelled") or []) if old is not None and was_master else set()
@@ -545,7 +537,7 @@ class _Page:
         overrides = dict(master.get("overrides") or {})
         if old is not None and old.get("recurrenceId") not in (None, change.recurrence_id):
             overrides.pop(str(old["recurrenceId"]), None)
-        overrides[change.recurrence_id] = _override(child)
+        overrides[change.recurrence_id] = override_entry(child)
         new_master["overrides"] = overrides
         cancelled = set(master.get("googleCancelled") or [])
         if change.recurrence_id in cancelled:  # a cancelled instance came back

@@ -64,6 +64,7 @@ from teamcal.ical.reader import IcsDocument, VEventSpan
 from teamcal.ical.zones import ZoneResolver, named_zone
 from teamcal.ids import external_id, now_ms
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_record import override_entry
 from teamcal.recurrence import RecurrenceError, Series, parse_ref
 from teamcal.recurrence.expand import is_excluded, locate
 from teamcal.recurrence.split import shifted, split_following
@@ -863,12 +864,7 @@ class _MasterChanges:
         self.changed = False
 
     def attach(self, rid: str, child: Mapping[str, Any]) -> None:
-        entry = {
-            "id": int(child["id"]),
-            "startDate": int(child["startDate"]),
-            "endDate": int(child["endDate"]),
-            "allDay": bool(child["allDay"]),
-        }
+        entry = override_entry(child)
         if self.overrides.get(rid) != entry:
             self.overrides[rid] = entry
             self.changed = True

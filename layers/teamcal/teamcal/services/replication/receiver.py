@@ -17,6 +17,7 @@ from teamcal.errors import (
 )
 from teamcal.ids import external_id
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_record import with_override
 from teamcal.models.origin import Origin
 from teamcal.observability import logger, metrics
 from teamcal.partners.protocol import ChangeResult, EventChange, EventRef
@@ -100,17 +101,7 @@ def _stamped(record: dict[str, Any], sync_id: int) -> dict[str, Any]:
 def _with_override(
     master: Mapping[str, Any], rid: str, child: Mapping[str, Any] | None, sync_id: int
 ) -> dict[str, Any]:
-    overrides = dict(master.get("overrides") or {})
-    if child is None:
-        overrides.pop(rid, None)
-    else:
-        overrides[rid] = {
-            "id": int(child["id"]),
-            "startDate": int(child["startDate"]),
-            "endDate": int(child["endDate"]),
-            "allDay": bool(child["allDay"]),
-        }
-    return _stamped({**master, "overrides": overrides, "version": int(master["version"]) + 1}, sync_id)
+    return _stamped(with_override(master, rid, child), sync_id)
 
 
 @dataclasses.dataclass(frozen=True)
