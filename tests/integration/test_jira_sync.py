@@ -212,6 +212,10 @@ def test_429_with_retry_after_is_waited_out_and_the_run_completes(
     assert len(waits) == 2
     assert all(3.0 <= w <= 3.6 for w in waits), waits
     assert sum(s["retries"] for s in out["lastRun"]["sources"]) == 2
+    # the field list (the first request of an issue source's run) counts its retries too
+    env.fake.fail_next(1, 429, "1")
+    out = env.sync(sourceId=env.sources["jira"])
+    assert [s["retries"] for s in out["lastRun"]["sources"]] == [1]
 
 
 def test_outage_stops_the_run_and_the_next_resumes_from_the_stored_page(

@@ -526,7 +526,9 @@ def _run_sources(
             config = parse_source(record)
             if config.kind == "jira":
                 check_fields(config, _schema(client, context, report))
+            retried = report.retries  # the field list's retries count for the first issue source
             report = _SourceSync(stores, client, config, calendar, dict(states.get(source_id) or {}), context).run()
+            report.retries += retried
         except JiraAuthError as e:
             result.outcome, result.error = "needs_reauth", e.message
             mark_needs_reauth(stores, e.message)
