@@ -298,6 +298,7 @@ def test_synced_events_are_read_only_through_the_api(env: JiraEnv) -> None:
     event = next(iter(env.events("version").values()))
     status, out = call("events", "DELETE", f"/event/{event['id']}", token=full("ann"), ctx=env.ctx)
     assert status == 403, out
+    assert "Jira" in out["errorMessages"][0]
 
 
 def test_disconnect_removes_schedule_secret_state_and_synced_events(env: JiraEnv) -> None:

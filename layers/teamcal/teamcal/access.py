@@ -361,7 +361,7 @@ _FLAGS = {
     Action.MANAGE_FEED: ("edit_calendars", "edit calendars"),
     Action.MANAGE_GOOGLE: ("edit_calendars", "edit calendars"),
 }
-READ_ONLY_MESSAGE = "events synced from Google Calendar are read-only here; change them in Google Calendar"
+READ_ONLY_MESSAGE = "events synced from Google Calendar or Jira are read-only here; change them where they come from"
 _REFUSALS = {
     Action.VIEW: "",
     Action.EDIT_CALENDAR: "you may not edit calendar {id}",
