@@ -8,7 +8,8 @@ feed itself, whose secret in the path is the credential):
 * ``GET /calendar/{calendarId}/export`` → 200 ``text/calendar``: the .ics itself (303 to a
   presigned URL when it is too large for a Lambda response).
 * ``POST /calendar/{calendarId}/import[?sourceId=]`` with a ``text/calendar`` body → 202 with the
-  import job (finished: the import runs within the request); 400 for a file that is not usable.
+  import job (finished within the request, or, past the inline budget, handed to the upload worker
+  that finishes it by itself); 400 for a file that is not usable.
 * ``POST /calendar/{calendarId}/import-url[?sourceId=]`` → 201 ``{jobId, url, method, key,
   expires, maxBytes, job}``: PUT the file to ``url``; its arrival in the bucket runs the import
   (this function's S3 event).
@@ -169,7 +170,8 @@ def export_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Re
     "/calendar/<calendarId>/import",
     responses={
         202: {
-            "description": "the import job, finished (send the .ics as the body, Content-Type text/calendar)",
+            "description": "the import job: finished, or INTERRUPTED past the inline budget and finished by the upload"
+            " worker (send the .ics as the body, Content-Type text/calendar)",
             "content": {"application/json": {"model": ImportJob}},
         }
     },

@@ -13,6 +13,7 @@ from functions.ical.app import stores
 from teamcal.auth.principal import Principal
 from teamcal.errors import NotFoundError
 from teamcal.services.ical.import_jobs import import_inline
+from teamcal.storage.ics_files import upload_key
 from tests.integration.ccj import ROOT
 from tests.integration.ical import moto_resources, zoned_calendar
 
@@ -83,3 +84,43 @@ def test_a_source_deleted_while_an_import_writes_keeps_no_orphans(
     # Then nothing of the source is left behind
     assert raced
     assert list(shared.events.by_source(source_id)) == []
+
+
+def _singles(n: int) -> bytes:
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:s{i}@test\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART:202603{1 + i % 28:02d}T{i % 24:02d}0000Z\r\nDTEND:202603{1 + i % 28:02d}T{i % 24:02d}3000Z\r\n"
+        f"SUMMARY:s{i}\r\nEND:VEVENT\r\n"
+        for i in range(n)
+    )
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{events}END:VCALENDAR\r\n".encode()
+
+
+def test_an_inline_import_past_its_budget_is_finished_by_the_worker(aws: None, lambda_context: Any) -> None:
+    from functions.ical import app as ical_app
+    from tests.integration.ical import ical
+    from tests.integration.test_ical_upload import s3_event
+
+    # Given a 3,000-event file and an inline budget that runs out partway
+    calendar = zoned_calendar(lambda_context)
+    ticks = iter(range(0, 10**9, 10))
+    clock = lambda: 1_767_600_000_000 + next(ticks)  # noqa: E731
+    data = _singles(3000)
+    # When it is imported inline
+    job = import_inline(
+        stores(), Principal.from_context(ROOT), calendar["id"], None, data, clock=clock, budget_ms=5_000
+    )
+    # Then the job stopped at a checkpoint, says it resumes by itself, and the file is in the bucket
+    assert job.status == "INTERRUPTED"
+    assert 0 < job.processed < 3000
+    assert job.message is not None
+    assert "resumes by itself" in job.message
+    key = upload_key(calendar["id"], job.id)
+    assert stores().files.read(key, 10 * len(data)) == data
+    # When the bucket's event reaches the worker (as the S3 notification does; no second POST)
+    assert ical_app.lambda_handler(s3_event(key, len(data)), lambda_context)["jobs"]
+    # Then GET /import/{jobId} shows SUCCEEDED, every event counted once and present
+    status, shown, _ = ical("GET", f"/import/{job.id}", lambda_context)
+    assert status == 200
+    assert (shown["status"], shown["processed"], shown["total"], shown["created"]) == ("SUCCEEDED", 3000, 3000, 3000)
+    assert len(list(stores().events.by_source(int(shown["sourceId"])))) == 3000

@@ -83,6 +83,13 @@ class IcsFiles:
         except ClientError as e:
             raise _translate(e) from e
 
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` as it is (an uploaded .ics in any encoding, ``text/calendar``) under ``key``."""
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
+        except ClientError as e:
+            raise _translate(e) from e
+
     def download_url(self, key: str, filename: str, expires_seconds: int) -> str:
         """A presigned GET URL of ``key`` served as an ``attachment`` named ``filename``."""
         url: str = self._client.generate_presigned_url(

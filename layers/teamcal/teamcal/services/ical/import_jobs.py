@@ -8,8 +8,9 @@ Decisions:
   types are managed by admins only (permission rule 9), and an import must not create one behind
   their back; ``meeting`` holds events like a custom type and is searchable. Whoever may add
   events to the calendar may import (permission rule 8) and so may cause this source to exist.
-* A run that stops (timeout, throttling) leaves a job saying so; running it again (an upload
-  resumes by itself; an inline import by sending the file again) skips what is done
+* A run that stops (timeout, throttling) leaves a job saying so; running it again skips what is
+  done. An upload resumes by itself; an inline import that runs out of its budget hands the file
+  to the upload worker, which resumes it by itself too
   (:mod:`teamcal.services.ical.importer`).
 
 Reference: calendar-integrations.txt ("Import from iCal file": "Imported events are added as
@@ -150,6 +151,10 @@ def import_inline(
 ) -> ImportJob:
     """``POST /calendar/{calendarId}/import``: import an .ics body now; returns the job.
 
+    When ``budget_ms`` runs out first, the job is INTERRUPTED at a checkpoint and the file is
+    handed to the S3-triggered worker (:func:`run_upload`: the body is stored under the job's
+    upload key), which finishes the import by itself; ``GET /import/{jobId}`` shows the progress.
+
     Raises:
         NotFoundError: calendar absent / not viewable, or ``source_id`` not an ACTIVE source of it.
         ForbiddenError: the user may not add events to the calendar.
@@ -164,10 +169,15 @@ def import_inline(
     source = _import_source(stores, principal, calendar, source_id, now)
     job = _new_job(calendar, source, principal, "inline", now)
     run_id = uuid.uuid4().hex
-    job.update(runId=run_id, leaseUntil=now + budget_ms + 60_000)
+    # the key the rest of the file goes to if the budget runs out (the upload worker's S3 trigger)
+    job.update(runId=run_id, leaseUntil=now + budget_ms + 60_000, key=upload_key(calendar.id, int(job["id"])))
     stores.jobs.create(job)
     deadline = now + budget_ms
     ImportRun(stores, job, run_id, calendar, source, doc, lambda: clock() >= deadline, clock).run()
+    if job["status"] == "INTERRUPTED":
+        # hand over: the file lands in the bucket, its S3 event runs the worker, which resumes
+        # from the checkpoint just saved (as an interrupted upload does); the job says so
+        stores.files.put_bytes(str(job["key"]), body)
     shown = to_wire(job)
     if shown.status == "FAILED":
         errors = {f"VEVENT {e.uid}"[:200]: e.reason for e in shown.errors[:20]}

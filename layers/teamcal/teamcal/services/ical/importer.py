@@ -352,7 +352,7 @@ class ImportRun:
         job["doneAfter"] = _ranges(i for i in self.done_after if i >= checkpoint)
         job["status"] = "INTERRUPTED"
         job["message"] = f"stopped after {job.get('processed', 0)} of {job.get('total', 0)} VEVENTs (time limit); " + (
-            "it resumes by itself" if job.get("origin") == "upload" else "send the same file again to finish"
+            "it resumes by itself" if job.get("key") else "send the same file again to finish"
         )
         job.pop("runId", None)
         job.pop("leaseUntil", None)
