@@ -168,7 +168,9 @@ class LocalStack:
                 "admin": True,
             }
         )
-        return create_token(repo, request, created_by=None, plaintext=self._fixed_token).token
+        plaintext = create_token(repo, request, created_by=None, plaintext=self._fixed_token).token
+        assert plaintext is not None  # a token is created with its plaintext; only replays lack it
+        return plaintext
 
     def stop(self) -> None:
         """Stop drivers, worker processes and the moto server (safe to call twice)."""

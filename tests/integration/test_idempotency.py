@@ -9,6 +9,8 @@ import pytest
 
 from tests.integration.ccj import ROOT, call, new_calendar, new_source
 
+BASE = "/rest/brizo-calendar/api/1"
+
 pytestmark = pytest.mark.integration
 
 
@@ -189,3 +191,45 @@ def test_requests_without_a_token_are_never_idempotent() -> None:
     anonymous = api_event("POST", "/partner/v1/invitations", {}, headers={"Idempotency-Key": "k"})
     assert idempotency_key(anonymous) is None
     assert idempotency_key(api_event("POST", "/event", {}, authorizer=ROOT, headers={"Idempotency-Key": "k"})) == "k"
+
+
+@pytest.mark.parametrize(
+    ("path", "secret_fields", "model"),
+    [
+        ("import-url", ("url", "fields"), "UploadTicket"),
+        ("export", ("url",), "Snapshot"),
+    ],
+)
+def test_a_replayed_presigned_answer_keeps_no_signature_and_matches_its_schema(
+    aws: None, lambda_context: Any, path: str, secret_fields: tuple[str, ...], model: str
+) -> None:
+    # Given an upload form or a snapshot URL asked for with an Idempotency-Key
+    from functions.ical import app as ical_app
+    from teamcal.models import ical as ical_models
+    from tests.conftest import api_event
+
+    calendar_id = new_calendar(lambda_context, value=json.dumps({"name": "presigned"}))["id"]
+    headers = {"Idempotency-Key": f"presigned-{path}"}
+
+    def post() -> dict[str, Any]:
+        event = api_event("POST", f"/calendar/{calendar_id}/{path}", authorizer=ROOT, headers=headers)
+        event["resource"] = f"{BASE}/calendar/{{calendarId}}/{path}"  # the route template, as API Gateway sends it
+        return dict(ical_app.lambda_handler(event, lambda_context))
+
+    first = post()
+    assert first["statusCode"] == 201, first
+    answer = json.loads(first["body"])
+    assert all(answer[f] for f in secret_fields)
+    # Then the record holds none of the signed values (the form's signature and policy included)
+    stored = json.dumps(_records())
+    signed = [answer["url"]] if "?" in answer["url"] else []  # a POST form's url is the bucket's
+    signed += [v for k, v in (answer.get("fields") or {}).items() if k.lower() in {"policy", "x-amz-signature"}]
+    assert signed
+    assert not [value for value in signed if value in stored]
+    # And the replay is told the secret was shown once, and still matches the published schema
+    again = post()
+    replay = json.loads(again["body"])
+    assert again["statusCode"] == 201
+    assert all(replay[f] is None for f in secret_fields)
+    assert "X-Teamcal-Secret-Shown-Once" in again["headers"]
+    getattr(ical_models, model).model_validate(replay)

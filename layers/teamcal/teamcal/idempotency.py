@@ -16,8 +16,8 @@ What is never made idempotent or stored (abuse resistance):
 * Requests without a token (``Auth: NONE`` routes: partner webhooks, which carry their own
   signatures): the key would be shared by every anonymous caller.
 * Secrets. Answers that carry one (:data:`SECRET_FIELDS`: the plaintext of ``POST /token``, a
-  feed's secret URLs, presigned download / upload URLs) are stored with those fields set to
-  ``null``; the first caller gets the whole answer, a retry gets the stored one with the header
+  feed's secret URLs, presigned download URLs, upload forms with their signed policy) are stored
+  with those fields set to ``null``; the first caller gets the whole answer, a retry gets the stored one with the header
   :data:`SHOWN_ONCE_HEADER` saying the secret was shown once and how to get a new one (revoke the
   token and create another; create the feed again; ask for a new URL).
 * Answers larger than :data:`MAX_STORED_BYTES` (a DynamoDB item holds 400 KB): not stored, the
@@ -52,7 +52,7 @@ SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "/token": ("token",),
     "/calendar/{calendarId}/feed": ("url", "webcalUrl"),
     "/calendar/{calendarId}/export": ("url",),
-    "/calendar/{calendarId}/import-url": ("url",),
+    "/calendar/{calendarId}/import-url": ("url", "fields"),
 }
 #: Header of a replayed answer whose secret was left out.
 SHOWN_ONCE_HEADER = "X-Teamcal-Secret-Shown-Once"

@@ -13,6 +13,9 @@ T = TypeVar("T")
 #: The most bytes of ``values`` one listing or search response carries (a Lambda response is at
 #: most 6 MB; the envelope, headers and API Gateway's own need stay well inside the rest).
 RESPONSE_BYTE_BUDGET = 4_000_000
+#: How a field holding a secret (token plaintext, presigned or feed URL) is described: the answer
+#: replayed for a repeated ``Idempotency-Key`` carries null there (teamcal.idempotency).
+SHOWN_ONCE = "null in the answer replayed for a repeated Idempotency-Key: a secret is shown once"
 
 
 def within_budget(values: Sequence[Any], budget: int = RESPONSE_BYTE_BUDGET) -> int:

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from teamcal.models.common import SHOWN_ONCE
+
 JobStatus = Literal["PENDING_UPLOAD", "RUNNING", "INTERRUPTED", "SUCCEEDED", "COMPLETED_WITH_ERRORS", "FAILED"]
 
 
@@ -67,9 +69,11 @@ class UploadTicket(BaseModel):
     model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     job_id: int = Field(alias="jobId")
-    url: str
+    url: str | None = Field(description=f"where to POST the form; {SHOWN_ONCE}")
     method: Literal["POST"] = "POST"
-    fields: dict[str, str] = Field(description="form fields to send before the file, as they are")
+    fields: dict[str, str] | None = Field(
+        description=f"form fields to send before the file, as they are (policy and signature); {SHOWN_ONCE}"
+    )
     key: str
     expires: int
     max_bytes: int = Field(alias="maxBytes")
@@ -84,7 +88,7 @@ class Snapshot(BaseModel):
 
     snapshot_id: int = Field(alias="snapshotId")
     key: str
-    url: str
+    url: str | None = Field(description=f"presigned GET; {SHOWN_ONCE}")
     expires: int
     events: int
 

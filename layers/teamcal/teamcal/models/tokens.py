@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from teamcal.ids import MAX_ID
+from teamcal.models.common import SHOWN_ONCE
 from teamcal.models.text import LineText
 
 
@@ -70,4 +71,4 @@ class Token(BaseModel):
 class CreatedToken(Token):
     """The response of ``POST /token``: the token plus its plaintext, shown this one time."""
 
-    token: str
+    token: str | None = Field(description=f"the plaintext; {SHOWN_ONCE}")
