@@ -271,3 +271,13 @@ def _dst_zones() -> set[str]:
         "Pacific/Auckland",
         "Pacific/Chatham",
     }
+
+
+@pytest.mark.parametrize("key", ["\t", " ", " x", "x\t", "\t\t"])
+def test_a_user_key_with_white_space_at_its_edges_is_written_quoted_and_read_back_whole(key: str) -> None:
+    # Given a user key that begins or ends with white space (the property test found "\t" read back as "")
+    writer = CalendarWriter("n", {2: "#7500ca"})
+    # When it is exported
+    vevent = parse(writer.write([record(1, userKeys=[key])], horizon_year=2027)).walk("VEVENT")[0]
+    # Then a parser reads the key back unchanged
+    assert str(vevent["ATTENDEE"].params[USER_PARAM]) == key

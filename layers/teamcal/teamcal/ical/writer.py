@@ -105,14 +105,16 @@ def text(value: str, what: str = "TEXT") -> str:
 
 def param_value(value: str, what: str = "parameter") -> str:
     """A parameter value (RFC 5545 §3.2) with RFC 6868 escapes: ``^`` → ``^^``, ``"`` → ``^'``,
-    a line break → ``^n``; DQUOTE-quoted when it holds ``:;,`` or needed an escape.
+    a line break → ``^n``; DQUOTE-quoted when it holds ``:;,``, needed an escape, or begins or
+    ends with white space (parsers strip a bare value's edges; a quoted one is kept as it is).
 
     Raises:
         UnsafeValueError: ``value`` holds a control character other than HTAB, CR or LF.
     """
     _refuse_controls(value, what)
     escaped = _LINE_BREAK.sub("^n", value.replace("^", "^^").replace('"', "^'"))
-    return f'"{escaped}"' if _NEEDS_QUOTES.search(value) else escaped
+    quoted = _NEEDS_QUOTES.search(value) or value != value.strip()
+    return f'"{escaped}"' if quoted else escaped
 
 
 def content_line(name: str, value: str, params: Sequence[tuple[str, str]] = ()) -> str:
