@@ -61,6 +61,8 @@ class Template:
     parameters: dict[str, str] = field(default_factory=dict)
     #: Queue URLs by logical id, as the emulator answered CreateQueue (see :func:`create_resources`).
     queue_urls: dict[str, str] = field(default_factory=dict)
+    #: KMS key ids by logical id, filled by :func:`create_resources` (the emulator picks them).
+    kms_key_ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path = TEMPLATE, **kwargs: Any) -> Template:
@@ -102,6 +104,8 @@ class Template:
             return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         if kind == "AWS::IAM::Role":
             return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        if kind == "AWS::KMS::Key":
+            return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{self.ref(logical_id)}"
         return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:{logical_id}/{name}"
 
     @property
@@ -133,6 +137,8 @@ class Template:
             if kind == "AWS::SQS::Queue":
                 fallback = f"http://sqs.{REGION}.localhost/{ACCOUNT}/{self.physical_name(name)}"
                 return self.queue_urls.get(name) or fallback
+            if kind == "AWS::KMS::Key":  # a key's Ref is its id
+                return self.kms_key_ids.get(name) or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack}/{name}"))
             return self.physical_name(name)
         return self.parameter(name)
 
@@ -220,7 +226,8 @@ def _table_kwargs(tpl: Template, logical_id: str, props: dict[str, Any]) -> dict
 
 
 def create_resources(tpl: Template, session: Any) -> dict[str, str]:
-    """Create the template's tables, buckets and queues; returns {logical id: physical name}.
+    """Create the template's tables, buckets, queues, schedule groups, secrets and KMS keys;
+    returns {logical id: physical name (a key's id)}.
 
     ``session`` is a boto3 Session (or the boto3 module) already pointed at the emulator.
     """
@@ -259,6 +266,20 @@ def create_resources(tpl: Template, session: Any) -> dict[str, str]:
         ]
         created[logical_id] = tpl.physical_name(logical_id)
     created.update(_create_schedule_groups_and_secrets(tpl, session))
+    keys = list(tpl.of_type("AWS::KMS::Key"))
+    if keys:
+        kms = session.client("kms", region_name=REGION)
+        for logical_id, res in keys:
+            props = tpl.resolve(res.get("Properties") or {})
+            key_id = kms.create_key(
+                Description=str(props.get("Description", logical_id)),
+                KeySpec=props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+                KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+            )["KeyMetadata"]["KeyId"]
+            if props.get("EnableKeyRotation"):
+                kms.enable_key_rotation(KeyId=key_id)
+            tpl.kms_key_ids[logical_id] = key_id
+            created[logical_id] = key_id
     return created
 
 

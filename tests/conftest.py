@@ -35,6 +35,8 @@ os.environ.update({k: v for k, v in TEMPLATE.function_environment("TokensFunctio
 os.environ.update({k: v for k, v in TEMPLATE.function_environment("GoogleFunction").items() if k.startswith("GOOGLE_")})
 # The Jira sync function's own variables (JIRA_* only).
 os.environ.update({k: v for k, v in TEMPLATE.function_environment("JiraFunction").items() if k.startswith("JIRA_")})
+# The partners function's sealing key id (a stand-in: the aws fixture's key is TEMPLATE.ref("SealingKey")).
+os.environ["TEAMCAL_SEALING_KEY_ID"] = TEMPLATE.function_environment("PartnersFunction")["TEAMCAL_SEALING_KEY_ID"]
 
 
 @dataclass

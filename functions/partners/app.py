@@ -50,6 +50,7 @@ from teamcal.settings import get_partner_settings, get_settings
 
 settings = get_settings()
 partner_settings = get_partner_settings()
+partner_settings.require_sealing_key_id()  # fail fast: received invitations are sealed with it
 app = api.make_resolver()
 
 SyncId = Annotated[str, Path(alias="synchronizationId")]
@@ -60,7 +61,9 @@ MaxResults = Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)]
 
 @lru_cache(maxsize=1)
 def context() -> SyncContext:
-    return connect_from_settings(aws.client("dynamodb"), aws.client("secretsmanager"), settings, partner_settings)
+    return connect_from_settings(
+        aws.client("dynamodb"), aws.client("secretsmanager"), settings, partner_settings, aws.client("kms")
+    )
 
 
 def _header(name: str) -> str | None:

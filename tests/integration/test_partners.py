@@ -15,9 +15,9 @@ import pytest
 from teamcal.ids import external_id, now_ms
 from teamcal.partners.protocol import decode_secret, encode_secret
 from teamcal.partners.signing import derive_key, new_secret, read_headers, sign, verify
-from teamcal.services.sync_context import SyncContext, connect
+from teamcal.services.sync_context import SyncContext, bumped, connect
 from teamcal.settings import get_settings
-from tests.conftest import api_event
+from tests.conftest import TEMPLATE, api_event
 from tests.integration.ccj import ROOT, new_calendar, new_source, token
 from tests.integration.partner_fakes import FakePartner
 
@@ -58,6 +58,8 @@ def ctx(aws: None, monkeypatch: pytest.MonkeyPatch) -> SyncContext:
         secrets_prefix="teamcal-test/partners",
         allow_loopback=True,
         timeout_seconds=1.0,
+        kms=boto3.client("kms"),
+        sealing_key_id=TEMPLATE.ref("SealingKey"),
     )
     from functions.partners import app
 
@@ -753,13 +755,37 @@ def test_a_received_invitation_costs_no_secret_until_accepted(
         raw.append(encode_secret(secret))
         status, _ = webhook(lambda_context, "/partner/v1/invitations", invitation(secret, partner_id=700 + i), secret)
         assert status == 201
-    # Then at most the deployment's one sealing key was created, not a secret per invitation
-    assert len(secrets_client.list_secrets()["SecretList"]) <= before + 1
-    # And the stored records never hold the one-time secret in the clear, nor show it
+    # Then no Secrets Manager secret was created (the secrets are sealed with the KMS key)
+    assert len(secrets_client.list_secrets()["SecretList"]) == before
+    # And the stored records hold each one-time secret sealed, never in the clear, nor show it
     items = boto3.client("dynamodb").scan(TableName=get_settings().invitations_table)["Items"]
-    assert not any(r in json.dumps(items) for r in raw)
+    assert sum("sealedSecret" in item for item in items) == 3
+    dumped = json.dumps(items)
+    assert not any(r in dumped or r.rstrip("=") in dumped for r in raw)
+    assert not any(decode_secret(r, "secret").hex() in dumped for r in raw)
     listed = call(lambda_context, "GET", "/synchronization")[1]["values"]
     assert all("sealedSecret" not in s for s in listed)
     # And accepting one still derives the key with its secret (the inviter verifies the signature)
     sync_id, key = accepted(ctx, lambda_context, partner)
     assert ctx.secrets.get(sync_id, 99) == ("key", key)
+
+
+def test_a_sealed_secret_moved_to_another_received_invitation_does_not_open(
+    ctx: SyncContext, lambda_context: Any, partner: FakePartner
+) -> None:
+    # Given two received invitations, the first one's sealed secret copied into the second's record
+    first, _ = received(ctx, lambda_context, partner)
+    second, _ = received(ctx, lambda_context, partner)
+    one, two = ctx.invitations.get(first), ctx.invitations.get(second)
+    assert one is not None
+    assert two is not None
+    assert one["sealedSecret"] != two["sealedSecret"]
+    ctx.invitations.replace(two, bumped(two, now_ms(), sealedSecret=one["sealedSecret"]))
+    # When the admin accepts the second one
+    partner.on("POST", "/partner/v1/synchronization/501/accept", (200, {}))
+    status, body = call(lambda_context, "POST", f"/synchronization/{second}/accept", {"scope": SHOW_ALL})
+    # Then it is refused (KMS decrypts only with the encryption context of the sealing record),
+    # the partner is not called and the invitation stays as it was
+    assert status == 401, body
+    assert not partner.calls("/501/accept")
+    assert ctx.invitations.get(second)["status"] == "INVITATION_RECEIVED"  # type: ignore[index]

@@ -64,10 +64,11 @@ def get_settings() -> Settings:
 
 class PartnerSettings(BaseModel):
     """Knobs of the synchronization functions (``functions/partners*``, issue 7); other functions
-    never read them. Every field has a safe default except the queue, which only the functions that
-    touch it require (:meth:`require_queue_url`, called at their cold start).
+        never read them. Every field has a safe default except the queue, which only the functions that
+        touch it require (:meth:`require_queue_url`, called at their cold start), and the sealing key,
+    which the partners function requires (:meth:`require_sealing_key_id`).
 
-    Field aliases are the environment variable names template.yaml sets on those functions.
+        Field aliases are the environment variable names template.yaml sets on those functions.
     """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
@@ -79,6 +80,9 @@ class PartnerSettings(BaseModel):
     secrets_prefix: str = Field(
         default="teamcal/partners", alias="TEAMCAL_PARTNER_SECRETS_PREFIX", min_length=1, pattern=r"^[\w/+=.@-]+$"
     )
+    #: Id (or ARN) of the KMS key that seals received invitations' one-time secrets (the partners
+    #: function only: :meth:`require_sealing_key_id` at its cold start).
+    sealing_key_id: str | None = Field(default=None, alias="TEAMCAL_SEALING_KEY_ID", min_length=1)
     #: URL of the FIFO queue between the events stream and the sender (outbox and sender only).
     sync_queue_url: str | None = Field(default=None, alias="SYNC_QUEUE_URL", min_length=1)
     #: Seconds a call to a partner may take to connect, and again to answer (each).
@@ -95,6 +99,16 @@ class PartnerSettings(BaseModel):
         if not self.sync_queue_url:
             raise SettingsError("missing or invalid environment variables: SYNC_QUEUE_URL")
         return self.sync_queue_url
+
+    def require_sealing_key_id(self) -> str:
+        """The sealing KMS key id.
+
+        Raises:
+            SettingsError: ``TEAMCAL_SEALING_KEY_ID`` is not set (a template mistake).
+        """
+        if not self.sealing_key_id:
+            raise SettingsError("missing or invalid environment variables: TEAMCAL_SEALING_KEY_ID")
+        return self.sealing_key_id
 
 
 @lru_cache(maxsize=1)

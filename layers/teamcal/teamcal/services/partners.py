@@ -87,7 +87,6 @@ from teamcal.partners.protocol import (
     encode_secret,
     parse_body,
 )
-from teamcal.partners.sealing import seal
 from teamcal.partners.signing import derive_key, new_secret, read_headers, verify
 from teamcal.partners.urls import parse_partner_url, same_url
 from teamcal.services.replication import receiver
@@ -100,7 +99,6 @@ from teamcal.services.sync_context import (
     next_status,
     partner_url,
     require_sync,
-    sealing_context,
     signing_secret,
     view,
 )
@@ -584,9 +582,10 @@ def receive_invitation(ctx: SyncContext, call: SignedCall) -> InvitationOut:
         "created": now,
         "updated": now,
     }
-    # no Secrets Manager secret until accepted: the one-time secret is sealed into the record,
-    # which expires (TTL) with everything the invitation created
-    record["sealedSecret"] = seal(ctx.secrets.sealing_key(), secret, sealing_context(sync_id))
+    # no Secrets Manager secret until accepted: the one-time secret is sealed (KMS, encryption
+    # context = this synchronization id) into the record, which expires (TTL) with everything
+    # the invitation created
+    record["sealedSecret"] = ctx.require_sealer().seal(secret, sync_id)
     ctx.invitations.create(record)
     logger.info("invitation received", extra={"synchronizationId": sync_id, "partnerUrl": url.base})
     return InvitationOut.model_validate({"synchronizationId": sync_id, "deploymentId": me})

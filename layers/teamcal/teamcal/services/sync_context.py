@@ -21,15 +21,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from teamcal.errors import ConflictError, NotFoundError, UnauthorizedError
+from teamcal.errors import ConflictError, NotFoundError, SettingsError, UnauthorizedError
 from teamcal.partners.client import PartnerClient
 from teamcal.partners.protocol import Synchronization
-from teamcal.partners.sealing import SealError, unseal
 from teamcal.partners.urls import PartnerUrl, parse_partner_url
 from teamcal.services.stores import ConfigStores
 from teamcal.settings import PartnerSettings, Settings
 from teamcal.storage.events import EventRepository
 from teamcal.storage.invitations import InvitationRepository
+from teamcal.storage.sealing import Sealer, SealError
 from teamcal.storage.secrets import SecretStore
 
 #: Largest webhook body we read, in bytes (an event change is far smaller).
@@ -84,7 +84,8 @@ class SyncContext:
     """The repositories and the partner client the synchronization use cases work with.
 
     ``allow_loopback`` is the local-development setting; ``clock`` gives epoch seconds (for
-    signature timestamps; injected by tests).
+    signature timestamps; injected by tests). ``sealer`` (KMS) seals received invitations' one-time
+    secrets; None in functions that never receive or answer one (:meth:`require_sealer`).
     """
 
     invitations: InvitationRepository
@@ -94,6 +95,17 @@ class SyncContext:
     client: PartnerClient
     allow_loopback: bool
     clock: Callable[[], float] = time.time
+    sealer: Sealer | None = None
+
+    def require_sealer(self) -> Sealer:
+        """The KMS sealer.
+
+        Raises:
+            SettingsError: this context was built without a sealing key (a template mistake).
+        """
+        if self.sealer is None:
+            raise SettingsError("missing or invalid environment variables: TEAMCAL_SEALING_KEY_ID")
+        return self.sealer
 
 
 def connect(
@@ -103,9 +115,12 @@ def connect(
     secrets_prefix: str,
     allow_loopback: bool,
     timeout_seconds: float,
+    kms: Any = None,
+    sealing_key_id: str | None = None,
 ) -> SyncContext:
     """A context over boto3 clients; ``tables`` maps ``calendars``, ``sources``, ``events`` and
-    ``invitations`` to table names."""
+    ``invitations`` to table names; ``kms`` and ``sealing_key_id`` (both or neither) seal received
+    invitations' secrets."""
     return SyncContext(
         invitations=InvitationRepository(dynamodb, tables["invitations"]),
         secrets=SecretStore(secretsmanager, secrets_prefix),
@@ -113,14 +128,16 @@ def connect(
         events=EventRepository(dynamodb, tables["events"]),
         client=PartnerClient(allow_loopback, timeout_seconds),
         allow_loopback=allow_loopback,
+        sealer=Sealer(kms, sealing_key_id) if kms is not None and sealing_key_id else None,
     )
 
 
 def connect_from_settings(
-    dynamodb: Any, secretsmanager: Any, settings: Settings, partner: PartnerSettings
+    dynamodb: Any, secretsmanager: Any, settings: Settings, partner: PartnerSettings, kms: Any = None
 ) -> SyncContext:
     """:func:`connect` with the table names and partner knobs of the process settings (what every
-    synchronization function builds at its first request)."""
+    synchronization function builds at its first request); ``kms`` given, the sealer uses
+    ``partner.sealing_key_id``."""
     return connect(
         dynamodb,
         secretsmanager,
@@ -133,6 +150,8 @@ def connect_from_settings(
         secrets_prefix=partner.secrets_prefix,
         allow_loopback=partner.allow_loopback_partners,
         timeout_seconds=partner.partner_timeout_seconds,
+        kms=kms,
+        sealing_key_id=partner.sealing_key_id,
     )
 
 
@@ -169,18 +188,13 @@ def signing_secret(ctx: SyncContext, sync: Mapping[str, Any], stage: str) -> byt
     sealed = sync.get("sealedSecret")
     if stage == "invitation" and sealed:  # a received invitation (see receive_invitation)
         try:
-            return unseal(ctx.secrets.sealing_key(), str(sealed), sealing_context(int(sync["id"])))
+            return ctx.require_sealer().unseal(str(sealed), int(sync["id"]))
         except SealError as e:
             raise UnauthorizedError("this synchronization has no signing secret for the call") from e
     found = ctx.secrets.get(int(sync["id"]), int(sync.get("keyVersion") or 1))
     if found is None or found[0] != stage:
         raise UnauthorizedError("this synchronization has no signing secret for the call")
     return found[1]
-
-
-def sealing_context(sync_id: int) -> str:
-    """The context a received invitation's secret is sealed for (its own record only)."""
-    return f"invitation:{sync_id}"
 
 
 def bumped(sync: Mapping[str, Any], now_ms: int, **changes: Any) -> dict[str, Any]:

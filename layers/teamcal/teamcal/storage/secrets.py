@@ -13,7 +13,6 @@ synchronization record): a key change bumps ``keyVersion``, so a stale cached va
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from typing import Any
 
@@ -33,7 +32,6 @@ class SecretStore:
         self._client = client
         self._prefix = prefix.rstrip("/")
         self._cache: dict[tuple[int, int], tuple[float, str, bytes]] = {}
-        self._sealing: bytes | None = None
 
     def _name(self, sync_id: int) -> str:
         return f"{self._prefix}/{sync_id}"
@@ -79,36 +77,6 @@ class SecretStore:
         stage, secret = str(parsed["stage"]), decode_secret(str(parsed["secret"]), "secret")
         self._cache[(sync_id, key_version)] = (time.monotonic() + _CACHE_SECONDS, stage, secret)
         return stage, secret
-
-    def sealing_key(self) -> bytes:
-        """The deployment's sealing key (:mod:`teamcal.partners.sealing`): one secret,
-        ``<prefix>/sealing-key``, created on first use (two concurrent first uses agree on one).
-
-        Raises:
-            RetryableError: Secrets Manager is throttling or failing.
-        """
-        if self._sealing is not None:
-            return self._sealing
-        name = f"{self._prefix}/sealing-key"
-        try:
-            try:
-                text = self._client.get_secret_value(SecretId=name)["SecretString"]
-            except ClientError as e:
-                if _code(e) != "ResourceNotFoundException":
-                    raise
-                text = encode_secret(secrets.token_bytes(32))
-                try:
-                    self._client.create_secret(
-                        Name=name, SecretString=text, Description="teamcal: seals received invitations"
-                    )
-                except ClientError as e2:
-                    if _code(e2) != "ResourceExistsException":
-                        raise
-                    text = self._client.get_secret_value(SecretId=name)["SecretString"]
-        except ClientError as e:
-            raise _translate(e) from e
-        self._sealing = decode_secret(str(text), "sealing key")
-        return self._sealing
 
     def delete(self, sync_id: int) -> None:
         """Delete the secret of ``sync_id`` at once (no recovery window); absent is fine.
