@@ -11,7 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -25,6 +26,8 @@ from teamcal.settings import get_settings
 from teamcal.storage.events import EventRepository
 
 settings = get_settings()
+#: ``startAt`` of ``GET /calendar`` is an index into the listing (ids stay below 2^53).
+MAX_START_AT = 10_000_000
 app = api.make_resolver()
 
 
@@ -39,8 +42,13 @@ def events() -> EventRepository:
 
 
 @app.get("/calendar")
-def list_calendars() -> list[CalendarSummary]:
-    return service.list_calendars(stores(), api.principal(app))
+def list_calendars(
+    start_at: Annotated[int, Query(alias="startAt", ge=0, le=MAX_START_AT, description="ours: see Link")] = 0,
+) -> Response[list[CalendarSummary]]:
+    listing = service.list_calendars(stores(), api.principal(app), start_at)
+    # CCJ's plain array; past the byte budget the rest is announced as RFC 8288's rel="next"
+    headers = {} if listing.next_start_at is None else {"Link": f'<?startAt={listing.next_start_at}>; rel="next"'}
+    return Response(status_code=200, content_type="application/json", body=listing.values, headers=headers)
 
 
 @app.get("/calendar/<calendarId>")

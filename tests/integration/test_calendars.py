@@ -15,6 +15,7 @@ from teamcal.services import calendars as service
 from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_settings
 from teamcal.storage.calendars import CalendarRepository
+from tests.conftest import api_event
 from tests.integration.ccj import (
     CALENDAR_VALUE,
     ROOT,
@@ -73,6 +74,37 @@ def test_list_embeds_sources_ordered_by_order(aws: None, lambda_context: Any) ->
 
 def test_list_without_calendars_is_an_empty_array(aws: None, lambda_context: Any) -> None:
     assert call("calendars", "GET", "/calendar", token=full(), ctx=lambda_context) == (200, [])
+
+
+def test_a_listing_past_the_byte_budget_ends_there_and_links_the_rest(
+    aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given five calendars, and a byte budget that holds about two of them
+    ids = [new_calendar(lambda_context, value=json.dumps({"name": f"cal {i}"}))["id"] for i in range(5)]
+    one = len(json.dumps(call("calendars", "GET", "/calendar", token=full(), ctx=lambda_context)[1][0]))
+    from teamcal.models.common import within_budget
+
+    monkeypatch.setattr(service, "within_budget", lambda values: within_budget(values, budget=2 * one + 10))
+    # When the listing is read, following Link: rel="next" (CCJ's array cannot say isLast)
+    handler = __import__("functions.calendars.app", fromlist=["lambda_handler"]).lambda_handler
+    seen: list[int] = []
+    query: dict[str, str] | None = None
+    for _ in range(5):
+        out = handler(api_event("GET", "/calendar", authorizer=full(), query=query), lambda_context)
+        assert out["statusCode"] == 200
+        page = json.loads(out["body"])
+        # Then every answer is a plain array within the budget
+        assert isinstance(page, list)
+        assert 1 <= len(page) <= 2
+        seen += [c["id"] for c in page]
+        link = ((out.get("multiValueHeaders") or {}).get("Link") or [""])[-1]
+        if not link:
+            break
+        assert link.startswith("<?startAt=")
+        assert link.endswith('>; rel="next"')
+        query = {"startAt": link.removeprefix("<?startAt=").split(">")[0]}
+    # And following the links yields every calendar once, oldest first
+    assert seen == ids
 
 
 def test_scoped_token_lists_only_its_calendars(aws: None, lambda_context: Any) -> None:

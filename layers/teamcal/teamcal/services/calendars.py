@@ -24,6 +24,7 @@ repeats are found by :func:`resume_deletions` (calendars) and
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from teamcal.access import (
     Action,
@@ -48,15 +49,28 @@ from teamcal.models.calendars import (
     CalendarUpdate,
     CalendarValue,
 )
+from teamcal.models.common import within_budget
 from teamcal.models.values import PermissionGrant, parse_value
 from teamcal.services.sources import EventCleanup, check_time, load_calendar, purge_source, sources_of
 from teamcal.services.stores import ConfigStores
 from teamcal.services.versions import expected_version
 
 
-def list_calendars(stores: ConfigStores, principal: Principal) -> list[CalendarSummary]:
+@dataclass(frozen=True)
+class CalendarListing:
+    """One answer of ``GET /calendar``: ``values`` from the asked ``startAt``, and where the next
+    answer starts when the byte budget ended this one early (None: this is the last)."""
+
+    values: list[CalendarSummary]
+    next_start_at: int | None
+
+
+def list_calendars(stores: ConfigStores, principal: Principal, start_at: int = 0) -> CalendarListing:
     """``GET /calendar``: the viewable ACTIVE calendars tied to the token, oldest first (then by
-    id), sources embedded.
+    id), sources embedded, from the 0-based ``start_at``. CCJ's answer is a plain array, so it
+    cannot say ``isLast``: an answer that would pass
+    :data:`~teamcal.models.common.RESPONSE_BYTE_BUDGET` bytes ends there (at least one calendar)
+    and ``next_start_at`` says where to ask again (the route writes it as a ``Link: rel="next"``).
 
     Cost: all-calendars token = 1 Query on the calendars index (per MB); scoped token = 1
     BatchGetItem per 100 calendar ids; then 1 BatchGetItem per 100 sources (+1 Query if a custom
@@ -66,8 +80,11 @@ def list_calendars(stores: ConfigStores, principal: Principal) -> list[CalendarS
     raw = stores.calendars.list_active() if ids is None else stores.calendars.get_many(ids)
     calendars = [c for c in map(CalendarRecord.model_validate, raw) if is_active(c) and can_view(principal, c)]
     calendars.sort(key=lambda c: (c.created, c.id))
+    calendars = calendars[start_at:]
     sources = sources_of(stores, calendars, principal)
-    return [c.summary(sources[c.id]) for c in calendars]
+    summaries = [c.summary(sources[c.id]) for c in calendars]
+    count = within_budget(summaries)
+    return CalendarListing(summaries[:count], start_at + count if count < len(summaries) else None)
 
 
 def get_calendar(stores: ConfigStores, principal: Principal, calendar_id: int) -> CalendarDetail:
