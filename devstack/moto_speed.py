@@ -7,16 +7,25 @@ serializer, which walks every attribute value of every item against botocore's s
 (``cast_value`` builds a ``Decimal`` or a copy for each comparison) while it scans every item of
 the table for each Query. teamcal's own reads are the same few Queries as on AWS.
 
-:func:`install` changes two things inside the moto process only, without changing any answer:
+:func:`install` changes these things inside the moto process only, without changing any answer:
 
 * the answers of the item-carrying reads (Query, Scan, GetItem, BatchGetItem) are written with
   ``json.dumps`` (binary values base64-encoded, as the AWS JSON protocol does) instead of the
   shape-walking serializer;
 * a Query on the table's own key reads only the items of its partition, not every item of the
-  table, and sorts by a plain key.
+  table, and sorts by a plain key;
+* such a Query no longer deep-copies the items it returns (nothing after the copy changes them;
+  see :func:`_shared_item`) and sizes each item once, not twice;
+* moto's ``dynamo_to_dict``, which turns every answer into plain dicts, is replaced by
+  :func:`fast_to_dict` (same result, a fraction of the time).
+
+Measured after the first two (300 masters, 3,000 singles, 16,095 occurrences in 3 pages, py-spy on
+the moto server): the deep copy was 23 %, ``dynamo_to_dict`` 33 % and ``Item.size`` 12 % of the
+server's time.
 
 Answers are byte-for-byte what boto3 parses from moto's own serializer
-(``tests/unit/test_devstack_moto_speed.py`` compares them on every attribute type).
+(``tests/unit/test_devstack_moto_speed.py`` compares them on every attribute type, with and
+without pagination, on the table and on indexes, with filters and projections).
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +63,7 @@ def install() -> None:
     before it serves; :func:`uninstall` restores moto's own code (tests)."""
     if _installed:
         return
+    from moto.dynamodb import responses
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoResult
 
@@ -73,19 +85,58 @@ def install() -> None:
     original_query = Table.query
     setattr(DynamoResult, "execute_result", execute_result)  # noqa: B010 - a patch, on purpose
     setattr(Table, "query", query)  # noqa: B010
-    _installed.update(result=original_result, query=original_query)
+    original_to_dict = getattr(responses, "dynamo_to_dict")  # noqa: B009 - moto does not re-export it
+    _installed.update(result=original_result, query=original_query, to_dict=original_to_dict)
+    setattr(responses, "dynamo_to_dict", fast_to_dict(original_to_dict))  # noqa: B010
 
 
 def uninstall() -> None:
     """Restore moto's own serializer and Query (no-op when not installed)."""
     if not _installed:
         return
+    from moto.dynamodb import responses
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoResult
 
+    setattr(responses, "dynamo_to_dict", _installed["to_dict"])  # noqa: B010
     setattr(DynamoResult, "execute_result", _installed["result"])  # noqa: B010
     setattr(Table, "query", _installed["query"])  # noqa: B010
     _installed.clear()
+
+
+def fast_to_dict(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A drop-in for moto's ``dynamo_to_dict`` (``original``) with the same result for every input.
+
+    moto's converts every node of every item through a chain of ``isinstance`` and ``hasattr``
+    tests (a third of the moto server's time on a large Query). This one handles the nodes an
+    item is made of (plain strings, numbers, booleans, ``None``, lists, dicts and moto's own
+    dict subclass, ``DynamoType`` values other than binary) directly and hands every other node
+    (binary values, datetimes, objects with ``to_json``, other subclasses) to ``original``.
+    """
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    plain = (str, int, float, bool, type(None))
+
+    def convert(obj: Any) -> Any:
+        kind = type(obj)
+        if kind in plain:
+            return obj
+        if kind is DynamoType:
+            tag = obj.type
+            if tag == "B" or tag == "BS":
+                return original(obj)
+            return {tag: convert(obj.value)}
+        if kind is dict or kind is list:
+            pass
+        elif isinstance(obj, datetime | DynamoType) or hasattr(obj, "to_json"):
+            return original(obj)
+        if isinstance(obj, dict):
+            return {k: convert(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [convert(v) for v in obj]
+        return obj
+
+    return convert
 
 
 def _candidates(table: Any, hash_key: Any, index_name: str | None, conditions: Any) -> list[Any] | None:
@@ -117,15 +168,57 @@ def _candidates(table: Any, hash_key: Any, index_name: str | None, conditions: A
     return out
 
 
+_shared_class: list[Any] = []
+
+
+def _shared_item(item: Any) -> Any:
+    """A stand-in for a stored moto ``Item`` during one Query: an ``Item`` (subclass) whose
+    ``attrs``, ``hash_key`` and ``range_key`` are the stored item's, whose ``size()`` is computed
+    once (moto's Query asks twice per item), and whose deep copy is the stored item itself.
+
+    moto's Query deep-copies every item it returns before projecting and filtering them; nothing
+    after that copy changes an item (an index projection or a ProjectionExpression builds a new
+    ``Item``, a FilterExpression only reads, the answer is converted to new dicts), so the copy
+    only costs time (a quarter of the server's on a large Query) and memory: every copied
+    ``Item`` is also appended to moto's ``Item.instances_tracked`` list and never freed. The
+    stand-in is made with ``object.__new__``, so it is not tracked either.
+    """
+    if not _shared_class:
+        from moto.dynamodb.models.dynamo_type import Item
+
+        def size(self: Any) -> int:
+            if self._size is None:
+                self._size = Item.size(self)
+            return int(self._size)
+
+        namespace = {
+            "__slots__": ("_item", "_size"),
+            "__module__": __name__,
+            "attrs": property(lambda self: self._item.attrs),
+            "hash_key": property(lambda self: self._item.hash_key),
+            "range_key": property(lambda self: self._item.range_key),
+            "size": size,
+            "__deepcopy__": lambda self, memo: self._item,
+        }
+        # type.__new__, not a class statement: moto's metaclass would register the class in its
+        # model registry (moto-api data) as if it were one of moto's own models
+        _shared_class.append(type.__new__(type(Item), "_SharedItem", (Item,), namespace))
+    stand_in = object.__new__(_shared_class[0])
+    stand_in._item = item
+    stand_in._size = None
+    return stand_in
+
+
 class _PartitionView:
-    """The table as moto's Query sees it, except that ``all_items`` is one partition's items."""
+    """The table as moto's Query sees it, except that ``all_items`` is one partition's items,
+    each behind a :func:`_shared_item` stand-in."""
 
     def __init__(self, table: Any, items: list[Any]) -> None:
         self._table = table
         self._items = items
 
     def all_items(self) -> list[Any]:
-        return self._items
+        return [_shared_item(item) for item in self._items]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)

@@ -64,6 +64,8 @@ def client() -> Iterator[Any]:
         for i in range(60):
             c.put_item(TableName="t", Item=_item(i))
         c.put_item(TableName="t", Item={"pk": {"S": "P#0"}, "sk": {"S": "zz-sparse"}})  # in no index
+        for i in range(12):  # 1.2 MB in one partition: moto pages a Query by its 1 MB size limit
+            c.put_item(TableName="t", Item={**_item(i), "pk": {"S": "BIG"}, "text": {"S": "y" * 100_000}})
         yield c
         moto_speed.uninstall()
 
@@ -87,11 +89,28 @@ CALLS: dict[str, Call] = {
         ExpressionAttributeValues={":p": {"S": "P#2"}, ":n": {"N": "20"}},
         ReturnConsumedCapacity="TOTAL",
     ),
+    "table range below (search)": _q(
+        KeyConditionExpression="pk = :p AND sk < :e",
+        ExpressionAttributeValues={":p": {"S": "P#1"}, ":e": {"S": "00040"}},
+    ),
+    "table size-limited pages": _q(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "BIG"}}),
     "table count": _q(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "P#2"}}, Select="COUNT"),
     "gsi string": _q(
         IndexName="gsi1",
         KeyConditionExpression="g1 = :g AND g1s >= :s",
         ExpressionAttributeValues={":g": {"S": "G#1"}, ":s": {"S": "004"}},
+    ),
+    "gsi range + filter (search masters)": _q(
+        IndexName="gsi1",
+        KeyConditionExpression="g1 = :g AND g1s >= :s",
+        FilterExpression="num < :n",
+        ExpressionAttributeValues={":g": {"S": "G#0"}, ":s": {"S": "002"}, ":n": {"N": "40"}},
+    ),
+    "gsi keys only": _q(
+        IndexName="gsin",
+        KeyConditionExpression="gn = :g",
+        ExpressionAttributeValues={":g": {"N": "1"}},
+        ScanIndexForward=False,
     ),
     "gsi number": _q(
         IndexName="gsin", KeyConditionExpression="gn = :g", ExpressionAttributeValues={":g": {"N": "2.0"}}
@@ -154,13 +173,83 @@ def test_answers_are_moto_s_own(client: Any, name: str, limit: int | None) -> No
     assert found is ("absent" not in name)
 
 
+def test_reads_leave_stored_items_alone_and_untracked(client: Any) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    # Given the speed-ups and a first answer
+    moto_speed.install()
+    first = [_pages(client, CALLS[name], None) for name in sorted(CALLS)]
+    # When every read runs again (projections, filters, index projections included)
+    again = [_pages(client, CALLS[name], None) for name in sorted(CALLS)]
+    # Then the stored items were not changed by the first reads
+    assert again == first
+    # And a search's Queries (no projection) leave no moto Item behind (moto's deep copies stayed
+    # in Item.instances_tracked for good; projections and Scan still build tracked Items)
+    tracked = len(Item.instances_tracked)
+    for name in ("table partition", "table range below (search)", "gsi range + filter (search masters)"):
+        assert _pages(client, CALLS[name], 7)
+    assert len(Item.instances_tracked) == tracked
+
+
+def _tree(rng: Any, depth: int = 0, plain: bool = True) -> Any:
+    """A random node of what moto converts: DynamoType values of every type, nested, inside
+    plain dicts and lists (``plain``: may itself be a dict or a list)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    kinds = ["S", "N", "B", "SS", "NS", "BS", "BOOL", "NULL"] + (["M", "L"] if depth < 3 else [])
+    kinds += ["dict", "list"] if plain and depth < 3 else []
+    kind = rng.choice(kinds)
+    scalar = {
+        "S": lambda: {"S": rng.choice(["", "a", "é ✓"])},
+        "N": lambda: {"N": str(rng.randint(-5, 5))},
+        "B": lambda: {"B": rng.choice([b"", b"\x00\xff", "AAE="])},
+        "SS": lambda: {"SS": ["a", "b"]},
+        "NS": lambda: {"NS": ["1", "2.5"]},
+        "BS": lambda: {"BS": [b"x", "eQ=="]},
+        "BOOL": lambda: {"BOOL": rng.random() < 0.5},
+        "NULL": lambda: {"NULL": True},
+    }
+    if kind in scalar:
+        return DynamoType(scalar[kind]())
+    if kind == "M":
+        return DynamoType({"M": {f"k{i}": _tree(rng, depth + 1, plain=False) for i in range(rng.randint(0, 3))}})
+    if kind == "L":
+        return DynamoType({"L": [_tree(rng, depth + 1, plain=False) for _ in range(rng.randint(0, 3))]})
+    if kind == "dict":
+        return {f"d{i}": _tree(rng, depth + 1) for i in range(rng.randint(0, 3))}
+    return [_tree(rng, depth + 1), 1, 2.5, None, True, "s"]
+
+
+def test_fast_to_dict_equals_moto_s_dynamo_to_dict() -> None:
+    import datetime as dt
+    import random
+
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    fast = moto_speed.fast_to_dict(dynamo_to_dict)
+    rng = random.Random(7)
+    for _ in range(500):
+        tree = _tree(rng)
+        assert fast(tree) == dynamo_to_dict(tree)
+    attrs = LimitedSizeDict()
+    attrs["a"] = _tree(rng, plain=False)
+    odd = {"when": dt.datetime(2026, 1, 2, tzinfo=dt.UTC), "attrs": attrs, "bytes": b"\x01", "tuple": (1, 2)}
+    assert fast(odd) == dynamo_to_dict(odd)
+    assert type(fast(odd)["when"]) is dt.datetime
+
+
 def test_uninstall_restores_moto(client: Any) -> None:
+    from moto.dynamodb import responses
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoResult
 
-    before = (Table.query, DynamoResult.execute_result)
+    def patched() -> tuple[Any, ...]:
+        return (Table.query, DynamoResult.execute_result, getattr(responses, "dynamo_to_dict"))  # noqa: B009
+
+    before = patched()
     moto_speed.install()
     moto_speed.install()  # idempotent
-    assert (Table.query, DynamoResult.execute_result) != before
+    assert all(a is not b for a, b in zip(patched(), before, strict=True))
     moto_speed.uninstall()
-    assert (Table.query, DynamoResult.execute_result) == before
+    assert patched() == before
