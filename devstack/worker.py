@@ -5,8 +5,9 @@ initializer :func:`init` replaces the environment with exactly the function's ow
 Globals + the function's variables + the AWS basics the stack adds), then imports the handler's
 module once, as Lambda's init phase does. :func:`run` is one invocation.
 
-This module imports the standard library only: it is what a worker imports of ``devstack`` (never
-moto, never boto3), so a function's cold start here costs what it costs on Lambda.
+This module imports the standard library and :mod:`devstack.boto_speed` only (never moto, never
+boto3; boto_speed registers its botocore handler when the function itself imports botocore), so a
+function's cold start here costs what it costs on Lambda.
 
 Payloads cross the process boundary as JSON text, as they do on Lambda: an event or a result that
 does not survive ``json.dumps`` fails here exactly as it would there.
@@ -24,6 +25,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from devstack import boto_speed
 
 #: Variables of the developer's shell a process needs to run at all; everything else is dropped.
 PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
@@ -80,6 +83,7 @@ def init(module: str, handler: str, environment: Mapping[str, str], identity: Ma
     if hasattr(time, "tzset"):
         time.tzset()
     _identity.update(identity)
+    boto_speed.install()  # same parsed answers, a fraction of botocore's time on large item reads
     try:
         _handler = getattr(importlib.import_module(module), handler)
     except Exception as e:  # noqa: BLE001 - the runtime boundary: any init failure is reported
