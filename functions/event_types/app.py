@@ -9,52 +9,61 @@ Predefined types cannot be changed or deleted (403).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
-from teamcal.models.event_types import EventType, EventTypeCreate, EventTypeUpdate
+from teamcal.lazy import lazy_import
 from teamcal.observability import logger, metrics, tracer
-from teamcal.services import event_types as service
 from teamcal.settings import get_settings
-from teamcal.storage.event_types import EventTypeRepository
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from aws_lambda_powertools.event_handler.openapi import params
+
+    from teamcal.models import event_types as models
+    from teamcal.services import event_types as service
+    from teamcal.storage import event_types as storage
+else:
+    params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
+    models = lazy_import("teamcal.models.event_types")
+    service = lazy_import("teamcal.services.event_types")
+    storage = lazy_import("teamcal.storage.event_types")
 
 settings = get_settings()
 app = api.make_resolver()
 
 
 @lru_cache(maxsize=1)
-def repository() -> EventTypeRepository:
-    return EventTypeRepository(aws.client("dynamodb"), settings.sources_table)
+def repository() -> storage.EventTypeRepository:
+    return storage.EventTypeRepository(aws.client("dynamodb"), settings.sources_table)
 
 
 @app.get("/eventypes")
 @app.get("/eventtypes")
-def list_event_types() -> list[EventType]:
+def list_event_types() -> list[models.EventType]:
     api.principal(app)
     return service.list_event_types(repository())
 
 
 @app.post("/eventypes")
 @app.post("/eventtypes")
-def create_event_type(body: EventTypeCreate) -> EventType:
+def create_event_type(body: models.EventTypeCreate) -> models.EventType:
     return service.create_event_type(repository(), api.principal(app), body)
 
 
 @app.put("/eventypes")
 @app.put("/eventtypes")
 def update_event_type(
-    body: EventTypeUpdate, if_match: Annotated[str | None, Header(alias="If-Match")] = None
-) -> EventType:
+    body: models.EventTypeUpdate, if_match: Annotated[str | None, params.Header(alias="If-Match")] = None
+) -> models.EventType:
     return service.update_event_type(repository(), api.principal(app), body, if_match)
 
 
 @app.delete("/eventypes/<eventTypeId>")
 @app.delete("/eventtypes/<eventTypeId>")
-def delete_event_type(event_type_id: Annotated[str, Path(alias="eventTypeId")]) -> EventType:
+def delete_event_type(event_type_id: Annotated[str, params.Path(alias="eventTypeId")]) -> models.EventType:
     return service.delete_event_type(repository(), api.principal(app), event_type_id)
 
 

@@ -9,70 +9,79 @@ three recurring cases; POST /event/search returns every occurrence in a window u
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
-from teamcal.models.events import Event, EventRequest, SearchPage, SearchRequest
+from teamcal.lazy import lazy_import
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
-from teamcal.services import events as service
-from teamcal.services.events import EventStores
-from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_settings
-from teamcal.storage.events import EventRepository
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from aws_lambda_powertools.event_handler.openapi import params
+
+    from teamcal.models import events as models
+    from teamcal.services import events as service
+    from teamcal.services import stores as config
+    from teamcal.storage import events as event_storage
+else:
+    params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
+    models = lazy_import("teamcal.models.events")
+    service = lazy_import("teamcal.services.events")
+    config = lazy_import("teamcal.services.stores")
+    event_storage = lazy_import("teamcal.storage.events")
 
 settings = get_settings()
 app = api.make_resolver()
 
 
 @lru_cache(maxsize=1)
-def stores() -> EventStores:
+def stores() -> service.EventStores:
     client = aws.client("dynamodb")
-    return EventStores(
-        config=ConfigStores.connect(client, settings.calendars_table, settings.sources_table),
-        events=EventRepository(client, settings.events_table),
+    return service.EventStores(
+        config=config.ConfigStores.connect(client, settings.calendars_table, settings.sources_table),
+        events=event_storage.EventRepository(client, settings.events_table),
     )
 
 
 @app.post("/event/search")
-def search(body: SearchRequest) -> SearchPage:
+def search(body: models.SearchRequest) -> models.SearchPage:
     page = service.search(stores(), api.principal(app), body)
     metrics.add_metric(name="SearchOccurrences", unit="Count", value=page.total)
     return page
 
 
 @app.post("/event")
-def create_event(body: EventRequest) -> Event:
+def create_event(body: models.EventRequest) -> models.Event:
     created = service.create_event(stores(), api.principal(app), body)
     metrics.add_metric(name="EventCreated", unit="Count", value=1)
     return created
 
 
 @app.get("/event/<eventId>")
-def get_event(event_id: Annotated[str, Path(alias="eventId")]) -> Event:
+def get_event(event_id: Annotated[str, params.Path(alias="eventId")]) -> models.Event:
     return service.get_event(stores(), api.principal(app), path_id(event_id, "event"))
 
 
 @app.put("/event")
-def edit_event(body: EventRequest) -> Event:
+def edit_event(body: models.EventRequest) -> models.Event:
     return service.edit_event(stores(), api.principal(app), body)
 
 
 @app.delete("/event/<eventId>")
-def delete_event(event_id: Annotated[str, Path(alias="eventId")]) -> Event:
+def delete_event(event_id: Annotated[str, params.Path(alias="eventId")]) -> models.Event:
     return service.delete_event(stores(), api.principal(app), path_id(event_id, "event"))
 
 
 @app.delete("/event/<eventId>/recur")
 def delete_recurring(
-    event_id: Annotated[str, Path(alias="eventId")],
-    body: Annotated[EventRequest | None, Body()] = None,
-) -> Event:
-    request = body if body is not None else EventRequest()
+    event_id: Annotated[str, params.Path(alias="eventId")],
+    body: Annotated[models.EventRequest | None, params.Body()] = None,
+) -> models.Event:
+    request = body if body is not None else models.EventRequest()
     return service.delete_recurring(stores(), api.principal(app), path_id(event_id, "event"), request)
 
 

@@ -30,30 +30,39 @@ from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
 from teamcal.ids import now_ms
-from teamcal.models.common import Page
-from teamcal.models.google import (
-    AuthorizeResponse,
-    ConnectionStatus,
-    CredentialsRequest,
-    GoogleCalendarItem,
-    SelectionRequest,
-)
+from teamcal.lazy import lazy_import
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
-from teamcal.services import google as service
-from teamcal.services.google_sync import SyncClock
-from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_google_settings, get_settings
-from teamcal.storage.events import EventRepository
-from teamcal.storage.google import GoogleRepository
-from teamcal.storage.google_schedules import ScheduleStore
-from teamcal.storage.google_secrets import GoogleSecretStore
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from aws_lambda_powertools.event_handler.openapi import params
+
+    from teamcal.models import common
+    from teamcal.models import google as models
+    from teamcal.services import google as service
+    from teamcal.services import google_sync
+    from teamcal.services import stores as config_stores
+    from teamcal.storage import events as event_storage
+    from teamcal.storage import google as google_storage
+    from teamcal.storage import google_schedules as schedules
+    from teamcal.storage import google_secrets
+else:
+    params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
+    common = lazy_import("teamcal.models.common")
+    models = lazy_import("teamcal.models.google")
+    service = lazy_import("teamcal.services.google")
+    google_sync = lazy_import("teamcal.services.google_sync")
+    config_stores = lazy_import("teamcal.services.stores")
+    event_storage = lazy_import("teamcal.storage.events")
+    google_storage = lazy_import("teamcal.storage.google")
+    schedules = lazy_import("teamcal.storage.google_schedules")
+    google_secrets = lazy_import("teamcal.storage.google_secrets")
 
 settings = get_settings()
 google_settings = get_google_settings()
@@ -67,7 +76,6 @@ for _name in ("googleapiclient", "google.auth", "google_auth_httplib2", "httplib
 
 #: Time budget of a sync started through the API (API Gateway gives up after 29 s), in ms.
 API_SYNC_BUDGET_MS = 20_000
-_CALENDAR = Annotated[str, Path(alias="calendarId")]
 
 
 if TYPE_CHECKING:
@@ -96,11 +104,11 @@ else:
 def stores() -> service.GoogleStores:
     ddb = aws.client("dynamodb")
     return service.GoogleStores(
-        config=ConfigStores.connect(ddb, settings.calendars_table, settings.sources_table),
-        events=EventRepository(ddb, settings.events_table),
-        google=GoogleRepository(ddb, settings.calendars_table),
-        secrets=GoogleSecretStore(aws.client("secretsmanager"), google_settings.secret_prefix),
-        schedules=ScheduleStore(
+        config=config_stores.ConfigStores.connect(ddb, settings.calendars_table, settings.sources_table),
+        events=event_storage.EventRepository(ddb, settings.events_table),
+        google=google_storage.GoogleRepository(ddb, settings.calendars_table),
+        secrets=google_secrets.GoogleSecretStore(aws.client("secretsmanager"), google_settings.secret_prefix),
+        schedules=schedules.ScheduleStore(
             aws.client("scheduler"), google_settings.schedule_group, google_settings.scheduler_role_arn
         ),
     )
@@ -121,10 +129,10 @@ def config() -> service.GoogleConfig:
     )
 
 
-def _budget(context: LambdaContext, cap_ms: int | None) -> SyncClock:
+def _budget(context: LambdaContext, cap_ms: int | None) -> google_sync.SyncClock:
     remaining = context.get_remaining_time_in_millis()
     deadline = time.monotonic() + (remaining if cap_ms is None else min(remaining, cap_ms)) / 1000
-    return SyncClock(time_left_ms=lambda: int((deadline - time.monotonic()) * 1000))
+    return google_sync.SyncClock(time_left_ms=lambda: int((deadline - time.monotonic()) * 1000))
 
 
 def _own_arn() -> str:
@@ -134,23 +142,25 @@ def _own_arn() -> str:
 
 # ---------------------------------------------------------------------------- routes
 @app.get("/calendar/<calendarId>/google/authorize")
-def authorize(calendar_id: _CALENDAR) -> AuthorizeResponse:
+def authorize(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> models.AuthorizeResponse:
     return service.authorize(stores(), api.principal(app), path_id(calendar_id, "calendar"), config(), now_ms())
 
 
 @app.get("/google/oauth/callback")
 def oauth_callback(
-    code: Annotated[str | None, Query(max_length=4096)] = None,
-    state: Annotated[str | None, Query(max_length=256)] = None,
-    error: Annotated[str | None, Query(max_length=256)] = None,
-) -> ConnectionStatus:
+    code: Annotated[str | None, params.Query(max_length=4096)] = None,
+    state: Annotated[str | None, params.Query(max_length=256)] = None,
+    error: Annotated[str | None, params.Query(max_length=256)] = None,
+) -> models.ConnectionStatus:
     status = service.oauth_callback(stores(), gateway(), config(), code=code, state=state, error=error, now=now_ms())
     metrics.add_metric(name="GoogleConnected", unit="Count", value=1)
     return status
 
 
 @app.put("/calendar/<calendarId>/google/credentials")
-def put_credentials(calendar_id: _CALENDAR, body: CredentialsRequest) -> ConnectionStatus:
+def put_credentials(
+    calendar_id: Annotated[str, params.Path(alias="calendarId")], body: models.CredentialsRequest
+) -> models.ConnectionStatus:
     status = service.put_credentials(
         stores(), gateway(), api.principal(app), path_id(calendar_id, "calendar"), body, now_ms()
     )
@@ -159,33 +169,37 @@ def put_credentials(calendar_id: _CALENDAR, body: CredentialsRequest) -> Connect
 
 
 @app.get("/calendar/<calendarId>/google/calendars")
-def list_google_calendars(calendar_id: _CALENDAR) -> Page[GoogleCalendarItem]:
+def list_google_calendars(
+    calendar_id: Annotated[str, params.Path(alias="calendarId")],
+) -> common.Page[models.GoogleCalendarItem]:
     found = service.list_google_calendars(
         stores(), gateway(), api.principal(app), path_id(calendar_id, "calendar"), config()
     )
-    return Page[GoogleCalendarItem].of(found)
+    return common.Page[models.GoogleCalendarItem].of(found)
 
 
 @app.put("/calendar/<calendarId>/google")
-def select_calendars(calendar_id: _CALENDAR, body: SelectionRequest) -> ConnectionStatus:
+def select_calendars(
+    calendar_id: Annotated[str, params.Path(alias="calendarId")], body: models.SelectionRequest
+) -> models.ConnectionStatus:
     return service.select(
         stores(), gateway(), api.principal(app), path_id(calendar_id, "calendar"), body, config(), _own_arn(), now_ms()
     )
 
 
 @app.delete("/calendar/<calendarId>/google")
-def disconnect(calendar_id: _CALENDAR) -> ConnectionStatus:
+def disconnect(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> models.ConnectionStatus:
     return service.disconnect(stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms())
 
 
 @app.post("/calendar/<calendarId>/google/sync")
-def sync_now(calendar_id: _CALENDAR) -> ConnectionStatus:
+def sync_now(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> models.ConnectionStatus:
     clock = _budget(app.lambda_context, API_SYNC_BUDGET_MS)
     return service.sync_now(stores(), gateway(), api.principal(app), path_id(calendar_id, "calendar"), clock)
 
 
 @app.get("/calendar/<calendarId>/google")
-def get_status(calendar_id: _CALENDAR) -> ConnectionStatus:
+def get_status(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> models.ConnectionStatus:
     return service.get_status(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import base64
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.event_handler import Response
@@ -37,17 +37,30 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from teamcal import api, aws
 from teamcal.errors import ConflictError, UnsupportedMediaTypeError
 from teamcal.ids import MAX_ID, now_ms
+from teamcal.lazy import lazy_import
 from teamcal.models.ical import Feed, ImportJob, Snapshot, UploadTicket
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
-from teamcal.services.ical import export, feeds, import_jobs
-from teamcal.services.ical.stores import IcalStores
-from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_ical_settings, get_settings
-from teamcal.storage.events import EventRepository
-from teamcal.storage.feeds import FeedRepository
-from teamcal.storage.ics_files import IcsFiles
-from teamcal.storage.import_jobs import ImportJobRepository
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from teamcal.services import stores as config_stores
+    from teamcal.services.ical import export, feeds, import_jobs
+    from teamcal.services.ical import stores as ical_stores
+    from teamcal.storage import events as event_storage
+    from teamcal.storage import feeds as feed_storage
+    from teamcal.storage import ics_files
+    from teamcal.storage import import_jobs as job_storage
+else:
+    export = lazy_import("teamcal.services.ical.export")
+    feeds = lazy_import("teamcal.services.ical.feeds")
+    import_jobs = lazy_import("teamcal.services.ical.import_jobs")
+    ical_stores = lazy_import("teamcal.services.ical.stores")
+    config_stores = lazy_import("teamcal.services.stores")
+    event_storage = lazy_import("teamcal.storage.events")
+    feed_storage = lazy_import("teamcal.storage.feeds")
+    ics_files = lazy_import("teamcal.storage.ics_files")
+    job_storage = lazy_import("teamcal.storage.import_jobs")
 
 settings = get_settings()
 ical_settings = get_ical_settings()
@@ -76,14 +89,14 @@ SourceId = Annotated[int | None, Query(alias="sourceId", gt=0, le=MAX_ID, descri
 
 
 @lru_cache(maxsize=1)
-def stores() -> IcalStores:
+def stores() -> ical_stores.IcalStores:
     client = aws.client("dynamodb")
-    return IcalStores(
-        config=ConfigStores.connect(client, settings.calendars_table, settings.sources_table),
-        events=EventRepository(aws.bulk_client("dynamodb"), settings.events_table),
-        jobs=ImportJobRepository(client, settings.calendars_table),
-        feeds=FeedRepository(client, settings.calendars_table),
-        files=IcsFiles(aws.s3_client(), settings.snapshots_bucket),
+    return ical_stores.IcalStores(
+        config=config_stores.ConfigStores.connect(client, settings.calendars_table, settings.sources_table),
+        events=event_storage.EventRepository(aws.bulk_client("dynamodb"), settings.events_table),
+        jobs=job_storage.ImportJobRepository(client, settings.calendars_table),
+        feeds=feed_storage.FeedRepository(client, settings.calendars_table),
+        files=ics_files.IcsFiles(aws.s3_client(), settings.snapshots_bucket),
     )
 
 

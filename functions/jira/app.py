@@ -19,27 +19,42 @@ import logging
 import secrets
 import time
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
 from teamcal.ids import now_ms
-from teamcal.jira.client import JiraClient
-from teamcal.jira.credentials import JiraCredentials
-from teamcal.models.jira import ConnectionRequest, JiraConnectionStatus, SyncRequest
+from teamcal.lazy import lazy_import
 from teamcal.observability import logger, metrics, tracer
-from teamcal.partners.client import PartnerClient
-from teamcal.services import jira as service
-from teamcal.services.google_sync import SyncClock
-from teamcal.services.jira_sync import JiraStores
-from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_jira_settings, get_settings
-from teamcal.storage.events import EventRepository
-from teamcal.storage.google_schedules import ScheduleStore
-from teamcal.storage.jira import JiraRepository
-from teamcal.storage.secret_strings import SecretStrings
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from teamcal.jira import client as jira_client
+    from teamcal.jira import credentials as jira_credentials
+    from teamcal.models import jira as models
+    from teamcal.partners import client as partner_client
+    from teamcal.services import google_sync, jira_sync
+    from teamcal.services import jira as service
+    from teamcal.services import stores as config_stores
+    from teamcal.storage import events as event_storage
+    from teamcal.storage import google_schedules as schedules
+    from teamcal.storage import jira as jira_storage
+    from teamcal.storage import secret_strings
+else:
+    jira_client = lazy_import("teamcal.jira.client")
+    jira_credentials = lazy_import("teamcal.jira.credentials")
+    models = lazy_import("teamcal.models.jira")
+    partner_client = lazy_import("teamcal.partners.client")
+    service = lazy_import("teamcal.services.jira")
+    google_sync = lazy_import("teamcal.services.google_sync")
+    jira_sync = lazy_import("teamcal.services.jira_sync")
+    config_stores = lazy_import("teamcal.services.stores")
+    event_storage = lazy_import("teamcal.storage.events")
+    schedules = lazy_import("teamcal.storage.google_schedules")
+    jira_storage = lazy_import("teamcal.storage.jira")
+    secret_strings = lazy_import("teamcal.storage.secret_strings")
 
 settings = get_settings()
 jira_settings = get_jira_settings()
@@ -56,15 +71,15 @@ API_SYNC_BUDGET_MS = 20_000
 
 
 @lru_cache(maxsize=1)
-def stores() -> JiraStores:
+def stores() -> jira_sync.JiraStores:
     ddb = aws.client("dynamodb")
-    return JiraStores(
-        config=ConfigStores.connect(ddb, settings.calendars_table, settings.sources_table),
-        events=EventRepository(ddb, settings.events_table),
-        jira=JiraRepository(ddb, settings.calendars_table),
-        secrets=SecretStrings(aws.client("secretsmanager")),
+    return jira_sync.JiraStores(
+        config=config_stores.ConfigStores.connect(ddb, settings.calendars_table, settings.sources_table),
+        events=event_storage.EventRepository(ddb, settings.events_table),
+        jira=jira_storage.JiraRepository(ddb, settings.calendars_table),
+        secrets=secret_strings.SecretStrings(aws.client("secretsmanager")),
         secret_name=jira_settings.secret_name,
-        schedules=ScheduleStore(
+        schedules=schedules.ScheduleStore(
             aws.client("scheduler"),
             jira_settings.schedule_group,
             jira_settings.scheduler_role_arn,
@@ -75,10 +90,12 @@ def stores() -> JiraStores:
     )
 
 
-def client_for(base_url: str, credentials: JiraCredentials) -> JiraClient:
+def client_for(base_url: str, credentials: jira_credentials.JiraCredentials) -> jira_client.JiraClient:
     """A Jira client for the stored (or offered) site and credentials."""
-    transport = PartnerClient(jira_settings.allow_loopback, jira_settings.http_timeout_seconds)
-    return JiraClient(transport, service.check_base_url(base_url, jira_settings.allow_loopback), credentials)
+    transport = partner_client.PartnerClient(jira_settings.allow_loopback, jira_settings.http_timeout_seconds)
+    return jira_client.JiraClient(
+        transport, service.check_base_url(base_url, jira_settings.allow_loopback), credentials
+    )
 
 
 def config() -> service.JiraConfig:
@@ -89,12 +106,12 @@ def config() -> service.JiraConfig:
     )
 
 
-def _budget(context: LambdaContext, cap_ms: int | None) -> SyncClock:
+def _budget(context: LambdaContext, cap_ms: int | None) -> google_sync.SyncClock:
     """The run's clock: the time budget, and the backoff's jitter from the system's randomness
     (environments restored from one SnapStart snapshot share the ``random`` module's state)."""
     remaining = context.get_remaining_time_in_millis()
     deadline = time.monotonic() + (remaining if cap_ms is None else min(remaining, cap_ms)) / 1000
-    return SyncClock(time_left_ms=lambda: int((deadline - time.monotonic()) * 1000), random=_JITTER.random)
+    return google_sync.SyncClock(time_left_ms=lambda: int((deadline - time.monotonic()) * 1000), random=_JITTER.random)
 
 
 def _own_arn() -> str:
@@ -103,26 +120,26 @@ def _own_arn() -> str:
 
 
 @app.put("/jira/connection")
-def put_connection(body: ConnectionRequest) -> JiraConnectionStatus:
+def put_connection(body: models.ConnectionRequest) -> models.JiraConnectionStatus:
     status = service.connect(stores(), client_for, api.principal(app), body, config(), _own_arn(), now_ms())
     metrics.add_metric(name="JiraConnected", unit="Count", value=1)
     return status
 
 
 @app.get("/jira/connection")
-def get_connection() -> JiraConnectionStatus:
+def get_connection() -> models.JiraConnectionStatus:
     return service.get_status(stores(), api.principal(app))
 
 
 @app.delete("/jira/connection")
-def delete_connection() -> JiraConnectionStatus:
+def delete_connection() -> models.JiraConnectionStatus:
     return service.disconnect(stores(), api.principal(app))
 
 
 @app.post("/jira/sync")
-def sync_now(body: SyncRequest | None = None) -> JiraConnectionStatus:
+def sync_now(body: models.SyncRequest | None = None) -> models.JiraConnectionStatus:
     clock = _budget(app.lambda_context, API_SYNC_BUDGET_MS)
-    return service.sync_now(stores(), client_for, api.principal(app), body or SyncRequest(), config(), clock)
+    return service.sync_now(stores(), client_for, api.principal(app), body or models.SyncRequest(), config(), clock)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

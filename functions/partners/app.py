@@ -20,14 +20,14 @@ Partner webhooks (no authorizer: ``Auth: Authorizer: NONE``; every call but hell
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
-from teamcal.models.common import Page
+from teamcal.lazy import lazy_import
 from teamcal.observability import logger, metrics, tracer
 from teamcal.partners.protocol import (
     AcceptRequest,
@@ -42,11 +42,19 @@ from teamcal.partners.protocol import (
     SynchronizationCreate,
     SynchronizationUpdate,
 )
-from teamcal.partners.urls import own_base_url
 from teamcal.paths import path_id
-from teamcal.services import partners as service
-from teamcal.services.sync_context import SignedCall, SyncContext, connect_from_settings
 from teamcal.settings import get_partner_settings, get_settings
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from teamcal.models import common
+    from teamcal.partners import urls
+    from teamcal.services import partners as service
+    from teamcal.services import sync_context
+else:
+    common = lazy_import("teamcal.models.common")
+    urls = lazy_import("teamcal.partners.urls")
+    service = lazy_import("teamcal.services.partners")
+    sync_context = lazy_import("teamcal.services.sync_context")
 
 settings = get_settings()
 partner_settings = get_partner_settings()
@@ -60,8 +68,8 @@ MaxResults = Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)]
 
 
 @lru_cache(maxsize=1)
-def context() -> SyncContext:
-    return connect_from_settings(
+def context() -> sync_context.SyncContext:
+    return sync_context.connect_from_settings(
         aws.client("dynamodb"), aws.client("secretsmanager"), settings, partner_settings, aws.client("kms")
     )
 
@@ -73,15 +81,15 @@ def _header(name: str) -> str | None:
 
 def _own_url() -> str | None:
     event = app.current_event
-    return own_base_url(_header("Host"), _header("X-Forwarded-Proto"), event.path, event.request_context.stage)
+    return urls.own_base_url(_header("Host"), _header("X-Forwarded-Proto"), event.path, event.request_context.stage)
 
 
-def _signed_call() -> SignedCall:
+def _signed_call() -> sync_context.SignedCall:
     event = app.current_event
     at = event.path.find(api.BASE_PATH)
     route = event.path[at + len(api.BASE_PATH) :] if at >= 0 else event.path
     body = (event.decoded_body or "").encode("utf-8")
-    return SignedCall(event.http_method, route, dict(event.headers or {}), body)
+    return sync_context.SignedCall(event.http_method, route, dict(event.headers or {}), body)
 
 
 # ---------------------------------------------------------------------------- our API
@@ -101,8 +109,10 @@ def create_synchronization(body: SynchronizationCreate) -> tuple[dict[str, Any],
 
 
 @app.get("/synchronization")
-def list_synchronizations(start_at: StartAt = 0, max_results: MaxResults = None) -> Page[Synchronization]:
-    return Page[Synchronization].of(service.list_synchronizations(context(), api.principal(app)), start_at, max_results)
+def list_synchronizations(start_at: StartAt = 0, max_results: MaxResults = None) -> common.Page[Synchronization]:
+    return common.Page[Synchronization].of(
+        service.list_synchronizations(context(), api.principal(app)), start_at, max_results
+    )
 
 
 @app.get("/synchronization/<synchronizationId>")
@@ -145,9 +155,11 @@ def add_mapping(sync_id: SyncId, body: MappingCreate) -> tuple[dict[str, Any], i
 
 
 @app.get("/synchronization/<synchronizationId>/mappings")
-def list_mappings(sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None) -> Page[CalendarMapping]:
+def list_mappings(
+    sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None
+) -> common.Page[CalendarMapping]:
     found = service.list_mappings(context(), api.principal(app), path_id(sync_id, "synchronization"))
-    return Page[CalendarMapping].of(found, start_at, max_results)
+    return common.Page[CalendarMapping].of(found, start_at, max_results)
 
 
 @app.delete("/synchronization/<synchronizationId>/mappings/<mappingId>")
@@ -158,9 +170,11 @@ def delete_mapping(sync_id: SyncId, mapping_id: MappingId) -> CalendarMapping:
 
 
 @app.get("/synchronization/<synchronizationId>/partner-calendars")
-def partner_calendars(sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None) -> Page[PartnerCalendar]:
+def partner_calendars(
+    sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None
+) -> common.Page[PartnerCalendar]:
     found = service.partner_calendars(context(), api.principal(app), path_id(sync_id, "synchronization"))
-    return Page[PartnerCalendar].of(found, start_at, max_results)
+    return common.Page[PartnerCalendar].of(found, start_at, max_results)
 
 
 # ---------------------------------------------------------------------------- partner webhooks

@@ -8,54 +8,66 @@ source). A source whose calendar is outside the token is a 404.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
-from teamcal.models.sources import Source, SourceCreate, SourceUpdate
+from teamcal.lazy import lazy_import
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
-from teamcal.services import sources as service
-from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_settings
-from teamcal.storage.events import EventRepository
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from aws_lambda_powertools.event_handler.openapi import params
+
+    from teamcal.models import sources as models
+    from teamcal.services import sources as service
+    from teamcal.services import stores as config
+    from teamcal.storage import events as event_storage
+else:
+    params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
+    models = lazy_import("teamcal.models.sources")
+    service = lazy_import("teamcal.services.sources")
+    config = lazy_import("teamcal.services.stores")
+    event_storage = lazy_import("teamcal.storage.events")
 
 settings = get_settings()
 app = api.make_resolver()
 
 
 @lru_cache(maxsize=1)
-def stores() -> ConfigStores:
-    return ConfigStores.connect(aws.client("dynamodb"), settings.calendars_table, settings.sources_table)
+def stores() -> config.ConfigStores:
+    return config.ConfigStores.connect(aws.client("dynamodb"), settings.calendars_table, settings.sources_table)
 
 
 @lru_cache(maxsize=1)
-def events() -> EventRepository:
-    return EventRepository(aws.client("dynamodb"), settings.events_table)
+def events() -> event_storage.EventRepository:
+    return event_storage.EventRepository(aws.client("dynamodb"), settings.events_table)
 
 
 @app.post("/source")
-def create_source(body: SourceCreate) -> Source:
+def create_source(body: models.SourceCreate) -> models.Source:
     created = service.create_source(stores(), api.principal(app), body)
     metrics.add_metric(name="SourceCreated", unit="Count", value=1)
     return created
 
 
 @app.put("/source")
-def update_source(body: SourceUpdate, if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> Source:
+def update_source(
+    body: models.SourceUpdate, if_match: Annotated[str | None, params.Header(alias="If-Match")] = None
+) -> models.Source:
     return service.update_source(stores(), api.principal(app), body, if_match)
 
 
 @app.get("/source/<sourceId>")
-def get_source(source_id: Annotated[str, Path(alias="sourceId")]) -> Source:
+def get_source(source_id: Annotated[str, params.Path(alias="sourceId")]) -> models.Source:
     return service.get_source(stores(), api.principal(app), path_id(source_id, "source"))
 
 
 @app.delete("/source/<sourceId>")
-def delete_source(source_id: Annotated[str, Path(alias="sourceId")]) -> Source:
+def delete_source(source_id: Annotated[str, params.Path(alias="sourceId")]) -> models.Source:
     deleted = service.delete_source(
         stores(),
         events(),

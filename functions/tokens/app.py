@@ -8,29 +8,39 @@ on its next request).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
-from teamcal.models.common import Page
+from teamcal.lazy import lazy_import
 from teamcal.models.tokens import CreatedToken, Token, TokenCreate
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
-from teamcal.services import tokens as service
 from teamcal.settings import get_settings
-from teamcal.storage.authorizer_cache import StageAuthorizerCache
-from teamcal.storage.tokens import TokenRepository
+
+if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from aws_lambda_powertools.event_handler.openapi import params
+
+    from teamcal.models import common
+    from teamcal.services import tokens as service
+    from teamcal.storage import authorizer_cache as authorizer_cache_storage
+    from teamcal.storage import tokens as storage
+else:
+    params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
+    common = lazy_import("teamcal.models.common")
+    service = lazy_import("teamcal.services.tokens")
+    authorizer_cache_storage = lazy_import("teamcal.storage.authorizer_cache")
+    storage = lazy_import("teamcal.storage.tokens")
 
 settings = get_settings()
 app = api.make_resolver()
 
 
 @lru_cache(maxsize=1)
-def repository() -> TokenRepository:
-    return TokenRepository(aws.client("dynamodb"), settings.tokens_table)
+def repository() -> storage.TokenRepository:
+    return storage.TokenRepository(aws.client("dynamodb"), settings.tokens_table)
 
 
 @app.post(
@@ -50,25 +60,25 @@ def create_token(body: TokenCreate) -> tuple[dict[str, Any], int]:
 
 @app.get("/token")
 def list_tokens(
-    start_at: Annotated[int, Query(alias="startAt", ge=0)] = 0,
-    max_results: Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)] = None,
-) -> Page[Token]:
-    return Page[Token].of(service.list_tokens(repository(), api.principal(app)), start_at, max_results)
+    start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
+    max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
+) -> common.Page[Token]:
+    return common.Page[Token].of(service.list_tokens(repository(), api.principal(app)), start_at, max_results)
 
 
 @app.delete("/token/<tokenId>")
-def revoke_token(token_id: Annotated[str, Path(alias="tokenId")]) -> Token:
+def revoke_token(token_id: Annotated[str, params.Path(alias="tokenId")]) -> Token:
     return service.revoke_token(repository(), path_id(token_id, "token"), api.principal(app), authorizer_cache())
 
 
-def authorizer_cache() -> StageAuthorizerCache | None:
+def authorizer_cache() -> authorizer_cache_storage.StageAuthorizerCache | None:
     """The authorizer cache of the API stage this request came through (``None`` for an event
     without ``requestContext.apiId``/``stage``: not from API Gateway)."""
     context = app.current_event.raw_event.get("requestContext") or {}
     api_id, stage = context.get("apiId"), context.get("stage")
     if not api_id or not stage:
         return None
-    return StageAuthorizerCache(aws.client("apigateway"), str(api_id), str(stage))
+    return authorizer_cache_storage.StageAuthorizerCache(aws.client("apigateway"), str(api_id), str(stage))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,0 +1,142 @@
+"""Cold start (issue 13): what a REST function imports at init, and what it defers to its first
+request or, under SnapStart, to the before-snapshot hook (:func:`teamcal.api.warm`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from devstack.template import Template
+from teamcal import api, lazy
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The REST functions (those with a resolver) and modules their import must not run.
+REST_FUNCTIONS = ("calendars", "event_types", "events", "google", "ical", "jira", "partners", "sources", "tokens")
+NEVER_AT_IMPORT = (
+    "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
+    "aws_lambda_powertools.event_handler.openapi.dependant",
+    "icalendar",
+    "dateutil.rrule",
+    "recurring_ical_events",
+)
+
+
+def test_a_lazy_module_runs_on_first_attribute_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a module whose code leaves a mark
+    (tmp_path / "cold_start_probe.py").write_text("import os\nos.environ['COLD_START_PROBE'] = 'ran'\nVALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("COLD_START_PROBE", raising=False)
+    monkeypatch.delitem(sys.modules, "cold_start_probe", raising=False)
+    # When it is imported lazily, its code has not run
+    module = lazy.lazy_import("cold_start_probe")
+    assert "COLD_START_PROBE" not in os.environ
+    # Then the first attribute read runs it, once
+    assert module.VALUE == 42
+    assert os.environ["COLD_START_PROBE"] == "ran"
+    assert lazy.lazy_import("cold_start_probe") is sys.modules["cold_start_probe"]
+
+
+def test_load_all_runs_every_deferred_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cold_start_probe2.py").write_text("import os\nos.environ['COLD_START_PROBE2'] = 'ran'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("COLD_START_PROBE2", raising=False)
+    monkeypatch.delitem(sys.modules, "cold_start_probe2", raising=False)
+    lazy.lazy_import("cold_start_probe2")
+    assert "COLD_START_PROBE2" not in os.environ
+    assert "cold_start_probe2" in lazy.load_all()
+    assert os.environ["COLD_START_PROBE2"] == "ran"
+
+
+def test_a_missing_module_fails_at_once() -> None:
+    with pytest.raises(ModuleNotFoundError):
+        lazy.lazy_import("teamcal.no_such_module")
+
+
+class _Probe(BaseModel):
+    count: int
+
+
+def _event(body: str) -> dict[str, object]:
+    return {
+        "httpMethod": "POST",
+        "path": f"{api.BASE_PATH}/probe",
+        "resource": f"{api.BASE_PATH}/probe",
+        "headers": {"Content-Type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {"stage": "test", "requestId": "r"},
+    }
+
+
+def test_the_resolver_validates_from_its_first_request() -> None:
+    # Given a resolver whose validation machinery is not loaded yet
+    app = api.make_resolver()
+
+    @app.post("/probe")
+    def probe(body: _Probe) -> _Probe:
+        return body
+
+    assert app._enable_validation is True  # Powertools reads it for routes and the OpenAPI document
+    assert not hasattr(app, "_request_validation_middleware")
+    # When the first request has an invalid body, Then it gets a 400 with Jira's body
+    bad = app.resolve(_event('{"count": "many"}'), None)  # type: ignore[arg-type]
+    assert bad["statusCode"] == 400
+    assert json.loads(bad["body"])["errors"] == {
+        "count": "Input should be a valid integer, unable to parse string as an integer"
+    }
+    # and a valid one is answered by the route
+    good = app.resolve(_event('{"count": 3}'), None)  # type: ignore[arg-type]
+    assert (good["statusCode"], json.loads(good["body"])) == (200, {"count": 3})
+
+
+def test_warm_does_what_the_first_request_would() -> None:
+    app = api.make_resolver()
+
+    @app.post("/probe")
+    def probe(body: _Probe) -> _Probe:
+        return body
+
+    api.warm(app)
+    route = app._static_routes[0]
+    assert route._dependant is not None
+    assert route.body_field is not None
+    assert hasattr(app, "_request_validation_middleware")
+
+
+@pytest.mark.parametrize("name", REST_FUNCTIONS)
+def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snapshot(name: str) -> None:
+    """Import: no validation machinery, no route analysis, no iCalendar / recurrence libraries.
+    The before-snapshot hooks then load all of it and analyse every route."""
+    tpl = Template.from_file(stack="coldstart")
+    functions = {tpl.function_module(lid): lid for lid, _ in tpl.of_type("AWS::Serverless::Function")}
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONPATH": str(ROOT)})
+    env.update(tpl.function_environment(functions[f"functions.{name}.app"]))
+    code = textwrap.dedent(
+        f"""
+        import sys, types
+        hooks = []
+        sys.modules["snapshot_restore_py"] = types.SimpleNamespace(register_before_snapshot=hooks.append)
+        import functions.{name}.app as module
+        early = sorted(m for m in {NEVER_AT_IMPORT!r} if m in sys.modules)
+        assert early == [], early
+        routes = [*module.app._static_routes, *module.app._dynamic_routes]
+        assert routes and all(r._dependant is None for r in routes)
+        for hook in hooks:
+            hook()
+        assert all(r._dependant is not None for r in routes)
+        assert "aws_lambda_powertools.event_handler.middlewares.openapi_validation" in sys.modules
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]
