@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -44,6 +43,8 @@ from teamcal.paths import path_id
 from teamcal.settings import get_ical_settings, get_settings
 
 if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from aws_lambda_powertools.event_handler.openapi import params
+
     from teamcal.services import stores as config_stores
     from teamcal.services.ical import export, feeds, import_jobs
     from teamcal.services.ical import stores as ical_stores
@@ -52,6 +53,7 @@ if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.
     from teamcal.storage import ics_files
     from teamcal.storage import import_jobs as job_storage
 else:
+    params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
     export = lazy_import("teamcal.services.ical.export")
     feeds = lazy_import("teamcal.services.ical.feeds")
     import_jobs = lazy_import("teamcal.services.ical.import_jobs")
@@ -85,7 +87,6 @@ ICS_RESPONSES: dict[int, Any] = {
     },
     304: {"description": "not modified since the client's copy (If-None-Match / If-Modified-Since); no body"},
 }
-SourceId = Annotated[int | None, Query(alias="sourceId", gt=0, le=MAX_ID, description="the source to import into")]
 
 
 @lru_cache(maxsize=1)
@@ -163,7 +164,7 @@ def _base_url() -> str:
         201: {"description": "the snapshot and its download URL", "content": {"application/json": {"model": Snapshot}}}
     },
 )
-def create_snapshot(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
+def create_snapshot(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
     snapshot: Snapshot = export.create_snapshot(
         stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms(), ical_settings.url_expiry_seconds
     )
@@ -172,7 +173,7 @@ def create_snapshot(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tu
 
 
 @app.get("/calendar/<calendarId>/export", responses=ICS_RESPONSES)
-def export_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Response[str]:
+def export_calendar(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> Response[str]:
     cid = path_id(calendar_id, "calendar")
     answer = export.export_answer(stores(), api.principal(app), cid, now_ms(), **_conditions())
     return _ics_answer(answer, f"calendar-{cid}.ics")
@@ -190,7 +191,10 @@ def export_calendar(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Re
     },
 )
 def import_calendar(
-    calendar_id: Annotated[str, Path(alias="calendarId")], source_id: SourceId = None
+    calendar_id: Annotated[str, params.Path(alias="calendarId")],
+    source_id: Annotated[
+        int | None, params.Query(alias="sourceId", gt=0, le=MAX_ID, description="the source to import into")
+    ] = None,
 ) -> tuple[dict[str, Any], int]:
     job: ImportJob = import_jobs.import_inline(
         stores(), api.principal(app), path_id(calendar_id, "calendar"), source_id, _body()
@@ -206,7 +210,10 @@ def import_calendar(
     },
 )
 def import_url(
-    calendar_id: Annotated[str, Path(alias="calendarId")], source_id: SourceId = None
+    calendar_id: Annotated[str, params.Path(alias="calendarId")],
+    source_id: Annotated[
+        int | None, params.Query(alias="sourceId", gt=0, le=MAX_ID, description="the source to import into")
+    ] = None,
 ) -> tuple[dict[str, Any], int]:
     ticket: UploadTicket = import_jobs.request_upload(
         stores(),
@@ -220,7 +227,7 @@ def import_url(
 
 
 @app.get("/import/<jobId>")
-def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> ImportJob:
+def get_job(job_id: Annotated[str, params.Path(alias="jobId")]) -> ImportJob:
     return import_jobs.get_job(stores(), api.principal(app), path_id(job_id, "import job"), now_ms())
 
 
@@ -231,7 +238,7 @@ def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> ImportJob:
         201: {"description": "the feed, with its secret URL (once)", "content": {"application/json": {"model": Feed}}}
     },
 )
-def create_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
+def create_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
     feed, secret = feeds.create_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms())
     url = f"{_base_url()}{api.BASE_PATH}/feed/{secret}.ics"
     feed = feed.model_copy(update={"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]})
@@ -239,17 +246,17 @@ def create_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> tuple[
 
 
 @app.get("/calendar/<calendarId>/feed")
-def get_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Feed:
+def get_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> Feed:
     return feeds.get_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 
 @app.delete("/calendar/<calendarId>/feed")
-def revoke_feed(calendar_id: Annotated[str, Path(alias="calendarId")]) -> Feed:
+def revoke_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> Feed:
     return feeds.revoke_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 
 @app.route("/feed/<feedToken>", method=["GET", "HEAD"], responses=ICS_RESPONSES)
-def feed(feed_token: Annotated[str, Path(alias="feedToken")]) -> Response[str]:
+def feed(feed_token: Annotated[str, params.Path(alias="feedToken")]) -> Response[str]:
     secret = feed_token.removesuffix(".ics")
     answer = feeds.feed_answer(stores(), secret, now_ms(), **_conditions())
     return _ics_answer(answer, f"calendar-{answer.calendar_id}.ics")

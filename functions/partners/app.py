@@ -22,7 +22,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -46,11 +45,14 @@ from teamcal.paths import path_id
 from teamcal.settings import get_partner_settings, get_settings
 
 if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
+    from aws_lambda_powertools.event_handler.openapi import params
+
     from teamcal.models import common
     from teamcal.partners import urls
     from teamcal.services import partners as service
     from teamcal.services import sync_context
 else:
+    params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
     common = lazy_import("teamcal.models.common")
     urls = lazy_import("teamcal.partners.urls")
     service = lazy_import("teamcal.services.partners")
@@ -60,11 +62,6 @@ settings = get_settings()
 partner_settings = get_partner_settings()
 partner_settings.require_sealing_key_id()  # fail fast: received invitations are sealed with it
 app = api.make_resolver()
-
-SyncId = Annotated[str, Path(alias="synchronizationId")]
-MappingId = Annotated[str, Path(alias="mappingId")]
-StartAt = Annotated[int, Query(alias="startAt", ge=0)]
-MaxResults = Annotated[int | None, Query(alias="maxResults", ge=1, le=1000)]
 
 
 @lru_cache(maxsize=1)
@@ -109,39 +106,44 @@ def create_synchronization(body: SynchronizationCreate) -> tuple[dict[str, Any],
 
 
 @app.get("/synchronization")
-def list_synchronizations(start_at: StartAt = 0, max_results: MaxResults = None) -> common.Page[Synchronization]:
+def list_synchronizations(
+    start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
+    max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
+) -> common.Page[Synchronization]:
     return common.Page[Synchronization].of(
         service.list_synchronizations(context(), api.principal(app)), start_at, max_results
     )
 
 
 @app.get("/synchronization/<synchronizationId>")
-def get_synchronization(sync_id: SyncId) -> Synchronization:
+def get_synchronization(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
     return service.get_synchronization(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
 @app.put("/synchronization/<synchronizationId>")
-def update_synchronization(sync_id: SyncId, body: SynchronizationUpdate) -> Synchronization:
+def update_synchronization(
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: SynchronizationUpdate
+) -> Synchronization:
     return service.update(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
 
 
 @app.delete("/synchronization/<synchronizationId>")
-def delete_synchronization(sync_id: SyncId) -> Synchronization:
+def delete_synchronization(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
     return service.delete(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
 @app.post("/synchronization/<synchronizationId>/accept")
-def accept(sync_id: SyncId, body: AcceptRequest) -> Synchronization:
+def accept(sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: AcceptRequest) -> Synchronization:
     return service.accept(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
 
 
 @app.post("/synchronization/<synchronizationId>/reject")
-def reject(sync_id: SyncId) -> Synchronization:
+def reject(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
     return service.reject(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
 @app.post("/synchronization/<synchronizationId>/remove-record")
-def remove_record(sync_id: SyncId) -> Synchronization:
+def remove_record(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
     return service.remove_record(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
@@ -149,21 +151,28 @@ def remove_record(sync_id: SyncId) -> Synchronization:
     "/synchronization/<synchronizationId>/mappings",
     responses={201: {"description": "mapped", "content": {"application/json": {"model": CalendarMapping}}}},
 )
-def add_mapping(sync_id: SyncId, body: MappingCreate) -> tuple[dict[str, Any], int]:
+def add_mapping(
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: MappingCreate
+) -> tuple[dict[str, Any], int]:
     mapping = service.add_mapping(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
     return mapping.model_dump(by_alias=True), 201
 
 
 @app.get("/synchronization/<synchronizationId>/mappings")
 def list_mappings(
-    sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")],
+    start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
+    max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
 ) -> common.Page[CalendarMapping]:
     found = service.list_mappings(context(), api.principal(app), path_id(sync_id, "synchronization"))
     return common.Page[CalendarMapping].of(found, start_at, max_results)
 
 
 @app.delete("/synchronization/<synchronizationId>/mappings/<mappingId>")
-def delete_mapping(sync_id: SyncId, mapping_id: MappingId) -> CalendarMapping:
+def delete_mapping(
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")],
+    mapping_id: Annotated[str, params.Path(alias="mappingId")],
+) -> CalendarMapping:
     return service.delete_mapping(
         context(), api.principal(app), path_id(sync_id, "synchronization"), path_id(mapping_id, "mapping")
     )
@@ -171,7 +180,9 @@ def delete_mapping(sync_id: SyncId, mapping_id: MappingId) -> CalendarMapping:
 
 @app.get("/synchronization/<synchronizationId>/partner-calendars")
 def partner_calendars(
-    sync_id: SyncId, start_at: StartAt = 0, max_results: MaxResults = None
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")],
+    start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
+    max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
 ) -> common.Page[PartnerCalendar]:
     found = service.partner_calendars(context(), api.principal(app), path_id(sync_id, "synchronization"))
     return common.Page[PartnerCalendar].of(found, start_at, max_results)
@@ -193,17 +204,17 @@ def receive_invitation() -> tuple[dict[str, Any], int]:
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/accept")
-def partner_accepted(sync_id: SyncId) -> Synchronization:
+def partner_accepted(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
     return service.partner_accepted(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/reject")
-def partner_rejected(sync_id: SyncId) -> Synchronization:
+def partner_rejected(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
     return service.partner_rejected(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/delete")
-def partner_deleted(sync_id: SyncId) -> Synchronization:
+def partner_deleted(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
     return service.partner_deleted(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
@@ -211,25 +222,30 @@ def partner_deleted(sync_id: SyncId) -> Synchronization:
     "/partner/v1/synchronization/<synchronizationId>/mappings",
     responses={201: {"description": "mapped", "content": {"application/json": {"model": CalendarMapping}}}},
 )
-def partner_mapping_added(sync_id: SyncId) -> tuple[dict[str, Any], int]:
+def partner_mapping_added(
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")],
+) -> tuple[dict[str, Any], int]:
     mapping = service.partner_mapping_added(context(), path_id(sync_id, "synchronization"), _signed_call())
     return mapping.model_dump(by_alias=True), 201
 
 
 @app.delete("/partner/v1/synchronization/<synchronizationId>/mappings/<mappingId>")
-def partner_mapping_removed(sync_id: SyncId, mapping_id: MappingId) -> CalendarMapping:
+def partner_mapping_removed(
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")],
+    mapping_id: Annotated[str, params.Path(alias="mappingId")],
+) -> CalendarMapping:
     return service.partner_mapping_removed(
         context(), path_id(sync_id, "synchronization"), path_id(mapping_id, "mapping"), _signed_call()
     )
 
 
 @app.get("/partner/v1/synchronization/<synchronizationId>/calendars")
-def calendars_for_partner(sync_id: SyncId) -> CalendarsOut:
+def calendars_for_partner(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> CalendarsOut:
     return service.calendars_for_partner(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/events")
-def receive_change(sync_id: SyncId) -> ChangeResult:
+def receive_change(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> ChangeResult:
     result = service.receive_change(context(), path_id(sync_id, "synchronization"), _signed_call())
     metrics.add_metric(name="SyncChangeReceived", unit="Count", value=1)
     return result

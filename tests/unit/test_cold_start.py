@@ -24,6 +24,7 @@ REST_FUNCTIONS = ("calendars", "event_types", "events", "google", "ical", "jira"
 NEVER_AT_IMPORT = (
     "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
     "aws_lambda_powertools.event_handler.openapi.dependant",
+    "aws_lambda_powertools.event_handler.openapi.compat",
     "icalendar",
     "dateutil.rrule",
     "recurring_ical_events",
