@@ -239,6 +239,20 @@ def test_fast_to_dict_equals_moto_s_dynamo_to_dict() -> None:
     assert type(fast(odd)["when"]) is dt.datetime
 
 
+def test_item_size_equals_moto_s() -> None:
+    import random
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    rng = random.Random(11)
+    for i in range(300):
+        attrs = {f"a{j}": _tree(rng, plain=False).to_json() for j in range(rng.randint(1, 6))}
+        attrs["pk"] = {"S": f"p{i}"}
+        attrs["sk"] = {"N": str(i)}
+        item = Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+        assert moto_speed.item_size(item) == item.size()
+
+
 def test_uninstall_restores_moto(client: Any) -> None:
     from moto.dynamodb import responses
     from moto.dynamodb.models.table import Table
