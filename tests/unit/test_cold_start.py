@@ -116,7 +116,8 @@ def test_warm_does_what_the_first_request_would() -> None:
 @pytest.mark.parametrize("name", REST_FUNCTIONS)
 def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snapshot(name: str) -> None:
     """Import: no validation machinery, no route analysis, no iCalendar / recurrence libraries.
-    The before-snapshot hooks then load all of it and analyse every route."""
+    The before-snapshot hooks then load all of it, analyse every route and build every teamcal
+    model whose build was deferred, so a restored environment builds nothing on its first request."""
     tpl = Template.from_file(stack="coldstart")
     functions = {tpl.function_module(lid): lid for lid, _ in tpl.of_type("AWS::Serverless::Function")}
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
@@ -136,6 +137,14 @@ def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snap
             hook()
         assert all(r._dependant is not None for r in routes)
         assert "aws_lambda_powertools.event_handler.middlewares.openapi_validation" in sys.modules
+        from pydantic import BaseModel
+        deferred = sorted(
+            name + "." + v.__name__
+            for name, m in list(sys.modules.items()) if name.startswith("teamcal.")
+            for v in list(vars(m).values())
+            if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == name and not v.__pydantic_complete__
+        )
+        assert deferred == [], deferred
         print("ok")
         """
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from teamcal.auth.principal import Principal
 from teamcal.errors import (
@@ -182,6 +184,23 @@ def warm(app: Resolver) -> None:
     for route in (*app._static_routes, *app._dynamic_routes):
         route.dependant  # noqa: B018 - the property computes and caches the analysis
         route.body_field  # noqa: B018
+    build_models()
+
+
+def build_models() -> None:
+    """Build the validators of every teamcal pydantic model imported so far whose build was
+    deferred (``defer_build=True``: otherwise the first use builds it, within a request)."""
+    for name, module in list(sys.modules.items()):
+        if name != "teamcal" and not name.startswith("teamcal."):
+            continue
+        for value in list(vars(module).values()):
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseModel)
+                and value.__module__ == name
+                and not value.__pydantic_complete__
+            ):
+                value.model_rebuild(raise_errors=False)  # one that cannot build yet stays deferred
 
 
 def _before_snapshot(hook: Callable[[], None]) -> None:
