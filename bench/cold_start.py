@@ -8,6 +8,10 @@ the two wall times. A pair shares the machine's load of that moment, so the rati
 either time on a shared machine; the table shows the median over the rounds (goal: API functions
 <= 1.2x, Google <= 1.5x) and the median milliseconds.
 
+What it measures is the import: a REST function defers its routes' modules and Powertools'
+validation to the first request that needs them, or under SnapStart to the before-snapshot hook
+(``teamcal.api.warm``), which this bench does not run. On a shared machine prefer ``--cpu``.
+
     .venv/bin/python -m bench.cold_start [--rounds 9] [--cpu] [--only calendars,events]
 """
 

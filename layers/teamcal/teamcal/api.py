@@ -105,7 +105,7 @@ class Resolver(APIGatewayRestResolver):
     builds a pydantic model) in its constructor: about 25 ms of every function's cold start. Here
     the constructor runs without it and then turns validation on; the validation middlewares are
     made, exactly as Powertools' constructor makes them, by :meth:`prepare`, which :meth:`resolve`
-    calls (once) and a SnapStart before-snapshot hook calls ahead (:func:`prepare_before_snapshot`).
+    calls (once) and a SnapStart before-snapshot hook calls ahead (:func:`warm`).
     The OpenAPI document is the same: Powertools reads the flag when it generates it.
     """
 
@@ -178,7 +178,8 @@ def warm(app: Resolver) -> None:
     """Do now what the first request would: make the validation middlewares, run every module
     :func:`teamcal.lazy.lazy_import` deferred, and analyse every route's signature (Powertools'
     ``Route.dependant``: its parameters, body and response fields, whose pydantic schemas are built
-    then). Under SnapStart this runs before the snapshot (:func:`make_resolver` registers it)."""
+    then), and build every teamcal model whose build was deferred (:func:`build_models`). Under
+    SnapStart this runs before the snapshot (:func:`make_resolver` registers it)."""
     app.prepare()
     load_all()
     for route in (*app._static_routes, *app._dynamic_routes):
