@@ -647,8 +647,11 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
     return out
 
 
-def _occurrence_wire(master: Mapping[str, Any], series: Series, occurrence: Occurrence) -> dict[str, Any]:
-    out = to_wire(master).model_dump(by_alias=True)
+def _occurrence_wire(
+    wire: Mapping[str, Any], master: Mapping[str, Any], series: Series, occurrence: Occurrence
+) -> dict[str, Any]:
+    # ``wire``: the master's API form, made once per master (not once per occurrence); lists copied
+    out = {k: list(v) if isinstance(v, list) else v for k, v in wire.items()}
     out.update(_occurrence_times(series, occurrence))
     out.update(
         startDate=occurrence.start_ms,
@@ -678,6 +681,7 @@ def occurrences_in(
     shown_children: set[int] = set()
     for master in masters:
         series = series_of(master)
+        wire = to_wire(master).model_dump(by_alias=True)
         overrides = [
             Override(rid, int(o["startDate"]), int(o["endDate"]), bool(o["allDay"]), int(o["id"]))
             for rid, o in (master.get("overrides") or {}).items()
@@ -686,7 +690,7 @@ def occurrences_in(
         truncated = truncated or expansion.truncated
         for occurrence in expansion.occurrences:
             if occurrence.override is None:
-                values.append(_occurrence_wire(master, series, occurrence))
+                values.append(_occurrence_wire(wire, master, series, occurrence))
                 continue
             child_id = int(str(occurrence.override.key))
             shown_children.add(child_id)
