@@ -22,6 +22,7 @@ from teamcal.google.mapping import (
     with_exdates,
 )
 from teamcal.google.secrets import GoogleSecret, OAuthClient
+from teamcal.models.event_record import UNBOUNDED_MS
 from teamcal.recurrence import Series, expand
 
 pytestmark = pytest.mark.unit
@@ -122,7 +123,7 @@ def test_all_day_series_keeps_dates_and_unsupported_lines_become_notes() -> None
     change = classify(item, "UTC")
     assert isinstance(change, Upsert)
     assert change.fields["exdate"] == ["20270110"]
-    assert change.fields["seriesEnd"] is None  # unbounded
+    assert change.fields["seriesEnd"] == UNBOUNDED_MS  # unbounded: as every writer stores it
     assert any("EXRULE" in n for n in change.notes)
     assert any("PERIOD" in n for n in change.notes)
 

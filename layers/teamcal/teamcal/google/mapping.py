@@ -42,8 +42,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from teamcal.errors import InvalidInputError
+from teamcal.models.event_record import EventRecord, kind_fields
+from teamcal.models.event_record import series_fields as record_series_fields
 from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, check_text
-from teamcal.recurrence import Series, series_end_ms, zone
+from teamcal.recurrence import Series, zone
 from teamcal.recurrence.values import format_date, format_local
 
 _DAY = dt.timedelta(days=1)
@@ -218,41 +220,18 @@ def _series(item: Mapping[str, Any], zone_name: str, lines: Sequence[object], re
 
 
 def series_fields(series: Series) -> dict[str, Any]:
-    """The stored time fields of a series (the events service's normal form): ``allDay``,
-    ``startDate``/``endDate`` (epoch ms, end exclusive), ``allDayStart``/``allDayEnd``
-    (``YYYY-MM-DD``, end inclusive, all-day only), ``timeZone``, ``recurrence`` (RRULE value),
-    ``exdate``/``rdate`` (canonical forms), ``kind`` (``single`` | ``master``) and, for a master,
-    ``seriesEnd`` (epoch ms, ``None`` for an unbounded rule)."""
-    fields: dict[str, Any] = {
-        "allDay": series.all_day,
-        "startDate": series.start_ms,
-        "endDate": series.start_ms + series.duration_ms,
-        "timeZone": series.time_zone,
-        "recurrence": series.rule.to_ical() if series.rule else None,
-        "exdate": sorted({r.text for r in series.exdates}),
-        "rdate": sorted({r.text for r in series.rdates}),
-        "allDayStart": None,
-        "allDayEnd": None,
-        "kind": "master" if series.recurring else "single",
-    }
-    if series.all_day:
-        first = series.start.date()
-        fields["allDayStart"] = first.isoformat()
-        fields["allDayEnd"] = (first + dt.timedelta(days=max(series.duration_ms // 86_400_000 - 1, 0))).isoformat()
-    if series.recurring:
-        fields["seriesEnd"] = series_end_ms(series)
-    return fields
+    """The stored time fields of a series (the events' normal form,
+    :func:`teamcal.models.event_record.series_fields`, EXDATE / RDATE sorted) with ``kind``
+    (``single`` | ``master``) and, for a master, ``seriesEnd`` (:func:`~teamcal.models.event_record.kind_fields`)."""
+    return {**record_series_fields(series, sort_dates=True), **kind_fields(series)}
 
 
-def with_exdates(record: Mapping[str, Any], exdates: Iterable[str]) -> dict[str, Any]:
-    """A stored master with ``exdate`` replaced by ``exdates`` and its time fields recomputed
-    (``seriesEnd`` may be ``None``: unbounded). Raises RecurrenceError on a malformed value."""
-    fields: dict[str, Any] = {k: record.get(k) for k in ("recurrence", "rdate", "timeZone")}
-    fields["exdate"] = sorted(set(exdates))
-    keys = ("allDayStart", "allDayEnd") if record.get("allDay") else ("startDate", "endDate")
-    fields.update({k: record.get(k) for k in keys})
-    series = Series.from_wire(fields, str(record.get("timeZone") or "UTC"))
-    return {**record, **series_fields(series)}
+def with_exdates(record: Mapping[str, Any], exdates: Iterable[str]) -> EventRecord:
+    """A stored master with ``exdate`` replaced by ``exdates`` and its time fields recomputed.
+    Raises RecurrenceError on a malformed value."""
+    master = EventRecord.from_item(record)
+    series = master.replaced({"exdate": sorted(set(exdates))}).series()
+    return master.replaced(series_fields(series))
 
 
 def recurrence_ref(original: Mapping[str, Any], zone_name: str) -> str:

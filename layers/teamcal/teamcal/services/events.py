@@ -37,7 +37,7 @@ from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.ids import new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.common import within_budget
-from teamcal.models.event_record import with_override
+from teamcal.models.event_record import EventRecord, merge_changes
 from teamcal.models.event_types import PREDEFINED_BY_KEY
 from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
 from teamcal.recurrence import (
@@ -46,11 +46,10 @@ from teamcal.recurrence import (
     Series,
     expand,
     require_occurrence,
-    series_end_ms,
     split_following,
 )
 from teamcal.services.stores import ConfigStores
-from teamcal.storage.events import UNBOUNDED_MS, EventRepository
+from teamcal.storage.events import EventRepository
 
 DAY_MS = 86_400_000
 #: The most occurrences one search expands (bounded time and memory; ``truncated`` past it).
@@ -62,8 +61,6 @@ PAGE_CAP = 10_000
 MAX_SEARCH_MS = 92 * DAY_MS
 #: Types whose sources hold events (CCJ search: vacation, sickness, trip, meeting or custom).
 JIRA_BACKED = frozenset({"jira", "sprint", "version"})
-_TIME_FIELDS_ALL_DAY = ("allDayStart", "allDayEnd")
-_TIME_FIELDS_MS = ("startDate", "endDate")
 _CHILD_CHUNK = 20
 
 
@@ -85,48 +82,8 @@ def calendar_zone(calendar: CalendarRecord) -> str:
     return zone if isinstance(zone, str) and zone else "UTC"
 
 
-def series_of(record: Mapping[str, Any]) -> Series:
-    """The recurrence series of a stored event (raises RecurrenceError only on corrupt data)."""
-    return Series.from_wire(_series_fields_for_input(record), str(record.get("timeZone") or "UTC"))
-
-
 def _canonical_id(series: Series, occurrence: Occurrence) -> str:
     return occurrence.recurrence_id_full if series.multi_per_day else occurrence.recurrence_id
-
-
-def _time_fields(series: Series) -> dict[str, Any]:
-    """Normalised wire time fields of a series (all-day dates are derived from the instants)."""
-    fields: dict[str, Any] = {
-        "allDay": series.all_day,
-        "startDate": series.start_ms,
-        "endDate": series.start_ms + series.duration_ms,
-        "timeZone": series.time_zone,
-        "recurrence": series.rule.to_ical() if series.rule else None,
-        "exdate": [r.text for r in series.exdates],
-        "rdate": [r.text for r in series.rdates],
-        "allDayStart": None,
-        "allDayEnd": None,
-    }
-    if series.all_day:
-        first = series.start.date()
-        last = first + dt.timedelta(days=max(series.duration_ms // DAY_MS - 1, 0))
-        fields["allDayStart"], fields["allDayEnd"] = first.isoformat(), last.isoformat()
-    return fields
-
-
-def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """``changes`` over ``base``; sending all-day fields drops the ms fields and vice versa."""
-    merged = dict(base)
-    if any(k in changes for k in _TIME_FIELDS_ALL_DAY):
-        for k in _TIME_FIELDS_MS:
-            merged.pop(k, None)
-        merged["allDay"] = True
-    if any(k in changes for k in _TIME_FIELDS_MS):
-        for k in _TIME_FIELDS_ALL_DAY:
-            merged.pop(k, None)
-        merged["allDay"] = False
-    merged.update(changes)
-    return merged
 
 
 def _changes(fields: EventFields) -> dict[str, Any]:
@@ -135,43 +92,9 @@ def _changes(fields: EventFields) -> dict[str, Any]:
     return {k: v for k, v in sent.items() if k not in ("id", "version", "parentId")}
 
 
-def normalize_record(record: dict[str, Any], default_zone: str) -> tuple[dict[str, Any], Series]:
-    """Validate the time and recurrence fields of an event record (wire names) and normalise them in
-    place: canonical RRULE / EXDATE / RDATE texts, both time forms for all-day events, ``kind``
-    (``single`` / ``master``; a ``child`` stays one), ``seriesEnd`` and ``overrides`` for masters,
-    as :mod:`teamcal.storage.events` expects. ``default_zone`` applies when ``timeZone`` is absent.
-
-    Returns the record and its :class:`Series`. Raises RecurrenceError (HTTP 400) naming the field.
-    """
-    series = Series.from_wire(_series_fields_for_input(record), default_zone)
-    record.update(_time_fields(series))
-    if series.recurring:
-        record["kind"] = "master" if record.get("kind") != "child" else "child"
-        end = series_end_ms(series)
-        record["seriesEnd"] = UNBOUNDED_MS if end is None else end
-        record.setdefault("overrides", {})
-    elif record.get("kind") != "child":
-        record["kind"] = "single"
-        record.pop("seriesEnd", None)
-        record.pop("overrides", None)
-    return record, series
-
-
-def _series_fields_for_input(record: Mapping[str, Any]) -> dict[str, Any]:
-    fields = {k: record.get(k) for k in ("recurrence", "exdate", "rdate", "timeZone")}
-    all_day = any(record.get(k) is not None for k in _TIME_FIELDS_ALL_DAY)
-    for key in _TIME_FIELDS_ALL_DAY if all_day else _TIME_FIELDS_MS:
-        fields[key] = record.get(key)
-    if all_day:
-        for key in _TIME_FIELDS_MS:
-            if record.get(key) is not None and record.get("allDay") is not True:
-                fields[key] = record[key]  # mixed fields: Series.from_wire names the error
-    return fields
-
-
-def to_wire(record: Mapping[str, Any]) -> Event:
+def to_wire(record: EventRecord) -> Event:
     """The API form of a stored event."""
-    return Event.model_validate({k: v for k, v in record.items() if k not in ("kind", "seriesEnd", "overrides")})
+    return record.to_event()
 
 
 def _check_version(record: Mapping[str, Any], expected: int | None) -> None:
@@ -201,13 +124,13 @@ def _require_event_source(source: Mapping[str, Any]) -> None:
         )
 
 
-def _load(stores: EventStores, principal: Principal, event_id: int) -> tuple[dict[str, Any], CalendarRecord]:
+def _load(stores: EventStores, principal: Principal, event_id: int) -> tuple[EventRecord, CalendarRecord]:
     """A stored event the principal may see, and its calendar (404 otherwise)."""
     try:
         record = stores.events.get(event_id)
     except NotFoundError:
         raise NotFoundError(f"event {event_id} not found") from None
-    raw = stores.config.calendars.get(int(record["calendarId"]))
+    raw = stores.config.calendars.get(record.calendar_id)
     calendar = CalendarRecord.model_validate(raw) if raw else None
     return record, require(
         principal, Action.VIEW, calendar, record, missing=NotFoundError(f"event {event_id} not found")
@@ -243,7 +166,7 @@ def create_event(stores: EventStores, principal: Principal, request: EventReques
     _require_event_source(source)
     require(principal, Action.CREATE_EVENT, calendar, source)
     now = now_ms()
-    record: dict[str, Any] = {
+    item: dict[str, Any] = {
         "summary": None,
         "description": None,
         "userKeys": [],
@@ -258,9 +181,9 @@ def create_event(stores: EventStores, principal: Principal, request: EventReques
         "created": now,
         "updated": now,
     }
-    normalize_record(record, calendar_zone(calendar))
-    if not record["userKeys"] and _users_required(str(source["eventTypeKey"])):
-        record["userKeys"] = [principal.user]
+    record = EventRecord.from_item(item).normalized(calendar_zone(calendar))
+    if not record.user_keys and _users_required(str(source["eventTypeKey"])):
+        record = record.replaced({"userKeys": [principal.user]})
     stores.events.commit(create=[record], conditions=[stores.config.sources.active_condition(int(source["id"]))])
     return to_wire(record)
 
@@ -300,29 +223,29 @@ def edit_event(stores: EventStores, principal: Principal, request: EventRequest)
     record, calendar = _load(stores, principal, fields.id)
     require(principal, Action.EDIT_EVENT, calendar, record)
     _check_version(record, fields.version)
-    if record["kind"] == "master" and request.select == "current":
+    if record.kind == "master" and request.select == "current":
         if fields.recurrence_id is None:
             raise InvalidInputError.for_field("recurrenceId", 'is required with select "current"')
         return _edit_occurrence(stores, principal, fields.model_copy(update={"parent_id": fields.id, "id": None}))
-    if record["kind"] == "master" and request.select == "following":
+    if record.kind == "master" and request.select == "following":
         if fields.recurrence_id is None:
             raise InvalidInputError.for_field("recurrenceId", 'is required with select "following"')
         return _split(stores, principal, record, calendar, fields)
-    if record["kind"] == "child":
+    if record.kind == "child":
         return _update_child(stores, record, calendar, _changes(fields))
     changes = _changes(fields)
     target = changes.pop("eventTypeConfigId", None)
-    if target is not None and int(target) != int(record["eventTypeConfigId"]):
+    if target is not None and int(target) != record.event_type_config_id:
         calendar = _move_target(stores, principal, record, int(target), changes)
     return _update_event(stores, record, calendar, changes)
 
 
 def _move_target(
-    stores: EventStores, principal: Principal, record: Mapping[str, Any], source_id: int, changes: dict[str, Any]
+    stores: EventStores, principal: Principal, record: EventRecord, source_id: int, changes: dict[str, Any]
 ) -> CalendarRecord:
     """Moving a single event to another source (possibly of another calendar): the target must
     take events and be editable by the user; a series moves only without exceptions."""
-    if record.get("overrides"):
+    if record.overrides:
         raise InvalidInputError.for_field("eventTypeConfigId", "a series with exceptions cannot change source")
     source, calendar = _source_and_calendar(stores, principal, source_id)
     _require_event_source(source)
@@ -331,44 +254,28 @@ def _move_target(
     return calendar
 
 
-def _bump(record: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    new = _merge(record, changes)
-    new["version"] = int(record["version"]) + 1
-    new["updated"] = now_ms()
-    return new
-
-
-def _update_event(
-    stores: EventStores, record: dict[str, Any], calendar: CalendarRecord, changes: dict[str, Any]
-) -> Event:
+def _update_event(stores: EventStores, record: EventRecord, calendar: CalendarRecord, changes: dict[str, Any]) -> Event:
     changes = {k: v for k, v in changes.items() if k != "recurrenceId"}
-    new = _bump(record, changes)
-    _, series = normalize_record(new, calendar_zone(calendar))
-    delete_children: list[dict[str, Any]] = []
-    if record["kind"] == "master" and not series.recurring and record.get("overrides"):
-        delete_children = stores.events.children(int(record["id"]))  # the series is gone: so are they
+    new = record.evolve(changes, updated=now_ms()).normalized(calendar_zone(calendar))
+    delete_children: list[EventRecord] = []
+    if record.kind == "master" and new.kind != "master" and record.overrides:
+        delete_children = stores.events.children(record.id)  # the series is gone: so are they
         if len(delete_children) > _CHILD_CHUNK:
             raise InvalidInputError.for_field("recurrence", "remove the series' exceptions before its recurrence")
     stores.events.commit(replace=[(record, new)], delete=delete_children)
     return to_wire(new)
 
 
-def _update_child(
-    stores: EventStores, child: dict[str, Any], calendar: CalendarRecord, changes: dict[str, Any]
-) -> Event:
-    master = stores.events.get(int(child["parentId"]))
+def _update_child(stores: EventStores, child: EventRecord, calendar: CalendarRecord, changes: dict[str, Any]) -> Event:
+    assert child.parent_id is not None
+    master = stores.events.get(child.parent_id)
     changes = {k: v for k, v in changes.items() if k not in ("recurrence", "rdate", "exdate", "recurrenceId")}
     changes.pop("eventTypeConfigId", None)
-    new = _bump(child, changes)
-    normalize_record(new, calendar_zone(calendar))
-    new_master = _master_with(master, str(child["recurrenceId"]), new)
+    now = now_ms()
+    new = child.evolve(changes, updated=now).normalized(calendar_zone(calendar))
+    new_master = master.with_override(str(child.recurrence_id), new).replaced({"updated": now})
     stores.events.commit(replace=[(child, new), (master, new_master)])
     return to_wire(new)
-
-
-def _master_with(master: Mapping[str, Any], recurrence_id: str, child: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The master with its ``overrides`` entry for ``recurrence_id`` set (or removed)."""
-    return {**with_override(master, recurrence_id, child), "updated": now_ms()}
 
 
 def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFields) -> Event:
@@ -379,10 +286,10 @@ def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFie
         master, calendar = _load(stores, principal, fields.parent_id)
     except NotFoundError as e:
         raise NotFoundError(e.message, {"parentId": e.message}) from None
-    if master["kind"] != "master":
+    if master.kind != "master":
         raise InvalidInputError.for_field("parentId", "is not a recurring event")
     require(principal, Action.EDIT_EVENT, calendar, master)
-    series = series_of(master)
+    series = master.series()
     occurrence = require_occurrence(series, fields.recurrence_id)
     recurrence_id = _canonical_id(series, occurrence)
     changes = {
@@ -390,40 +297,34 @@ def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFie
         for k, v in _changes(fields).items()
         if k not in ("recurrence", "rdate", "exdate", "recurrenceId", "eventTypeConfigId")
     }
-    existing = (master.get("overrides") or {}).get(recurrence_id)
+    existing = master.overrides.get(recurrence_id)
     if existing is not None:
         current = stores.events.get(int(existing["id"]))
         _check_version(current, fields.version)
         return _update_child(stores, current, calendar, changes)
     now = now_ms()
-    child: dict[str, Any] = {
+    item: dict[str, Any] = {
         "summary": master.get("summary"),
         "description": master.get("description"),
         "userKeys": list(master.get("userKeys") or []),
         "timeZone": master.get("timeZone"),
         **_occurrence_times(series, occurrence),
     }
-    child = _merge(child, changes)
-    child.update(
+    item = merge_changes(item, changes)
+    item.update(
         id=new_id(),
-        kind="child",
-        calendarId=int(master["calendarId"]),
-        eventTypeConfigId=int(master["eventTypeConfigId"]),
+        calendarId=master.calendar_id,
+        eventTypeConfigId=master.event_type_config_id,
         reporter=principal.user,
-        parentId=int(master["id"]),
-        recurrenceId=recurrence_id,
-        recurrence=None,
-        exdate=[],
-        rdate=[],
         version=1,
         created=now,
         updated=now,
     )
-    normalize_record(child, calendar_zone(calendar))
+    child = EventRecord.from_item(item).as_child(master.id, recurrence_id).normalized(calendar_zone(calendar))
     stores.events.commit(
         create=[child],
-        replace=[(master, _master_with(master, recurrence_id, child))],
-        conditions=[stores.config.sources.active_condition(int(master["eventTypeConfigId"]))],
+        replace=[(master, master.with_override(recurrence_id, child).replaced({"updated": now}))],
+        conditions=[stores.config.sources.active_condition(master.event_type_config_id)],
     )
     return to_wire(child)
 
@@ -438,33 +339,29 @@ def _occurrence_times(series: Series, occurrence: Occurrence) -> dict[str, Any]:
 
 
 def _split(
-    stores: EventStores, principal: Principal, master: dict[str, Any], calendar: CalendarRecord, fields: EventFields
+    stores: EventStores, principal: Principal, master: EventRecord, calendar: CalendarRecord, fields: EventFields
 ) -> Event:
     assert fields.recurrence_id is not None
-    series = series_of(master)
+    series = master.series()
     split = split_following(series, fields.recurrence_id)
     changes = {k: v for k, v in _changes(fields).items() if k not in ("recurrenceId", "eventTypeConfigId")}
     if split.before is None:  # the first occurrence: this and following = the whole series
         return _update_event(stores, master, calendar, changes)
-    overrides = dict(master.get("overrides") or {})
+    overrides = master.overrides
     before_ids, after_ids = split.partition(list(overrides))
-    old = {
-        **_bump(master, {}),
-        **_time_fields(split.before),
-        "overrides": {k: overrides[k] for k in before_ids},
-    }
-    old["seriesEnd"] = series_end_ms(split.before) or UNBOUNDED_MS
     now = now_ms()
-    new = _merge({**master, **_time_fields(split.after)}, changes)
-    new.update(id=new_id(), version=1, created=now, updated=now, reporter=principal.user, overrides={})
-    normalize_record(new, calendar_zone(calendar))
-    moved: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    old = master.evolve({"overrides": {k: overrides[k] for k in before_ids}}, updated=now).with_series(split.before)
+    after = master.with_series(split.after).evolve(changes)
+    new = after.replaced(
+        {"id": new_id(), "version": 1, "created": now, "updated": now, "reporter": principal.user, "overrides": {}}
+    ).normalized(calendar_zone(calendar))
+    moved: list[tuple[EventRecord, EventRecord]] = []
     for rid in after_ids:
         child = stores.events.get(int(overrides[rid]["id"]))
-        moved.append((child, {**child, "parentId": new["id"], "version": int(child["version"]) + 1, "updated": now}))
-        new["overrides"][rid] = overrides[rid]
-    if new["kind"] != "master":
+        moved.append((child, child.evolve({"parentId": new.id}, updated=now)))
+    if new.kind != "master":
         raise InvalidInputError.for_field("recurrence", "the following occurrences need a recurrence rule")
+    new = new.replaced({"overrides": {**new.overrides, **{rid: overrides[rid] for rid in after_ids}}})
     stores.events.commit(create=[new], replace=[(master, old), *moved])
     return to_wire(new)
 
@@ -504,29 +401,27 @@ def _delete_event(stores: EventStores, principal: Principal, event_id: int) -> E
     """
     record, calendar = _load(stores, principal, event_id)
     require(principal, Action.DELETE_EVENT, calendar, record)
-    if record["kind"] == "child":
+    if record.kind == "child":
         _cancel_occurrence_of_child(stores, record)
-    elif record["kind"] == "master":
+    elif record.kind == "master":
         _delete_chain(stores, record)
     else:
         stores.events.delete(record)
     return to_wire(record)
 
 
-def _cancel_occurrence_of_child(stores: EventStores, child: dict[str, Any]) -> None:
-    master = stores.events.get(int(child["parentId"]))
-    rid = str(child["recurrenceId"])
-    new_master = _master_with(master, rid, None)
-    new_master["exdate"] = sorted({*(master.get("exdate") or []), rid})
-    normalize_record(new_master, str(master.get("timeZone") or "UTC"))
+def _cancel_occurrence_of_child(stores: EventStores, child: EventRecord) -> None:
+    assert child.parent_id is not None
+    master = stores.events.get(child.parent_id)
+    new_master = master.cancel_occurrences([str(child.recurrence_id)], updated=now_ms())
     stores.events.commit(delete=[child], replace=[(master, new_master)])
 
 
-def _delete_chain(stores: EventStores, master: dict[str, Any]) -> None:
-    children = stores.events.children(int(master["id"]))
+def _delete_chain(stores: EventStores, master: EventRecord) -> None:
+    children = stores.events.children(master.id)
     for i in range(0, len(children), _CHILD_CHUNK):
         stores.events.commit(delete=children[i : i + _CHILD_CHUNK])
-    stores.events.commit(delete=[stores.events.get(int(master["id"])) if children else master])
+    stores.events.commit(delete=[stores.events.get(master.id) if children else master])
 
 
 def delete_recurring(stores: EventStores, principal: Principal, event_id: int, request: EventRequest) -> Event:
@@ -551,32 +446,27 @@ def _delete_recurring(stores: EventStores, principal: Principal, event_id: int, 
     record, calendar = _load(stores, principal, event_id)
     require(principal, Action.DELETE_EVENT, calendar, record)
     exdates = request.exdate or request.event.exdate or []
-    master = record if record["kind"] != "child" else stores.events.get(int(record["parentId"]))
+    master = record if record.kind != "child" else stores.events.get(int(record["parentId"]))
     if request.mode == "delete" and request.select == "current" and exdates:
-        if master["kind"] != "master":
+        if master.kind != "master":
             raise InvalidInputError.for_field("exdate", "the event does not repeat")
-        return _add_exdates(stores, master, calendar, exdates)
-    if record["kind"] == "child" and request.select != "all":
+        return _add_exdates(stores, master, exdates)
+    if record.kind == "child" and request.select != "all":
         _cancel_occurrence_of_child(stores, record)
         return to_wire(record)
-    if master["kind"] != "master":
+    if master.kind != "master":
         stores.events.delete(master)
     else:
         _delete_chain(stores, master)
     return to_wire(master)
 
 
-def _add_exdates(
-    stores: EventStores, master: dict[str, Any], calendar: CalendarRecord, exdates: Iterable[str]
-) -> Event:
-    series = series_of(master)
+def _add_exdates(stores: EventStores, master: EventRecord, exdates: Iterable[str]) -> Event:
+    series = master.series()
     ids = [_canonical_id(series, require_occurrence(series, d, field_name="exdate")) for d in exdates]
-    overrides = master.get("overrides") or {}
+    overrides = master.overrides
     children = [stores.events.get(int(overrides[i]["id"])) for i in ids if i in overrides]
-    new = _bump(master, {"exdate": sorted({*(master.get("exdate") or []), *ids})})
-    for i in ids:
-        new["overrides"].pop(i, None)
-    normalize_record(new, calendar_zone(calendar))
+    new = master.cancel_occurrences(ids, updated=now_ms())
     stores.events.commit(replace=[(master, new)], delete=children)
     return to_wire(new)
 
@@ -648,7 +538,7 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
 
 
 def _occurrence_wire(
-    wire: Mapping[str, Any], master: Mapping[str, Any], series: Series, occurrence: Occurrence
+    wire: Mapping[str, Any], master: EventRecord, series: Series, occurrence: Occurrence
 ) -> dict[str, Any]:
     # ``wire``: the master's API form, made once per master (not once per occurrence); lists copied
     out = {k: list(v) if isinstance(v, list) else v for k, v in wire.items()}
@@ -656,7 +546,7 @@ def _occurrence_wire(
     out.update(
         startDate=occurrence.start_ms,
         endDate=occurrence.end_ms,
-        parentId=int(master["id"]),
+        parentId=master.id,
         recurrenceId=_canonical_id(series, occurrence),
     )
     if not occurrence.all_day:
@@ -665,7 +555,7 @@ def _occurrence_wire(
 
 
 def occurrences_in(
-    found: list[dict[str, Any]], masters: list[dict[str, Any]], start: int, end: int, budget: int = SEARCH_CAP
+    found: list[EventRecord], masters: list[EventRecord], start: int, end: int, budget: int = SEARCH_CAP
 ) -> tuple[list[dict[str, Any]], bool]:
     """The occurrences in ``[start, end)`` (wire dicts, unsorted) of stored records: ``found`` =
     single events and exceptions overlapping the window, ``masters`` = the masters that can reach
@@ -677,14 +567,14 @@ def occurrences_in(
     """
     values: list[dict[str, Any]] = []
     truncated = False
-    by_id = {int(e["id"]): e for e in found}
+    by_id = {e.id: e for e in found}
     shown_children: set[int] = set()
     for master in masters:
-        series = series_of(master)
+        series = master.series()
         wire = to_wire(master).model_dump(by_alias=True)
         overrides = [
             Override(rid, int(o["startDate"]), int(o["endDate"]), bool(o["allDay"]), int(o["id"]))
-            for rid, o in (master.get("overrides") or {}).items()
+            for rid, o in master.overrides.items()
         ]
         expansion = expand(series, start, end, overrides=overrides, limit=max(budget - len(values) + 1, 1))
         truncated = truncated or expansion.truncated
@@ -697,9 +587,7 @@ def occurrences_in(
             if child_id in by_id:
                 values.append(to_wire(by_id[child_id]).model_dump(by_alias=True))
     values.extend(
-        to_wire(e).model_dump(by_alias=True)
-        for e in found
-        if e["kind"] == "single" or int(e["id"]) not in shown_children
+        to_wire(e).model_dump(by_alias=True) for e in found if e.kind == "single" or e.id not in shown_children
     )
     return values, truncated or len(values) > budget
 
@@ -725,8 +613,8 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
     for calendar_id, source_ids in wanted.items():
         if not source_ids:
             continue
-        found = [e for e in stores.events.in_window(calendar_id, start, end) if e["eventTypeConfigId"] in source_ids]
-        masters = [m for m in stores.events.masters(calendar_id, start, end) if m["eventTypeConfigId"] in source_ids]
+        found = [e for e in stores.events.in_window(calendar_id, start, end) if e.event_type_config_id in source_ids]
+        masters = [m for m in stores.events.masters(calendar_id, start, end) if m.event_type_config_id in source_ids]
         more, cut = occurrences_in(found, masters, start, end, SEARCH_CAP - len(values))
         values.extend(more)
         truncated = truncated or cut

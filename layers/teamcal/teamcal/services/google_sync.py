@@ -62,10 +62,10 @@ from teamcal.google.port import CalendarGateway
 from teamcal.google.secrets import GoogleSecret
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
-from teamcal.models.event_record import override_entry
+from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin, OriginKind
 from teamcal.services.stores import ConfigStores
-from teamcal.storage.events import MAX_INDEX_MONTHS, UNBOUNDED_MS, EventRepository, months_overlapping
+from teamcal.storage.events import MAX_INDEX_MONTHS, EventRepository, months_overlapping
 from teamcal.storage.google import GoogleRepository
 
 #: Events asked per ``events.list`` page (Google's maximum is 2,500, its default 250).
@@ -378,8 +378,8 @@ class _Page:
         self.private = private
         self.st = st
         self.report = report
-        self.before: dict[int, dict[str, Any]] = {}
-        self.work: dict[int, dict[str, Any] | None] = {}
+        self.before: dict[int, EventRecord] = {}
+        self.work: dict[int, EventRecord | None] = {}
 
     def eid(self, google_id: str) -> int:
         return external_id(self.calendar.id, self.ns, google_id)
@@ -417,7 +417,7 @@ class _Page:
         return ours
 
     # ------------------------------------------------------------------ records
-    def _base(self, google_id: str, fields: Mapping[str, Any], etag: str | None) -> dict[str, Any]:
+    def _base(self, google_id: str, fields: Mapping[str, Any], etag: str | None) -> EventRecord:
         record: dict[str, Any] = {
             **fields,
             "id": self.eid(google_id),
@@ -433,9 +433,9 @@ class _Page:
             "external": {"ns": self.ns, "key": google_id},
             "googleEtag": etag,
         }
-        return record
+        return EventRecord.from_item(record)
 
-    def _get(self, event_id: int) -> dict[str, Any] | None:
+    def _get(self, event_id: int) -> EventRecord | None:
         if event_id in self.work:
             return self.work[event_id]
         found = self.stores.events.get_many([event_id]).get(event_id)
@@ -445,13 +445,13 @@ class _Page:
             return found
         return None
 
-    def _drop(self, record: dict[str, Any]) -> None:
+    def _drop(self, record: EventRecord) -> None:
         event_id = int(record["id"])
         if event_id not in self.work:
             self.before[event_id] = record
         self.work[event_id] = None
 
-    def _children(self, master_id: int) -> list[dict[str, Any]]:
+    def _children(self, master_id: int) -> list[EventRecord]:
         """The master's exceptions as this page leaves them (stored ones, minus those this page
         deleted, plus those it added)."""
         found = {int(c["id"]): c for c in self.stores.events.children(master_id) if self._ours(c)}
@@ -461,17 +461,11 @@ class _Page:
         current = [self.work.get(i, c) for i, c in found.items()]
         return [c for c in current if c is not None]
 
-    @staticmethod
-    def _finish(master: dict[str, Any]) -> dict[str, Any]:
-        if master.get("seriesEnd") is None:
-            master["seriesEnd"] = UNBOUNDED_MS
-        return master
-
-    def _with_cancelled(self, master: dict[str, Any], cancelled: set[str]) -> dict[str, Any]:
-        master["googleCancelled"] = sorted(cancelled)
+    def _with_cancelled(self, master: EventRecord, cancelled: set[str]) -> EventRecord:
+        master = master.replaced({"googleCancelled": sorted(cancelled)})
         exdates = set(master.get("googleExdate") or []) | cancelled
         try:
-            return self._finish(with_exdates(master, exdates))
+            return with_exdates(master, exdates)
         except InvalidInputError as e:
             self.report.note(f"event {master['id']}: {e.message}")
             return master
@@ -486,19 +480,18 @@ class _Page:
         for note in change.notes:
             self.report.note(f"event {change.google_id}: {note}")
         new = self._base(change.google_id, change.fields, change.etag)
-        if new["kind"] == "master":
-            was_master = old is not None and old["kind"] == "master"
-            new["googleExdate"] = list(change.google_exdate)
-            overrides = dict(old.get("overrides") or {}) if old is not None and was_master else {}
+        if new.kind == "master":
+            was_master = old is not None and old.kind == "master"
+            overrides = dict(old.overrides) if old is not None and was_master else {}
+            new = new.replaced({"googleExdate": list(change.google_exdate), "overrides": overrides})
             if change.google_id in self.st.pending_parents:
-                for child in self._children(event_id):
-                    overrides[str(child["recurrenceId"])] = override_entry(child)
+                new = new.with_overrides(self._children(event_id))
                 self.st.pending_parents.discard(change.google_id)
-            new["overrides"] = overrides
             cancelled = set(old.get("googleCancelled") or []) if old is not None and was_master else set()
             cancelled |= set(self.st.pending_exdates.pop(change.google_id, []))
-            new = self._with_cancelled(self._finish(new), cancelled) if cancelled else self._finish(new)
-        elif old is not None and old["kind"] == "master":
+            if cancelled:
+                new = self._with_cancelled(new, cancelled)
+        elif old is not None and old.kind == "master":
             for child in self._children(event_id):
                 self._drop(child)  # the series became one event: its exceptions go
         self.work[event_id] = new
@@ -508,12 +501,13 @@ class _Page:
         old = self.work.get(event_id)
         if old is None:
             return
-        if old["kind"] == "master":
+        if old.kind == "master":
             for child in self._children(event_id):
                 self._drop(child)
-        elif old["kind"] == "child" and old.get("parentId") is not None:
+        elif old.kind == "child" and old.parent_id is not None:
             master = self._get(int(old["parentId"]))
-            master_key = str((master or {}).get("external", {}).get("key") or "")
+            external = master.get("external") if master is not None else None
+            master_key = str((external or {}).get("key") or "")
             if master is not None and master_key:
                 self._cancel(change.google_id, master_key, str(old["recurrenceId"]))
                 return
@@ -526,19 +520,14 @@ class _Page:
         if old is not None and change.etag and old.get("googleEtag") == change.etag:
             self.report.unchanged += 1
             return
-        child = self._base(change.google_id, change.fields, change.etag)
-        child.update(kind="child", parentId=master_id, recurrenceId=change.recurrence_id)
+        child = self._base(change.google_id, change.fields, change.etag).as_child(master_id, change.recurrence_id)
         self.work[child_id] = child
         master = self.work.get(master_id)
-        if master is None or master["kind"] != "master":
+        if master is None or master.kind != "master":
             self.st.pending_parents.add(change.master_id)
             return
-        new_master = dict(master)
-        overrides = dict(master.get("overrides") or {})
-        if old is not None and old.get("recurrenceId") not in (None, change.recurrence_id):
-            overrides.pop(str(old["recurrenceId"]), None)
-        overrides[change.recurrence_id] = override_entry(child)
-        new_master["overrides"] = overrides
+        moved_from = old.recurrence_id if old is not None and old.recurrence_id != change.recurrence_id else None
+        new_master = master.with_overrides([child], without=[moved_from] if moved_from is not None else [])
         cancelled = set(master.get("googleCancelled") or [])
         if change.recurrence_id in cancelled:  # a cancelled instance came back
             new_master = self._with_cancelled(new_master, cancelled - {change.recurrence_id})
@@ -550,16 +539,14 @@ class _Page:
         if self.work.get(child_id) is not None:
             self.work[child_id] = None
         master = self.work.get(master_id)
-        if master is None or master["kind"] != "master":
+        if master is None or master.kind != "master":
             pending = self.st.pending_exdates.setdefault(master_google_id, [])
             if recurrence_id not in pending:
                 pending.append(recurrence_id)
             return
-        overrides = {
-            k: v for k, v in (master.get("overrides") or {}).items() if k != recurrence_id and int(v["id"]) != child_id
-        }
+        overrides = {k: v for k, v in master.overrides.items() if k != recurrence_id and int(v["id"]) != child_id}
         cancelled = set(master.get("googleCancelled") or []) | {recurrence_id}
-        self.work[master_id] = self._with_cancelled({**master, "overrides": overrides}, cancelled)
+        self.work[master_id] = self._with_cancelled(master.replaced({"overrides": overrides}), cancelled)
 
     # ------------------------------------------------------------------ writing
     def _commit(self) -> None:
@@ -567,9 +554,9 @@ class _Page:
         version, deleted ones gone (see the module docstring for why and how without a
         transaction)."""
         now = now_ms()
-        puts: list[dict[str, Any]] = []
-        previous: dict[int, dict[str, Any]] = {}
-        deletes: list[dict[str, Any]] = []
+        puts: list[EventRecord] = []
+        previous: dict[int, EventRecord] = {}
+        deletes: list[EventRecord] = []
         for event_id, new in self.work.items():
             old = self.before.get(event_id)
             if new is None:
@@ -583,11 +570,11 @@ class _Page:
                 self.report.note(f"event {new['id']}: spans more than {MAX_INDEX_MONTHS} months; skipped")
                 continue
             if old is None:
-                puts.append({**new, "version": 1, "created": now, "updated": now})
+                puts.append(new.replaced({"version": 1, "created": now, "updated": now}))
             else:
                 previous[event_id] = old
                 puts.append(
-                    {**new, "version": int(old["version"]) + 1, "created": old.get("created", now), "updated": now}
+                    new.replaced({"version": old.version + 1, "created": old.get("created", now), "updated": now})
                 )
         if not puts and not deletes:
             return

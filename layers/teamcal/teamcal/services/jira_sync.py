@@ -56,6 +56,7 @@ from teamcal.jira.mapping import (
     version_event,
 )
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_record import EventRecord
 from teamcal.services.events import JIRA_BACKED, calendar_zone
 from teamcal.services.google_sync import SyncClock
 from teamcal.services.stores import ConfigStores
@@ -330,8 +331,9 @@ class _SourceSync:
         return desired, candidates, met
 
     # ------------------------------------------------------------------ writes
-    def _record(self, event_id: int, desired: Desired) -> dict[str, Any]:
-        return {
+    def _record(self, event_id: int, desired: Desired) -> EventRecord:
+        """The event ``desired`` shows (a read-only single event of origin Jira)."""
+        item: dict[str, Any] = {
             **desired.fields,
             "id": event_id,
             "calendarId": self.calendar.id,
@@ -344,6 +346,7 @@ class _SourceSync:
             "private": False,
             "external": {"ns": self.config.namespace, "key": desired.key},
         }
+        return EventRecord.from_item(item)
 
     def _ours(self, record: Mapping[str, Any]) -> bool:
         return (record.get("external") or {}).get("ns") == self.config.namespace
@@ -352,8 +355,8 @@ class _SourceSync:
         desired, candidates, met = self._desired(page)
         before = {i: r for i, r in self.stores.events.get_many(candidates).items() if self._ours(r)}
         self.context.ddb_calls += (len(candidates) + 99) // 100
-        puts: list[dict[str, Any]] = []
-        previous: dict[int, dict[str, Any]] = {}
+        puts: list[EventRecord] = []
+        previous: dict[int, EventRecord] = {}
         now = now_ms()
         for event_id, want in desired.items():
             new = self._record(event_id, want)
@@ -361,24 +364,22 @@ class _SourceSync:
             if old is not None and _comparable(old) == _comparable(new):
                 self.report.unchanged += 1
                 continue
-            if len(months_overlapping(int(new["startDate"]), int(new["endDate"]))) > MAX_INDEX_MONTHS:
+            if len(months_overlapping(new.start_date, new.end_date)) > MAX_INDEX_MONTHS:
                 self.report.skipped += 1
                 self.report.note(f"{want.key}: spans more than {MAX_INDEX_MONTHS} months; skipped")
                 continue
             if old is None:
-                puts.append({**new, "version": 1, "created": now, "updated": now})
+                puts.append(new.replaced({"version": 1, "created": now, "updated": now}))
             else:
                 previous[event_id] = old
                 puts.append(
-                    {**new, "version": int(old["version"]) + 1, "created": old.get("created", now), "updated": now}
+                    new.replaced({"version": old.version + 1, "created": old.get("created", now), "updated": now})
                 )
         deletes = [r for i, r in before.items() if i not in desired]
         self._write(puts, previous, deletes)
         return met
 
-    def _write(
-        self, puts: list[dict[str, Any]], previous: dict[int, dict[str, Any]], deletes: list[dict[str, Any]]
-    ) -> None:
+    def _write(self, puts: list[EventRecord], previous: dict[int, EventRecord], deletes: list[EventRecord]) -> None:
         if not puts and not deletes:
             return
         writes = self.stores.events.batch_put(puts, previous=previous, delete=deletes)

@@ -49,12 +49,12 @@ from botocore.exceptions import ClientError
 
 from teamcal.errors import InvalidInputError, NotFoundError
 from teamcal.ids import now_ms
+from teamcal.models.event_record import UNBOUNDED_MS, EventRecord
 from teamcal.storage.dynamo import batch_write, deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import batch_get
 
 _MS_OFFSET = 10**14
-#: The series end recorded for an unbounded rule (no COUNT, no UNTIL): far beyond any window.
-UNBOUNDED_MS = 8 * 10**14
+__all__ = ["UNBOUNDED_MS", "ChangeStamp", "EventRepository", "months_overlapping", "ms_key"]
 #: The longest a single event or exception may last: its index items must fit one transaction.
 MAX_INDEX_MONTHS = 60
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
@@ -109,14 +109,25 @@ def _strip(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
 
 
+def _record(item: dict[str, Any]) -> EventRecord:
+    return EventRecord.from_item(_strip(item))
+
+
+def _item(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored attributes of an event to write (an :class:`EventRecord` or, from writers not
+    yet building records, its item)."""
+    return event.to_item() if isinstance(event, EventRecord) else dict(event)
+
+
 class EventRepository:
     """Stores events as described in the module docstring.
 
-    An event record is a plain dict with the wire field names (``id``, ``calendarId``,
-    ``eventTypeConfigId`` = source id, ``startDate``/``endDate`` epoch ms of the event — for a
-    master, of its first occurrence —, ``recurrence``, ``parentId``, ``recurrenceId``, ``version``,
-    …) plus ``kind`` (``single`` | ``master`` | ``child``) and, for masters, ``seriesEnd`` (epoch ms)
-    and ``overrides``.
+    Reads return :class:`~teamcal.models.event_record.EventRecord` values (the stored attributes
+    with the wire field names: ``id``, ``calendarId``, ``eventTypeConfigId`` = source id,
+    ``startDate``/``endDate`` epoch ms of the event — for a master, of its first occurrence —,
+    ``recurrence``, ``parentId``, ``recurrenceId``, ``version``, … plus ``kind`` (``single`` |
+    ``master`` | ``child``) and, for masters, ``seriesEnd`` (epoch ms) and ``overrides``); writes
+    take records and store their :meth:`~teamcal.models.event_record.EventRecord.to_item` form.
     """
 
     def __init__(self, client: Any, table: str) -> None:
@@ -218,9 +229,9 @@ class EventRepository:
     def commit(
         self,
         *,
-        create: Iterable[dict[str, Any]] = (),
-        replace: Iterable[tuple[dict[str, Any], dict[str, Any]]] = (),
-        delete: Iterable[dict[str, Any]] = (),
+        create: Iterable[Mapping[str, Any]] = (),
+        replace: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]] = (),
+        delete: Iterable[Mapping[str, Any]] = (),
         conditions: Iterable[dict[str, Any]] = (),
     ) -> None:
         """Write several events at once, all or nothing (one TransactWriteItems).
@@ -237,15 +248,17 @@ class EventRepository:
             InvalidInputError: an event spans more than :data:`MAX_INDEX_MONTHS` months, or the
                 change needs more than 100 item writes.
         """
-        create, replace, delete = list(create), list(replace), list(delete)
+        created = [_item(e) for e in create]
+        replaced = [(_item(old), _item(new)) for old, new in replace]
+        deleted = [_item(e) for e in delete]
         actions = list(conditions)
-        for event in create:
+        for event in created:
             actions += self._create_actions(event)
-        for old, new in replace:
+        for old, new in replaced:
             actions += self._replace_actions(old, new)
-        for event in delete:
+        for event in deleted:
             actions += self._delete_actions(event)
-        touched = _calendar_ids([*create, *delete, *(e for pair in replace for e in pair)])
+        touched = _calendar_ids([*created, *deleted, *(e for pair in replaced for e in pair)])
         actions += [{"Update": self._bump(calendar_id)} for calendar_id in sorted(touched)]
         self._transact(actions, "the event was changed by another request; reload it and retry")
 
@@ -284,20 +297,20 @@ class EventRepository:
         item = deserialize(out.get("Item") or {})
         return ChangeStamp(int(item.get("changes", 0)), int(item.get("modified", 0)))
 
-    def create(self, event: dict[str, Any]) -> None:
+    def create(self, event: Mapping[str, Any]) -> None:
         """Insert one new event with its index items (see :meth:`commit`)."""
         self.commit(create=[event])
 
-    def replace(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+    def replace(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """Replace ``old`` by ``new`` (same id) if unchanged since read (see :meth:`commit`)."""
         self.commit(replace=[(old, new)])
 
-    def delete(self, event: dict[str, Any]) -> None:
+    def delete(self, event: Mapping[str, Any]) -> None:
         """Delete one event with its index items if unchanged since read (see :meth:`commit`)."""
         self.commit(delete=[event])
 
     # ------------------------------------------------------------------ reads
-    def get(self, event_id: int) -> dict[str, Any]:
+    def get(self, event_id: int) -> EventRecord:
         """The event with ``event_id`` (strongly consistent).
 
         Raises:
@@ -313,18 +326,18 @@ class EventRepository:
             raise translate(e) from e
         if "Item" not in out:
             raise NotFoundError(f"event {event_id} not found")
-        return _strip(deserialize(out["Item"]))
+        return _record(deserialize(out["Item"]))
 
-    def get_many(self, event_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    def get_many(self, event_ids: Iterable[int]) -> dict[int, EventRecord]:
         """{id: event} of the events that exist among ``event_ids`` (strongly consistent
         BatchGetItem, 1 call per 100 ids): for syncs that apply many outside changes at once."""
         items = batch_get(self._client, self._table, [(_event_pk(i), "EV") for i in event_ids])
-        return {int(item["id"]): _strip(item) for item in items}
+        return {int(item["id"]): _record(item) for item in items}
 
-    def children(self, master_id: int) -> list[dict[str, Any]]:
+    def children(self, master_id: int) -> list[EventRecord]:
         """The exceptions of a master, ordered by recurrence id (one Query on gsi1)."""
         return [
-            _strip(i)
+            _record(i)
             for i in query_all(
                 self._client,
                 TableName=self._table,
@@ -334,13 +347,13 @@ class EventRepository:
             )
         ]
 
-    def in_window(self, calendar_id: int, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    def in_window(self, calendar_id: int, start_ms: int, end_ms: int) -> list[EventRecord]:
         """Single events and exceptions of a calendar overlapping [start_ms, end_ms), by start.
 
         One Query per UTC month the window touches; events that started in an earlier month are
         found through the index item of every month they span.
         """
-        found: dict[int, dict[str, Any]] = {}
+        found: dict[int, EventRecord] = {}
         for month in months_overlapping(start_ms, end_ms):
             for item in query_all(
                 self._client,
@@ -353,17 +366,17 @@ class EventRepository:
             ):
                 s, e = int(item["startDate"]), int(item["endDate"])
                 if s < end_ms and (e > start_ms or (s == e and s >= start_ms)):
-                    found[int(item["id"])] = _strip(item)
-        return sorted(found.values(), key=lambda ev: (int(ev["startDate"]), int(ev["id"])))
+                    found[int(item["id"])] = _record(item)
+        return sorted(found.values(), key=lambda ev: (ev.start_date, ev.id))
 
-    def masters(self, calendar_id: int, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    def masters(self, calendar_id: int, start_ms: int, end_ms: int) -> list[EventRecord]:
         """Recurring masters of a calendar whose series can reach [start_ms, end_ms).
 
         One Query on gsi1 for masters whose series ends at or after ``start_ms``, filtered to
         those starting before ``end_ms``.
         """
         return [
-            _strip(i)
+            _record(i)
             for i in query_all(
                 self._client,
                 TableName=self._table,
@@ -408,7 +421,7 @@ class EventRepository:
         batch_write(self._client, self._table, requests)
 
     # ------------------------------------------------------------------ bulk (iCalendar export / import)
-    def by_source(self, source_id: int) -> Iterator[dict[str, Any]]:
+    def by_source(self, source_id: int) -> Iterator[EventRecord]:
         """Every event of a source (main items of every kind), in no particular order.
 
         A paged Query on ``gsi2`` (KEYS_ONLY, ``gsi2pk = "SRC#<sourceId>"``) keeps the keys whose
@@ -428,17 +441,17 @@ class EventRepository:
                 continue
             pending.append((str(key["pk"]), "EV"))
             if len(pending) == 100:
-                yield from (_strip(i) for i in batch_get(self._client, self._table, pending))
+                yield from (_record(i) for i in batch_get(self._client, self._table, pending))
                 pending = []
         if pending:
-            yield from (_strip(i) for i in batch_get(self._client, self._table, pending))
+            yield from (_record(i) for i in batch_get(self._client, self._table, pending))
 
     def batch_put(
         self,
-        events: Iterable[dict[str, Any]],
+        events: Iterable[Mapping[str, Any]],
         *,
-        previous: dict[int, dict[str, Any]] | None = None,
-        delete: Iterable[dict[str, Any]] = (),
+        previous: Mapping[int, Mapping[str, Any]] | None = None,
+        delete: Iterable[Mapping[str, Any]] = (),
     ) -> int:
         """Write many events without a transaction; returns the number of item writes.
 
@@ -458,22 +471,22 @@ class EventRepository:
                 before anything is written).
             RetryableError: DynamoDB kept returning unprocessed items.
         """
-        previous = previous or {}
-        events, delete = list(events), list(delete)
+        before = {i: _item(e) for i, e in (previous or {}).items()}
+        written, removed = [_item(e) for e in events], [_item(e) for e in delete]
         index_puts: dict[tuple[str, str], dict[str, Any]] = {}
         main_puts: dict[tuple[str, str], dict[str, Any]] = {}
         index_deletes: list[tuple[str, str]] = []
         main_deletes: list[tuple[str, str]] = []
-        for event in events:
+        for event in written:
             attributes = serialize(event)  # once per event: its index items carry the same copy
             main = self._main_item(event)
             main_puts[(main["pk"], main["sk"])] = {**attributes, **serialize(_keys_of(main))}
             for bucket in self._bucket_items(event):
                 index_puts[(bucket["pk"], bucket["sk"])] = {**attributes, **serialize(_keys_of(bucket))}
-            old = previous.get(int(event["id"]))
+            old = before.get(int(event["id"]))
             if old is not None:
                 index_deletes.extend(self._bucket_keys(old))
-        for event in delete:
+        for event in removed:
             index_deletes.extend(self._bucket_keys(event))
             main_deletes.append((_event_pk(int(event["id"])), "EV"))
         first = [{"PutRequest": {"Item": item}} for item in index_puts.values()]
@@ -491,7 +504,7 @@ class EventRepository:
         for phase in (first, last):
             for chunk in _chunks(phase, 25):
                 self._batch_write(chunk)
-        self.bump_stamps(_calendar_ids([*events, *delete, *previous.values()]))
+        self.bump_stamps(_calendar_ids([*written, *removed, *before.values()]))
         return len(first) + len(last)
 
 

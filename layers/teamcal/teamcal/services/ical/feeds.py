@@ -17,6 +17,7 @@ from teamcal.conditional import not_modified
 from teamcal.errors import NotFoundError
 from teamcal.ical.writer import CalendarWriter
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_record import EventRecord
 from teamcal.models.ical import Feed
 from teamcal.services.ical.export import IcsAnswer, calendar_name, event_sources, ics_validators, source_colors, year_of
 from teamcal.services.ical.stores import IcalStores, active_calendar
@@ -136,7 +137,7 @@ def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
 def _feed_text(stores: IcalStores, calendar: CalendarRecord, sources: list[dict[str, Any]], now: int) -> str:
     wanted = {int(s["id"]) for s in sources}
     start, end = now - FEED_PAST_MS, now + FEED_FUTURE_MS
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, EventRecord] = {}
     for event in stores.events.masters(calendar.id, start, end):
         if event["eventTypeConfigId"] in wanted:
             found[int(event["id"])] = event

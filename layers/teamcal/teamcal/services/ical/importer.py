@@ -64,11 +64,11 @@ from teamcal.ical.reader import IcsDocument, VEventSpan
 from teamcal.ical.zones import ZoneResolver, named_zone
 from teamcal.ids import external_id, now_ms
 from teamcal.models.calendars import CalendarRecord
-from teamcal.models.event_record import override_entry
+from teamcal.models.event_record import EventRecord, input_fields, override_entry
 from teamcal.recurrence import RecurrenceError, Series, parse_ref
 from teamcal.recurrence.expand import is_excluded, locate
 from teamcal.recurrence.split import shifted, split_following
-from teamcal.services.events import calendar_zone, normalize_record, series_of
+from teamcal.services.events import calendar_zone
 from teamcal.services.ical.stores import IcalStores
 from teamcal.storage.events import MAX_INDEX_MONTHS, months_overlapping
 from teamcal.storage.import_jobs import MAX_ERRORS
@@ -327,7 +327,7 @@ class ImportRun:
         if source is None or not is_active(source):
             raise NotFoundError(f"source {self.source['id']} was deleted during the import")
 
-    def _sweep_if_source_gone(self, written: list[dict[str, Any]]) -> None:
+    def _sweep_if_source_gone(self, written: list[EventRecord]) -> None:
         """After a batch write (not conditioned: BatchWriteItem has no conditions), read the source
         again: when a delete of it (or of its calendar) started meanwhile, its cascade may already
         have swept the events, so this run deletes what it just wrote and stops (no orphans).
@@ -416,7 +416,7 @@ class ImportRun:
         master = self._newest(masters, group, writes, "UID") if masters else None
         return master, [self._newest(v, group, writes, "RECURRENCE-ID") for v in by_rid.values()]
 
-    def _resolve(self, group: _Group, existing: dict[int, dict[str, Any]], writes: _Writes) -> None:
+    def _resolve(self, group: _Group, existing: dict[int, EventRecord], writes: _Writes) -> None:
         master, children = self._pick(group, writes)
         if master is None and group.master_failed is not None:
             for child in children:
@@ -431,8 +431,8 @@ class ImportRun:
             for child in children:
                 writes.outcome(group.spans[child.index], "skipped")
             return
-        series = series_of(base) if isinstance(base, dict) and base.get("kind") == "master" else None
-        if series is None or not isinstance(base, dict):
+        series = base.series() if isinstance(base, EventRecord) and base.kind == "master" else None
+        if series is None or not isinstance(base, EventRecord):
             for child in children:
                 self._orphan(child, existing, group, writes)
             return
@@ -455,9 +455,9 @@ class ImportRun:
     def _write_segments(
         self,
         segments: list[_Segment],
-        base: dict[str, Any],
-        stored: dict[str, Any] | None,
-        existing: dict[int, dict[str, Any]],
+        base: EventRecord,
+        stored: EventRecord | None,
+        existing: dict[int, EventRecord],
         writes: _Writes,
     ) -> None:
         """Write each (part of the) series whose exceptions or EXDATEs changed."""
@@ -465,17 +465,16 @@ class ImportRun:
             if not segment.final.changed:
                 continue
             record = segment.final.record()
-            before = stored if segment.final.base is base else existing.get(int(record["id"]))
+            before = stored if segment.first else existing.get(record.id)
             if before is not None and record is not before and record.get("version") == before.get("version"):
-                record["version"] = int(before["version"]) + 1
-                record["updated"] = self.clock()
+                record = record.replaced({"version": before.version + 1, "updated": self.clock()})
             writes.put(record, before)
 
     def _this_and_future(
         self,
         taf: VEventData,
         segments: list[_Segment],
-        existing: dict[int, dict[str, Any]],
+        existing: dict[int, EventRecord],
         group: _Group,
         writes: _Writes,
         children: list[VEventData],
@@ -521,12 +520,12 @@ class ImportRun:
             segments.pop()
             event_id = int(segment.final.base["id"])
         else:
-            segment.final.base.update(_series_fields(split.before))
-            normalize_record(segment.final.base, zone)
+            segment.final.base = segment.final.base.replaced(input_fields(split.before)).normalized(zone)
+            writes.amend(segment.final.base)  # the master written for the file ends before the split
             segment.series = split.before
             event_id = self._master_id(f"{taf.uid}#THISANDFUTURE{rid_key(taf.recurrence_id)}")
         stored = existing.get(event_id)
-        data = dataclasses.replace(taf, fields={**taf.fields, **_series_fields(moved)}, recurrence_id=None)
+        data = dataclasses.replace(taf, fields={**taf.fields, **input_fields(moved)}, recurrence_id=None)
         try:
             record = self._record(data, stored, event_id)
         except VEventError as e:
@@ -534,16 +533,16 @@ class ImportRun:
             return
         writes.put(record, stored)
         writes.outcome(span, "updated" if stored is not None else "created")
-        moved_series = series_of(record) if record.get("kind") == "master" else None
+        moved_series = record.series() if record.kind == "master" else None
         if moved_series is not None:
-            segments.append(_Segment(_rid_ms(taf, self.zone), delta, moved_series, _MasterChanges(record)))
+            segments.append(_Segment(_rid_ms(taf, self.zone), delta, moved_series, _MasterChanges(record), first=False))
 
     def _ruled_children(
         self,
         master: VEventData | None,
         series: Series,
         children: list[VEventData],
-        existing: dict[int, dict[str, Any]],
+        existing: dict[int, EventRecord],
         group: _Group,
         writes: _Writes,
     ) -> list[VEventData]:
@@ -573,7 +572,7 @@ class ImportRun:
         return plain
 
     def _extra_rules(
-        self, master: VEventData, base: dict[str, Any], existing: dict[int, dict[str, Any]], writes: _Writes
+        self, master: VEventData, base: EventRecord, existing: dict[int, EventRecord], writes: _Writes
     ) -> None:
         """A series of its own for each further RRULE of ``master`` (its DTSTART excluded: the
         main series has it)."""
@@ -595,7 +594,7 @@ class ImportRun:
         master: VEventData,
         series: Series,
         final: _MasterChanges,
-        existing: dict[int, dict[str, Any]],
+        existing: dict[int, EventRecord],
         writes: _Writes,
     ) -> None:
         """Moved occurrences for the RDATE periods of ``master`` that last otherwise than it."""
@@ -620,17 +619,17 @@ class ImportRun:
     def _master(
         self,
         master: VEventData | None,
-        stored: dict[str, Any] | None,
+        stored: EventRecord | None,
         group: _Group,
         writes: _Writes,
         *,
         force: bool = False,
-    ) -> dict[str, Any] | object | None:
+    ) -> EventRecord | object | None:
         """The master record children attach to (written when new or newer, or ``force``d: a
         series split by RANGE=THISANDFUTURE is rebuilt from the file), ``_CANCELLED``, or
         ``None`` (no master: the children are orphans unless one is stored)."""
         if master is None:
-            return stored if stored is not None and stored.get("kind") == "master" else None
+            return stored if stored is not None and stored.kind == "master" else None
         span = group.spans[master.index]
         if master.cancelled:
             writes.outcome(span, "skipped")
@@ -652,7 +651,7 @@ class ImportRun:
         writes.outcome(span, "updated" if stored is not None else "created")
         return record
 
-    def _orphan(self, child: VEventData, existing: dict[int, dict[str, Any]], group: _Group, writes: _Writes) -> None:
+    def _orphan(self, child: VEventData, existing: dict[int, EventRecord], group: _Group, writes: _Writes) -> None:
         """An exception without a series: an event of its own (its RRULE, if any, is not
         expanded: recurring-ical-events shows such an exception once)."""
         span = group.spans[child.index]
@@ -674,7 +673,7 @@ class ImportRun:
         except VEventError as e:
             writes.outcome(span, "failed", e.reason)
             return
-        record["external"]["recurrenceId"] = rid_key(child.recurrence_id)
+        record = record.replaced({"external": {**record["external"], "recurrenceId": rid_key(child.recurrence_id)}})
         writes.put(record, stored)
         writes.outcome(span, "updated" if stored is not None else "created")
 
@@ -683,7 +682,7 @@ class ImportRun:
         child: VEventData,
         series: Series,
         final: _MasterChanges,
-        existing: dict[int, dict[str, Any]],
+        existing: dict[int, EventRecord],
         group: _Group,
         writes: _Writes,
         ref_text: str | None = None,
@@ -732,7 +731,7 @@ class ImportRun:
 
     def _record(
         self, data: VEventData, stored: Mapping[str, Any] | None, event_id: int, extra: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> EventRecord:
         """The event record for ``data`` (replacing ``stored``), validated and normalised.
 
         Raises:
@@ -740,7 +739,7 @@ class ImportRun:
         """
         now = self.clock()
         external: dict[str, Any] = {"ns": "ics", "key": data.uid}
-        record: dict[str, Any] = {
+        item: dict[str, Any] = {
             **data.fields,
             "id": event_id,
             "calendarId": self.calendar.id,
@@ -756,17 +755,18 @@ class ImportRun:
             "lastModified": data.last_modified,
         }
         if extra:
-            record.update(extra)
-        if record.get("kind") == "child":
-            record.update(recurrence=None, rdate=[], exdate=[])
+            item.update(extra)
+        record = EventRecord.from_item(item)
+        if record.kind == "child":
+            record = record.as_child()
         elif stored is not None and stored.get("overrides"):
-            record["overrides"] = dict(stored["overrides"])
+            record = record.replaced({"overrides": dict(stored["overrides"])})
         try:
-            normalize_record(record, self.zone)
+            record = record.normalized(self.zone)
         except InvalidInputError as e:
             raise VEventError(e.message) from e
-        if record["kind"] != "master":
-            months = months_overlapping(int(record["startDate"]), int(record["endDate"]))
+        if record.kind != "master":
+            months = months_overlapping(record.start_date, record.end_date)
             if len(months) > MAX_INDEX_MONTHS:
                 raise VEventError(f"the event lasts more than {MAX_INDEX_MONTHS} months")
         return record
@@ -779,12 +779,14 @@ _FAILED = object()
 @dataclass
 class _Segment:
     """One part of a series split by RANGE=THISANDFUTURE: from the original instant ``from_ms``
-    (``None``: the series' start) on, occurrences are moved by ``offset`` of wall time."""
+    (``None``: the series' start) on, occurrences are moved by ``offset`` of wall time;
+    ``first``: the series the file's master (or the stored one) is."""
 
     from_ms: int | None
     offset: dt.timedelta
     series: Series
     final: _MasterChanges
+    first: bool = True
 
 
 def _rid_ms(item: VEventData, zone: str) -> int:
@@ -820,24 +822,6 @@ def _shifted_rid(item: VEventData, segment: _Segment, zone: str) -> str | None:
     return wall.strftime("%Y%m%d") if segment.series.all_day else wall.strftime("%Y%m%dT%H%M%S")
 
 
-def _series_fields(series: Series) -> dict[str, Any]:
-    """The wire time and recurrence fields of a series."""
-    fields: dict[str, Any] = {
-        "allDay": series.all_day,
-        "timeZone": series.time_zone,
-        "recurrence": series.rule.to_ical() if series.rule else None,
-        "exdate": [r.text for r in series.exdates],
-        "rdate": [r.text for r in series.rdates],
-    }
-    if series.all_day:
-        first = series.start.date()
-        last = first + dt.timedelta(days=max(series.duration_ms // 86_400_000 - 1, 0))
-        fields.update(allDayStart=first.isoformat(), allDayEnd=last.isoformat())
-    else:
-        fields.update(startDate=series.start_ms, endDate=series.start_ms + series.duration_ms)
-    return fields
-
-
 def _start_ref(record: Mapping[str, Any]) -> str:
     """The recurrence id of a master record's DTSTART (a date, or its local wall time)."""
     if record.get("allDay"):
@@ -857,7 +841,7 @@ def _canonical(series: Series, original: dt.datetime) -> str:
 class _MasterChanges:
     """A master's overrides and EXDATEs as its exceptions are applied."""
 
-    def __init__(self, base: dict[str, Any]) -> None:
+    def __init__(self, base: EventRecord) -> None:
         self.base = base
         self.overrides: dict[str, Any] = dict(base.get("overrides") or {})
         self.exdate: list[str] = list(base.get("exdate") or [])
@@ -884,14 +868,13 @@ class _MasterChanges:
         self.changed = self.changed or changed
         return changed
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> EventRecord:
         """The master with its new overrides (and EXDATEs: then re-normalised, as they change
         its series)."""
         exdate = sorted(self.exdate)
-        record = {**self.base, "overrides": self.overrides}
+        record = self.base.replaced({"overrides": self.overrides})
         if exdate != sorted(self.base.get("exdate") or []):
-            record["exdate"] = exdate
-            normalize_record(record, str(record.get("timeZone") or "UTC"))
+            record = record.replaced({"exdate": exdate}).normalized(self.base.time_zone or "UTC")
         return record
 
 
@@ -899,17 +882,22 @@ class _Writes:
     """What one chunk writes, and the outcome of each VEVENT once it is written."""
 
     def __init__(self) -> None:
-        self.records: dict[int, dict[str, Any]] = {}
-        self.previous: dict[int, dict[str, Any]] = {}
-        self.deletes: list[dict[str, Any]] = []
+        self.records: dict[int, EventRecord] = {}
+        self.previous: dict[int, EventRecord] = {}
+        self.deletes: list[EventRecord] = []
         self.outcomes: list[tuple[VEventSpan, str, str | None, str | None]] = []
 
-    def put(self, record: dict[str, Any], stored: dict[str, Any] | None) -> None:
-        self.records[int(record["id"])] = record
+    def put(self, record: EventRecord, stored: EventRecord | None) -> None:
+        self.records[record.id] = record
         if stored is not None:
-            self.previous[int(record["id"])] = stored
+            self.previous[record.id] = stored
 
-    def delete(self, record: dict[str, Any]) -> None:
+    def amend(self, record: EventRecord) -> None:
+        """``record`` replaces the record of the same id this chunk writes (if it writes one)."""
+        if record.id in self.records:
+            self.records[record.id] = record
+
+    def delete(self, record: EventRecord) -> None:
         self.deletes.append(record)
 
     def outcome(self, span: VEventSpan, outcome: str, reason: str | None = None, uid: str | None = None) -> None:

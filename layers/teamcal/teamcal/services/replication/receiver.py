@@ -17,11 +17,11 @@ from teamcal.errors import (
 )
 from teamcal.ids import external_id
 from teamcal.models.calendars import CalendarRecord
-from teamcal.models.event_record import with_override
+from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin
 from teamcal.observability import logger, metrics
 from teamcal.partners.protocol import ChangeResult, EventChange, EventRef
-from teamcal.services.events import JIRA_BACKED, calendar_zone, normalize_record
+from teamcal.services.events import JIRA_BACKED, calendar_zone
 from teamcal.services.replication.shared import event_or_none
 from teamcal.services.sync_context import SyncContext
 
@@ -29,7 +29,7 @@ _CHILD_CHUNK = 10
 _TIME_KEYS = ("allDayStart", "allDayEnd", "startDate", "endDate")
 
 
-def _get_or_none(ctx: SyncContext, event_id: int) -> dict[str, Any] | None:
+def _get_or_none(ctx: SyncContext, event_id: int) -> EventRecord | None:
     return event_or_none(ctx, event_id)
 
 
@@ -39,18 +39,12 @@ def _local_id(calendar_id: int, sync_id: int, ref: EventRef) -> int:
     return external_id(calendar_id, f"partner:{sync_id}", str(ref.id))
 
 
-def _normalise(record: dict[str, Any], default_zone: str, kind: str) -> dict[str, Any]:
+def _normalise(record: EventRecord, default_zone: str, kind: str) -> EventRecord:
     """Validate the time and recurrence fields of a replica (RecurrenceError → 400) and set
     ``kind``, ``seriesEnd`` and ``overrides`` as :mod:`teamcal.storage.events` expects."""
     if kind == "child":
-        record.update(kind="child", recurrence=None, exdate=[], rdate=[])
-    else:
-        record.pop("kind", None)  # single or master: the series decides
-    normalize_record(record, default_zone)
-    if kind == "child":
-        record.pop("seriesEnd", None)
-        record.pop("overrides", None)
-    return record
+        return record.as_child().normalized(default_zone)
+    return record.replaced(drop=("kind",)).normalized(default_zone)  # single or master: the series decides
 
 
 def _pick_source(ctx: SyncContext, calendar: CalendarRecord, type_key: str) -> int:
@@ -93,15 +87,12 @@ def _log_loser(sync_id: int, change: EventChange, stored: Mapping[str, Any]) -> 
     return ChangeResult(result="stale", eventId=int(stored["id"]))
 
 
-def _stamped(record: dict[str, Any], sync_id: int) -> dict[str, Any]:
-    record["syncApplied"] = {"synchronizationId": sync_id, "version": int(record["version"])}
-    return record
+def _stamped(record: EventRecord, sync_id: int) -> EventRecord:
+    return record.replaced({"syncApplied": {"synchronizationId": sync_id, "version": record.version}})
 
 
-def _with_override(
-    master: Mapping[str, Any], rid: str, child: Mapping[str, Any] | None, sync_id: int
-) -> dict[str, Any]:
-    return _stamped(with_override(master, rid, child), sync_id)
+def _with_override(master: EventRecord, rid: str, child: EventRecord | None, sync_id: int) -> EventRecord:
+    return _stamped(master.with_override(rid, child), sync_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,7 +199,7 @@ def _wanted_type(target: _Target, type_key: str) -> bool:
 
 
 def _apply_upsert(
-    ctx: SyncContext, target: _Target, change: EventChange, local_id: int, stored: dict[str, Any] | None
+    ctx: SyncContext, target: _Target, change: EventChange, local_id: int, stored: EventRecord | None
 ) -> ChangeResult:
     assert change.event is not None
     assert change.event_type is not None
@@ -227,7 +218,7 @@ def _apply_upsert(
             return _log_loser(target.sync_id, change, stored)
         if (stored["kind"] == "child") != (change.kind == "child"):
             raise InvalidInputError.for_field("kind", "an exception cannot become a plain event, nor the reverse")
-    master: dict[str, Any] | None = None
+    master: EventRecord | None = None
     if change.kind == "child":
         assert change.parent_ref is not None
         master = _get_or_none(ctx, _local_id(target.calendar.id, target.sync_id, change.parent_ref))
@@ -261,10 +252,10 @@ def _replica(
     target: _Target,
     change: EventChange,
     local_id: int,
-    stored: Mapping[str, Any] | None,
+    stored: EventRecord | None,
     source_id: int,
-    master: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+    master: EventRecord | None,
+) -> EventRecord:
     assert change.event is not None
     event = change.event.model_dump(by_alias=True)
     record: dict[str, Any] = {
@@ -273,37 +264,37 @@ def _replica(
         "id": local_id,
         "calendarId": target.calendar.id,
         "eventTypeConfigId": source_id,
-        "reporter": (stored or {}).get("reporter") or f"partner:{target.sync_id}",
+        "reporter": (stored.reporter if stored is not None else None) or f"partner:{target.sync_id}",
         "parentId": int(master["id"]) if master is not None else None,
         "recurrenceId": change.event.recurrence_id if master is not None else None,
-        "version": max(int(stored["version"]) + 1, change.version) if stored else change.version,
-        "created": int((stored or {}).get("created") or change.created or change.updated),
+        "version": max(stored.version + 1, change.version) if stored is not None else change.version,
+        "created": int((stored.get("created") if stored is not None else None) or change.created or change.updated),
         "updated": change.updated,
     }
     keys = ("allDayStart", "allDayEnd") if change.event.all_day else ("startDate", "endDate")
     record.update({k: event.get(k) for k in keys})
-    origin = Origin.of(stored or {})
+    origin = stored.came_from if stored is not None else Origin.of({})
     if stored is None and change.ref.home == "sender":
         origin = Origin.partner(target.sync_id, change.ref.id)
     if origin.stored() is not None:
         record["origin"] = origin.stored()
-    _normalise(record, calendar_zone(target.calendar), change.kind)
-    if record["kind"] == "master":
-        record["overrides"] = dict((stored or {}).get("overrides") or {})
-    return _stamped(record, target.sync_id)
+    replica = _normalise(EventRecord.from_item(record), calendar_zone(target.calendar), change.kind)
+    if replica.kind == "master":
+        replica = replica.replaced({"overrides": dict(stored.overrides) if stored is not None else {}})
+    return _stamped(replica, target.sync_id)
 
 
 def _placement(
     ctx: SyncContext,
     sync_id: int,
-    record: dict[str, Any],
-    stored: dict[str, Any] | None,
-    master: dict[str, Any] | None,
-) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], dict[str, Any]]], list[dict[str, Any]]]:
+    record: EventRecord,
+    stored: EventRecord | None,
+    master: EventRecord | None,
+) -> tuple[list[EventRecord], list[tuple[EventRecord, EventRecord]], list[EventRecord]]:
     """The writes of an upsert: the replica, its master's ``overrides``, dropped exceptions."""
     create = [record] if stored is None else []
-    replace: list[tuple[dict[str, Any], dict[str, Any]]] = [] if stored is None else [(stored, record)]
-    delete: list[dict[str, Any]] = []
+    replace: list[tuple[EventRecord, EventRecord]] = [] if stored is None else [(stored, record)]
+    delete: list[EventRecord] = []
     if master is not None:
         rid = str(record["recurrenceId"])
         if stored is not None and stored.get("parentId") not in (None, master["id"]):
@@ -318,16 +309,14 @@ def _placement(
     return create, replace, delete
 
 
-def _apply_delete(
-    ctx: SyncContext, target: _Target, change: EventChange, stored: dict[str, Any] | None
-) -> ChangeResult:
+def _apply_delete(ctx: SyncContext, target: _Target, change: EventChange, stored: EventRecord | None) -> ChangeResult:
     if stored is None:
         return ChangeResult(result="absent")
     if _newer(change, stored) < 0:
         return _log_loser(target.sync_id, change, stored)
     sync_id, event_id = target.sync_id, int(stored["id"])
     receipt = ctx.invitations.receipt_action(sync_id, change.change_id, event_id)
-    replace: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    replace: list[tuple[EventRecord, EventRecord]] = []
     if stored["kind"] == "master":
         children = ctx.events.children(event_id)
         for start in range(0, len(children), _CHILD_CHUNK):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from teamcal.errors import NotFoundError
+from teamcal.models.event_record import EventRecord
 from teamcal.services.sync_context import SyncContext
 
 #: The mapping directions that send our changes to the partner.
@@ -21,7 +22,7 @@ def applied_sync(record: Mapping[str, Any]) -> int | None:
     return None
 
 
-def event_or_none(ctx: SyncContext, event_id: int) -> dict[str, Any] | None:
+def event_or_none(ctx: SyncContext, event_id: int) -> EventRecord | None:
     """The stored event ``event_id``, or None when it is gone."""
     try:
         return ctx.events.get(event_id)
