@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from teamcal.models.events import Event
 from teamcal.models.origin import Origin
@@ -214,7 +215,7 @@ class EventRecord(BaseModel, Mapping[str, Any]):
         """The stored attributes (wire names): the set fields and the extras (a lossless inverse
         of :meth:`from_item` for every stored origin but an unreadable one)."""
         values = self.__dict__
-        item = {_WIRE_OF[name]: values[name] for name in self.__pydantic_fields_set__}
+        item = {_WIRE_OF[name]: values[name] for name in self.__pydantic_fields_set__ if name in _WIRE_OF}
         if "origin" in item:
             origin = self.origin
             item["origin"] = origin.stored() if origin is not None else None
@@ -242,11 +243,11 @@ class EventRecord(BaseModel, Mapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:  # type: ignore[override]
         """The wire names of the stored attributes (as the stored dict's keys)."""
-        yield from (_WIRE_OF[name] for name in self.__pydantic_fields_set__)
+        yield from (_WIRE_OF[name] for name in self.__pydantic_fields_set__ if name in _WIRE_OF)
         yield from self.__pydantic_extra__ or ()
 
     def __len__(self) -> int:
-        return len(self.__pydantic_fields_set__) + len(self.__pydantic_extra__ or ())
+        return sum(1 for _ in self)
 
     def __contains__(self, key: object) -> bool:
         name = _FIELD_OF.get(key) if isinstance(key, str) else None
