@@ -17,15 +17,20 @@ from teamcal.jira.mapping import (
     sprint_event,
     version_event,
 )
+from teamcal.models.sources import SourceRecord
 
 
-def _source(kind: str, **value: Any) -> dict[str, Any]:
-    return {
-        "id": 7,
-        "calendarId": 1,
-        "eventTypeKey": kind,
-        "value": json.dumps({"name": "Src", "color": "#000000", **value}),
-    }
+def _source(kind: str, **value: Any) -> SourceRecord:
+    return SourceRecord(
+        id=7,
+        calendar_id=1,
+        event_type_key=kind,
+        order=1,
+        value=json.dumps({"name": "Src", "color": "#000000", **value}),
+        version=1,
+        created=0,
+        updated=0,
+    )
 
 
 CCJ_JIRA = {"singleDates": ["duedate"], "dateRanges": [], "projectId": -1, "summaryFromSourceName": False}

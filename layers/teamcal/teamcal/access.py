@@ -80,11 +80,14 @@ from teamcal.auth.principal import Principal
 from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from teamcal.models.calendars import CalendarRecord, CalendarSettings
 from teamcal.models.origin import Origin, OriginKind
+from teamcal.models.sources import SourceRecord
 from teamcal.models.tokens import TokenCreate
 from teamcal.models.values import PermissionGrant
 from teamcal.partners.protocol import Scope
 
-_Item = TypeVar("_Item", bound=Mapping[str, Any])
+#: A source (its record) or an event (its stored item).
+Item = Mapping[str, Any] | SourceRecord
+_Item = TypeVar("_Item", bound=Item)
 
 
 def listed(principal: Principal, grant: PermissionGrant) -> bool:
@@ -277,25 +280,29 @@ class Answer(enum.Enum):
     NOT_FOUND = "not found"
 
 
-def is_active(record: Mapping[str, Any] | CalendarRecord | None) -> bool:
+def is_active(record: Mapping[str, Any] | CalendarRecord | SourceRecord | None) -> bool:
     """A calendar or source record that exists and is not being deleted (``status`` ACTIVE)."""
     if record is None:
         return False
-    status = record.status if isinstance(record, CalendarRecord) else record.get("status", "ACTIVE")
+    status = record.status if isinstance(record, CalendarRecord | SourceRecord) else record.get("status", "ACTIVE")
     return status == "ACTIVE"
 
 
-def is_private(item: Mapping[str, Any] | None) -> bool:
+def is_private(item: Item | None) -> bool:
     """A source synced from a private Google calendar, or one of its events (rule 10)."""
+    if isinstance(item, SourceRecord):
+        return item.private
     return item is not None and bool(item.get("private"))
 
 
-def is_read_only(item: Mapping[str, Any] | None) -> bool:
+def is_read_only(item: Item | None) -> bool:
     """A source or event synced from Google: it changes only there (rule 8)."""
+    if isinstance(item, SourceRecord):
+        return item.read_only
     return item is not None and bool(item.get("readOnly"))
 
 
-def item_visible(principal: Principal | None, calendar: CalendarRecord, item: Mapping[str, Any] | None) -> bool:
+def item_visible(principal: Principal | None, calendar: CalendarRecord, item: Item | None) -> bool:
     """Rule 10 for a source or event of a calendar the principal may view: a private one exists
     for the calendar's owner only. ``principal`` None is an anonymous reader (a feed): never."""
     if not is_private(item):
@@ -313,7 +320,7 @@ def decide(
     principal: Principal,
     action: Action,
     calendar: CalendarRecord | None,
-    item: Mapping[str, Any] | None = None,
+    item: Item | None = None,
     *,
     deleting_ok: bool = False,
 ) -> Answer:
@@ -331,12 +338,12 @@ def decide(
     return Answer.ALLOW if _allowed(principal, action, calendar, item) else Answer.FORBIDDEN
 
 
-def _allowed(principal: Principal, action: Action, calendar: CalendarRecord, item: Mapping[str, Any] | None) -> bool:
+def _allowed(principal: Principal, action: Action, calendar: CalendarRecord, item: Item | None) -> bool:
     owner_or_admin = is_owner(principal, calendar) or principal.admin
     if action in (Action.CREATE_EVENT, Action.EDIT_EVENT, Action.DELETE_EVENT):
         if is_read_only(item):
             return False
-        reporter = None if action is Action.CREATE_EVENT or item is None else item.get("reporter")
+        reporter = None if action is Action.CREATE_EVENT or not isinstance(item, Mapping) else item.get("reporter")
         return can_edit_events(principal, calendar, str(reporter) if reporter else None)
     editor = user_can_edit_calendar(principal, calendar)
     granted = {
@@ -381,7 +388,7 @@ def require(
     principal: Principal,
     action: Action,
     calendar: CalendarRecord | None,
-    item: Mapping[str, Any] | None = None,
+    item: Item | None = None,
     *,
     missing: NotFoundError | None = None,
     deleting_ok: bool = False,
@@ -469,7 +476,7 @@ def partner_reach(sync: Mapping[str, Any]) -> PartnerReach:
     return PartnerReach(scope, None if clipped is None else frozenset(int(i) for i in clipped))
 
 
-def may_send_to_partner(event: Mapping[str, Any], source: Mapping[str, Any] | None) -> bool:
+def may_send_to_partner(event: Mapping[str, Any], source: SourceRecord | None) -> bool:
     """Rule 10: a private Google event (or one of a private source) is never sent to a partner."""
     return not (is_private(event) or is_private(source))
 

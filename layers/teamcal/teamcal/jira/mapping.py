@@ -40,6 +40,7 @@ from typing import Any
 from teamcal.errors import InvalidInputError
 from teamcal.google.mapping import series_fields
 from teamcal.jira.errors import JiraConfigError
+from teamcal.models.sources import SourceRecord
 from teamcal.recurrence.series import Series
 
 MAX_SUMMARY = 255
@@ -129,23 +130,23 @@ def _states(raw: Any) -> frozenset[str]:
     return frozenset(found)
 
 
-def parse_source(record: Mapping[str, Any]) -> SourceConfig:
+def parse_source(record: SourceRecord) -> SourceConfig:
     """A stored source record (``eventTypeKey`` jira / sprint / version, ``value`` JSON text) →
     its :class:`SourceConfig`.
 
     Raises:
         JiraConfigError: the value cannot be shown (no date field, no board, no project, bad types).
     """
-    kind = str(record["eventTypeKey"])
+    kind = record.event_type_key
     try:
-        value = json.loads(str(record.get("value") or "{}"))
+        value = json.loads(record.value or "{}")
     except ValueError:
         value = {}
     if not isinstance(value, dict):
         value = {}
     base: dict[str, Any] = {
-        "source_id": int(record["id"]),
-        "calendar_id": int(record["calendarId"]),
+        "source_id": record.id,
+        "calendar_id": record.calendar_id,
         "kind": kind,
         "name": str(value.get("name") or ""),
     }

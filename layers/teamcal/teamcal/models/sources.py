@@ -89,6 +89,48 @@ VALUE_SCHEMAS: dict[SourceKind, type[SourceValue]] = {
 }
 
 
+SourceStatus = Literal["ACTIVE", "DELETING"]
+
+
+class SourceRecord(BaseModel):
+    """A stored source (sources table item ``SRC#<id>`` / ``SRC``, see
+    :mod:`teamcal.storage.sources`), attribute names as stored.
+
+    ``status`` is ``ACTIVE``, or ``DELETING`` while its events are being deleted (the source is
+    then invisible). A source synced from Google also has ``origin = "google"``, ``readOnly``
+    (its events change only in Google), ``private`` (its events are shown to the calendar's owner
+    only) and ``googleCalendarId``. Attributes this model does not name are kept as stored, so
+    :meth:`item` gives back exactly the item read (no migration).
+    """
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True, extra="allow")
+
+    id: int
+    calendar_id: int = Field(alias="calendarId")
+    event_type_key: str = Field(alias="eventTypeKey")
+    emails_enabled: bool = Field(default=False, alias="emailsEnabled")
+    order: int
+    value: str
+    version: int
+    created: int
+    updated: int
+    status: SourceStatus = "ACTIVE"
+    origin: str | None = None
+    read_only: bool = Field(default=False, alias="readOnly")
+    private: bool = False
+    google_calendar_id: str | None = Field(default=None, alias="googleCalendarId")
+
+    @property
+    def active(self) -> bool:
+        """Exists and is not being deleted."""
+        return self.status == "ACTIVE"
+
+    def item(self) -> dict[str, Any]:
+        """The stored form: the wire names of the attributes read or set (defaults not stored
+        stay absent), unknown attributes included."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
 class Source(BaseModel):
     """A source as every response shows it (see the module docstring)."""
 

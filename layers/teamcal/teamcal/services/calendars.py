@@ -206,7 +206,7 @@ def _finish_deletion(
 ) -> None:
     """Steps 2-3 of the cascade for a calendar already marked DELETING."""
     records = stores.sources.get_many(calendar.source_ids) if calendar.source_ids else []
-    for record in sorted(records, key=lambda r: int(r["id"])):
+    for record in sorted(records, key=lambda r: r.id):
         check_time(time_left_ms)
         purge_source(stores.sources, events, record, now_ms())
     events.forget_calendar(calendar.id)

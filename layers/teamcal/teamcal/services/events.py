@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from teamcal.access import Action, is_active, item_visible, require
+from teamcal.access import Action, item_visible, require
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.ids import new_id, now_ms
@@ -40,6 +40,7 @@ from teamcal.models.common import within_budget
 from teamcal.models.event_record import EventRecord, merge_changes
 from teamcal.models.event_types import PREDEFINED_BY_KEY
 from teamcal.models.events import Event, EventFields, EventRequest, SearchPage, SearchRequest
+from teamcal.models.sources import SourceRecord
 from teamcal.recurrence import (
     Occurrence,
     Override,
@@ -105,19 +106,19 @@ def _check_version(record: Mapping[str, Any], expected: int | None) -> None:
 # ---------------------------------------------------------------------------- access
 def _source_and_calendar(
     stores: EventStores, principal: Principal, source_id: int
-) -> tuple[dict[str, Any], CalendarRecord]:
+) -> tuple[SourceRecord, CalendarRecord]:
     """An ACTIVE, viewable source that may hold events, and its calendar (404 otherwise)."""
     missing = NotFoundError(f"source {source_id} not found", {"eventTypeConfigId": f"source {source_id} not found"})
     source = stores.config.sources.get(source_id)
-    if source is None or not is_active(source):
+    if source is None or not source.active:
         raise missing
-    raw = stores.config.calendars.get(int(source["calendarId"]))
+    raw = stores.config.calendars.get(source.calendar_id)
     calendar = CalendarRecord.model_validate(raw) if raw else None
     return source, require(principal, Action.VIEW, calendar, source, missing=missing)
 
 
-def _require_event_source(source: Mapping[str, Any]) -> None:
-    if str(source["eventTypeKey"]) in JIRA_BACKED:
+def _require_event_source(source: SourceRecord) -> None:
+    if source.event_type_key in JIRA_BACKED:
         raise InvalidInputError.for_field(
             "eventTypeConfigId",
             "events can only be stored in vacation, sickness, trip, meeting or custom sources",
@@ -173,7 +174,7 @@ def create_event(stores: EventStores, principal: Principal, request: EventReques
         **_changes(fields),
         "id": new_id(),
         "calendarId": calendar.id,
-        "eventTypeConfigId": int(source["id"]),
+        "eventTypeConfigId": source.id,
         "reporter": principal.user,
         "parentId": None,
         "recurrenceId": None,
@@ -182,9 +183,9 @@ def create_event(stores: EventStores, principal: Principal, request: EventReques
         "updated": now,
     }
     record = EventRecord.from_item(item).normalized(calendar_zone(calendar))
-    if not record.user_keys and _users_required(str(source["eventTypeKey"])):
+    if not record.user_keys and _users_required(source.event_type_key):
         record = record.replaced({"userKeys": [principal.user]})
-    stores.events.commit(create=[record], conditions=[stores.config.sources.active_condition(int(source["id"]))])
+    stores.events.commit(create=[record], conditions=[stores.config.sources.active_condition(source.id)])
     return to_wire(record)
 
 
@@ -518,10 +519,10 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
         assert calendar is not None
         sources = stores.config.sources.get_many(calendar.source_ids)
         out[calendar.id] = {
-            int(s["id"])
+            s.id
             for s in sources
-            if is_active(s)
-            and (request.include_jira or str(s["eventTypeKey"]) not in JIRA_BACKED)
+            if s.active
+            and (request.include_jira or s.event_type_key not in JIRA_BACKED)
             and item_visible(principal, calendar, s)
         }
         return out
@@ -532,7 +533,7 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
         except NotFoundError:
             raise NotFoundError(f"source {source_id} not found") from None
         bucket = out.setdefault(calendar.id, set())
-        if request.include_jira or str(source["eventTypeKey"]) not in JIRA_BACKED:
+        if request.include_jira or source.event_type_key not in JIRA_BACKED:
             bucket.add(source_id)
     return out
 

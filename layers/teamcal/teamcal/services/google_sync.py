@@ -64,6 +64,7 @@ from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin, OriginKind
+from teamcal.models.sources import SourceRecord
 from teamcal.services.stores import ConfigStores
 from teamcal.storage.events import MAX_INDEX_MONTHS, EventRepository, months_overlapping
 from teamcal.storage.google import GoogleRepository
@@ -195,29 +196,29 @@ def create_source(
         NotFoundError: the calendar is being deleted.
     """
     existing = config.sources.get_many(calendar.source_ids) if calendar.source_ids else []
-    order = max((int(r["order"]) for r in existing), default=0) + 1
+    order = max((r.order for r in existing), default=0) + 1
     now = now_ms()
     value = json.dumps({"name": f"Google: {summary or google_calendar_id}"[:255], "color": SOURCE_COLOR})
     for attempt in range(3):
-        record: dict[str, Any] = {
-            "id": new_id(),
-            "calendarId": calendar.id,
-            "eventTypeKey": SOURCE_TYPE,
-            "emailsEnabled": False,
-            "order": order,
-            "value": value,
-            "version": 1,
-            "created": now,
-            "updated": now,
-            "status": "ACTIVE",
-            "origin": "google",
-            "readOnly": True,
-            "private": not public,
-            "googleCalendarId": google_calendar_id,
-        }
+        record = SourceRecord(
+            id=new_id(),
+            calendar_id=calendar.id,
+            event_type_key=SOURCE_TYPE,
+            emails_enabled=False,
+            order=order,
+            value=value,
+            version=1,
+            created=now,
+            updated=now,
+            status="ACTIVE",
+            origin="google",
+            read_only=True,
+            private=not public,
+            google_calendar_id=google_calendar_id,
+        )
         try:
             config.sources.create(record)
-            return int(record["id"])
+            return record.id
         except ConflictError:
             if attempt == 2:
                 raise
@@ -229,8 +230,8 @@ def _ensure_source(stores: SyncStores, calendar: CalendarRecord, state: dict[str
     through the sources API meanwhile."""
     source_id = state.get("sourceId")
     record = stores.config.sources.get(int(source_id)) if source_id else None
-    if record is not None and is_active(record) and int(record["calendarId"]) == calendar.id:
-        return int(record["id"])
+    if record is not None and record.active and record.calendar_id == calendar.id:
+        return record.id
     gcal = str(state["googleCalendarId"])
     new_source = create_source(
         stores.config, calendar, gcal, str(state.get("summary") or gcal), bool(state.get("public"))

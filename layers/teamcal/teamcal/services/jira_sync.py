@@ -57,6 +57,7 @@ from teamcal.jira.mapping import (
 )
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
+from teamcal.models.sources import SourceRecord
 from teamcal.services.events import JIRA_BACKED, calendar_zone
 from teamcal.services.google_sync import SyncClock
 from teamcal.services.stores import ConfigStores
@@ -175,23 +176,19 @@ class SyncOptions:
 
 
 # ---------------------------------------------------------------------------- sources
-def jira_sources(config: ConfigStores) -> list[tuple[dict[str, Any], CalendarRecord]]:
+def jira_sources(config: ConfigStores) -> list[tuple[SourceRecord, CalendarRecord]]:
     """Every ACTIVE Jira-backed source of every ACTIVE calendar, with its calendar (one Query on
     the calendars index, then one BatchGetItem per 100 sources)."""
     calendars = [CalendarRecord.model_validate(c) for c in config.calendars.list_active()]
     by_id = {c.id: c for c in calendars if c.source_ids}
     wanted = [s for c in by_id.values() for s in c.source_ids]
-    found: list[tuple[dict[str, Any], CalendarRecord]] = []
+    found: list[tuple[SourceRecord, CalendarRecord]] = []
     for start in range(0, len(wanted), 100):
         for record in config.sources.get_many(wanted[start : start + 100]):
-            calendar = by_id.get(int(record["calendarId"]))
-            if (
-                calendar is not None
-                and record.get("status", "ACTIVE") == "ACTIVE"
-                and str(record["eventTypeKey"]) in JIRA_BACKED
-            ):
+            calendar = by_id.get(record.calendar_id)
+            if calendar is not None and record.active and record.event_type_key in JIRA_BACKED:
                 found.append((record, calendar))
-    return sorted(found, key=lambda pair: int(pair[0]["id"]))
+    return sorted(found, key=lambda pair: pair[0].id)
 
 
 def _comparable(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -386,7 +383,7 @@ class _SourceSync:
         self.context.ddb_calls += (writes + 24) // 25
         record = self.stores.config.sources.get(self.config.source_id)
         self.context.ddb_calls += 1
-        if record is None or record.get("status", "ACTIVE") != "ACTIVE":
+        if record is None or not record.active:
             self.stores.events.delete_by_source(self.config.source_id)
             raise ConflictError(f"source {self.config.source_id} was deleted while the sync wrote to it")
         self.report.created += len(puts) - len(previous)
@@ -515,14 +512,14 @@ def _run_sources(
     result: RunResult,
 ) -> None:
     sources = jira_sources(stores.config)
-    present = {int(r["id"]) for r, _ in sources}
+    present = {r.id for r, _ in sources}
     for gone in set(states) - present:
         stores.jira.delete_state(gone)  # the source was deleted (its cascade took the events)
     if options.source_id is not None:
-        sources = [(r, c) for r, c in sources if int(r["id"]) == options.source_id]
+        sources = [(r, c) for r, c in sources if r.id == options.source_id]
     for record, calendar in sources:
-        source_id = int(record["id"])
-        report = SourceReport(source_id, str(record["eventTypeKey"]))
+        source_id = record.id
+        report = SourceReport(source_id, record.event_type_key)
         try:
             config = parse_source(record)
             if config.kind == "jira":

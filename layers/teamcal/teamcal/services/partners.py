@@ -701,8 +701,8 @@ def calendars_for_partner(ctx: SyncContext, sync_id: int, call: SignedCall) -> C
     source_ids = [int(s) for c in calendars for s in c.get("sourceIds") or []]
     types: dict[int, set[str]] = {}
     for source in ctx.config.sources.get_many(source_ids):
-        if is_active(source) and reach.covers_type(str(source["eventTypeKey"])):
-            types.setdefault(int(source["calendarId"]), set()).add(str(source["eventTypeKey"]))
+        if source.active and reach.covers_type(source.event_type_key):
+            types.setdefault(source.calendar_id, set()).add(source.event_type_key)
     values = [
         PartnerCalendar.model_validate(
             {

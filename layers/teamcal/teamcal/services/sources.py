@@ -19,7 +19,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from teamcal.access import Action, can_view, is_active, item_visible, require
 from teamcal.auth.principal import Principal
@@ -27,7 +27,14 @@ from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, Retr
 from teamcal.ids import new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_types import EventType
-from teamcal.models.sources import MAX_SOURCES_PER_CALENDAR, VALUE_SCHEMAS, Source, SourceCreate, SourceUpdate
+from teamcal.models.sources import (
+    MAX_SOURCES_PER_CALENDAR,
+    VALUE_SCHEMAS,
+    Source,
+    SourceCreate,
+    SourceRecord,
+    SourceUpdate,
+)
 from teamcal.models.values import parse_value
 from teamcal.services.event_types import resolve_event_type, types_by_key
 from teamcal.services.stores import ConfigStores
@@ -59,23 +66,23 @@ def check_time(time_left_ms: Callable[[], int] | None) -> None:
         raise RetryableError("the deletion is still under way; repeat the request to finish it")
 
 
-def to_wire(record: dict[str, Any], types: dict[str, EventType]) -> Source:
+def to_wire(record: SourceRecord, types: dict[str, EventType]) -> Source:
     """A stored source record → its wire form, with its ``eventType`` embedded."""
     return Source(
-        id=int(record["id"]),
-        calendar_id=int(record["calendarId"]),
-        emails_enabled=bool(record.get("emailsEnabled")),
-        event_type=types[str(record["eventTypeKey"])].ref(),
-        order=int(record["order"]),
-        value=str(record["value"]),
-        version=int(record["version"]),
-        created=int(record["created"]),
-        updated=int(record["updated"]),
+        id=record.id,
+        calendar_id=record.calendar_id,
+        emails_enabled=record.emails_enabled,
+        event_type=types[record.event_type_key].ref(),
+        order=record.order,
+        value=record.value,
+        version=record.version,
+        created=record.created,
+        updated=record.updated,
     )
 
 
-def _ordered(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(records, key=lambda r: (int(r["order"]), int(r["id"])))
+def _ordered(records: Iterable[SourceRecord]) -> list[SourceRecord]:
+    return sorted(records, key=lambda r: (r.order, r.id))
 
 
 def sources_of(stores: ConfigStores, calendars: list[CalendarRecord], principal: Principal) -> dict[int, list[Source]]:
@@ -90,13 +97,13 @@ def sources_of(stores: ConfigStores, calendars: list[CalendarRecord], principal:
     records = [
         r
         for r in (stores.sources.get_many(ids) if ids else [])
-        if is_active(r) and int(r["calendarId"]) in by_id and item_visible(principal, by_id[int(r["calendarId"])], r)
+        if r.active and r.calendar_id in by_id and item_visible(principal, by_id[r.calendar_id], r)
     ]
-    types = types_by_key(stores.event_types, {str(r["eventTypeKey"]) for r in records})
+    types = types_by_key(stores.event_types, {r.event_type_key for r in records})
     out: dict[int, list[Source]] = {c.id: [] for c in calendars}
     for record in _ordered(records):
-        if int(record["calendarId"]) in out:
-            out[int(record["calendarId"])].append(to_wire(record, types))
+        if record.calendar_id in out:
+            out[record.calendar_id].append(to_wire(record, types))
     return out
 
 
@@ -109,14 +116,14 @@ def load_calendar(stores: ConfigStores, calendar_id: int) -> CalendarRecord | No
 
 def _visible_source(
     stores: ConfigStores, principal: Principal, source_id: int, *, deleting_ok: bool = False
-) -> tuple[dict[str, Any], CalendarRecord]:
+) -> tuple[SourceRecord, CalendarRecord]:
     """The source and its calendar, or NotFoundError (absent, out of scope, not viewable, or a
     private Google source of another user's calendar); ``deleting_ok``: also while being deleted."""
     missing = NotFoundError(f"source {source_id} not found")
     record = stores.sources.get(source_id)
     if record is None or not (deleting_ok or is_active(record)):
         raise missing
-    raw = stores.calendars.get(int(record["calendarId"]))
+    raw = stores.calendars.get(record.calendar_id)
     calendar = CalendarRecord.model_validate(raw) if raw else None
     if calendar is None or not (deleting_ok or is_active(calendar)) or not can_view(principal, calendar):
         raise missing
@@ -132,7 +139,7 @@ def get_source(stores: ConfigStores, principal: Principal, source_id: int) -> So
         NotFoundError: no such source, or its calendar is out of the token's scope or not viewable.
     """
     record, _ = _visible_source(stores, principal, source_id)
-    return to_wire(record, types_by_key(stores.event_types, [str(record["eventTypeKey"])]))
+    return to_wire(record, types_by_key(stores.event_types, [record.event_type_key]))
 
 
 def source_for_events(stores: ConfigStores, principal: Principal, source_id: int) -> tuple[Source, CalendarRecord]:
@@ -142,7 +149,7 @@ def source_for_events(stores: ConfigStores, principal: Principal, source_id: int
         NotFoundError: as :func:`get_source`.
     """
     record, calendar = _visible_source(stores, principal, source_id)
-    return to_wire(record, types_by_key(stores.event_types, [str(record["eventTypeKey"])])), calendar
+    return to_wire(record, types_by_key(stores.event_types, [record.event_type_key])), calendar
 
 
 def _calendar_for_write(stores: ConfigStores, principal: Principal, calendar_id: int) -> CalendarRecord:
@@ -172,21 +179,21 @@ def create_source(stores: ConfigStores, principal: Principal, body: SourceCreate
     order = body.order
     if order is None:
         existing = stores.sources.get_many(calendar.source_ids) if calendar.source_ids else []
-        order = max((int(r["order"]) for r in existing), default=0) + 1
+        order = max((r.order for r in existing), default=0) + 1
     now = now_ms()
     for attempt in range(3):
-        record = {
-            "id": new_id(),
-            "calendarId": calendar.id,
-            "eventTypeKey": event_type.key,
-            "emailsEnabled": body.emails_enabled,
-            "order": order,
-            "value": body.value,
-            "version": 1,
-            "created": now,
-            "updated": now,
-            "status": "ACTIVE",
-        }
+        record = SourceRecord(
+            id=new_id(),
+            calendar_id=calendar.id,
+            event_type_key=event_type.key,
+            emails_enabled=body.emails_enabled,
+            order=order,
+            value=body.value,
+            version=1,
+            created=now,
+            updated=now,
+            status="ACTIVE",
+        )
         try:
             stores.sources.create(record)
             break
@@ -211,13 +218,13 @@ def update_source(stores: ConfigStores, principal: Principal, body: SourceUpdate
     require(principal, Action.EDIT_SOURCES, calendar)
     if body.calendar_configuration_id not in (None, calendar.id):
         raise InvalidInputError.for_field("calendarConfigurationId", "a source cannot move to another calendar")
-    event_type = resolve_event_type(stores.event_types, str(record["eventTypeKey"]))
+    event_type = resolve_event_type(stores.event_types, record.event_type_key)
     sent_type = None if body.event_type_id is None else resolve_event_type(stores.event_types, body.event_type_id)
     if sent_type is not None and sent_type.key != event_type.key:
         raise InvalidInputError.for_field("eventTypeId", "the event type of a source cannot change")
     if body.value is not None:
         parse_value(body.value, VALUE_SCHEMAS[event_type.kind])
-    version = expected_version(int(record["version"]), body.version, if_match, f"source {body.id}")
+    version = expected_version(record.version, body.version, if_match, f"source {body.id}")
     changes = {
         k: v
         for k, v in {"value": body.value, "emailsEnabled": body.emails_enabled, "order": body.order}.items()
@@ -227,13 +234,13 @@ def update_source(stores: ConfigStores, principal: Principal, body: SourceUpdate
     return to_wire(updated, {event_type.key: event_type})
 
 
-def purge_source(sources: SourceRepository, events: EventCleanup, record: dict[str, Any], now: int) -> None:
+def purge_source(sources: SourceRepository, events: EventCleanup, record: SourceRecord, now: int) -> None:
     """Delete a source and its events, resumably: mark DELETING, delete events, delete the item.
 
     Safe to re-run at any point after a crash; a source already gone is a no-op.
     """
-    source_id = int(record["id"])
-    if is_active(record) and sources.mark_deleting(source_id, now) is None:
+    source_id = record.id
+    if record.active and sources.mark_deleting(source_id, now) is None:
         return
     events.delete_by_source(source_id)
     sources.delete(record)
@@ -257,7 +264,7 @@ def delete_source(
     """
     record, calendar = _visible_source(stores, principal, source_id, deleting_ok=True)
     require(principal, Action.DELETE_SOURCES, calendar, deleting_ok=True)
-    shown = to_wire(record, types_by_key(stores.event_types, [str(record["eventTypeKey"])]))
+    shown = to_wire(record, types_by_key(stores.event_types, [record.event_type_key]))
     check_time(time_left_ms)
     purge_source(stores.sources, events, record, now_ms())
     return shown

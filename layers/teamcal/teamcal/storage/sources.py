@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.models.event_types import PREDEFINED_BY_KEY
+from teamcal.models.sources import SourceRecord
 from teamcal.storage.calendars import calendar_key
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 from teamcal.storage.event_types import event_type_key
@@ -52,8 +53,9 @@ def _key(source_id: int) -> dict[str, Any]:
     return {"pk": value(source_pk(source_id)), "sk": value(SK)}
 
 
-def _record(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
+def _record(item: Mapping[str, Any]) -> SourceRecord:
+    """A deserialized item → its record (index keys dropped, every other attribute kept)."""
+    return SourceRecord.model_validate({k: v for k, v in item.items() if k not in _INDEX_KEYS})
 
 
 def _counted(type_key: str) -> bool:
@@ -62,7 +64,7 @@ def _counted(type_key: str) -> bool:
 
 
 class SourceRepository:
-    """Stores source records (plain dicts with the wire names, see the module docstring).
+    """Stores sources as :class:`~teamcal.models.sources.SourceRecord` (see the module docstring).
 
     ``client`` is a boto3 DynamoDB client; ``table`` the sources table (which also holds custom
     event types); ``calendars_table`` the calendars table, whose items list their sources.
@@ -74,7 +76,7 @@ class SourceRepository:
         self._calendars = calendars_table
 
     # ------------------------------------------------------------------ reads
-    def get(self, source_id: int) -> dict[str, Any] | None:
+    def get(self, source_id: int) -> SourceRecord | None:
         """The source record (any status), strongly consistent; ``None`` when absent."""
         try:
             out = self._client.get_item(TableName=self._table, Key=_key(source_id), ConsistentRead=True)
@@ -82,27 +84,25 @@ class SourceRepository:
             raise translate(e) from e
         return _record(deserialize(out["Item"])) if "Item" in out else None
 
-    def get_many(self, source_ids: Iterable[int]) -> list[dict[str, Any]]:
+    def get_many(self, source_ids: Iterable[int]) -> list[SourceRecord]:
         """The records of the sources that exist among ``source_ids`` (any status), unordered."""
         return [_record(i) for i in batch_get(self._client, self._table, [(source_pk(i), SK) for i in source_ids])]
 
     # ------------------------------------------------------------------ writes
-    def create(self, record: Mapping[str, Any]) -> None:
+    def create(self, record: SourceRecord) -> None:
         """Insert a source and register it with its calendar (and custom type), atomically.
-
-        ``record`` has ``id``, ``calendarId``, ``eventTypeKey`` and the other attributes.
 
         Raises:
             ConflictError: the id is taken (the caller draws a new one).
             NotFoundError: the calendar does not exist or is being deleted (``calendarConfigurationId``).
             InvalidInputError: the custom type was deleted meanwhile (``eventTypeId``).
         """
-        source_id, calendar_id, type_key = int(record["id"]), int(record["calendarId"]), str(record["eventTypeKey"])
+        source_id, calendar_id, type_key = record.id, record.calendar_id, record.event_type_key
         actions: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": serialize({**record, "pk": source_pk(source_id), "sk": SK}),
+                    "Item": serialize({**record.item(), "pk": source_pk(source_id), "sk": SK}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -143,8 +143,9 @@ class SourceRepository:
             }
         }
 
-    def update(self, source_id: int, changes: Mapping[str, Any], expected_version: int, now_ms: int) -> dict[str, Any]:
-        """SET ``changes`` on an ACTIVE source still at ``expected_version``; returns the new record.
+    def update(self, source_id: int, changes: Mapping[str, Any], expected_version: int, now_ms: int) -> SourceRecord:
+        """SET ``changes`` (stored attribute names) on an ACTIVE source still at
+        ``expected_version``; returns the new record.
 
         Raises:
             ConflictError: the version moved on, or the source is being deleted or is gone.
@@ -171,7 +172,7 @@ class SourceRepository:
             )
         ]
 
-    def mark_deleting(self, source_id: int, now_ms: int) -> dict[str, Any] | None:
+    def mark_deleting(self, source_id: int, now_ms: int) -> SourceRecord | None:
         """``status = DELETING`` and an entry in the sparse deletion index (idempotent; bumps
         ``version`` so racing PUTs fail). Returns the new record, or ``None`` when the source is
         already gone."""
@@ -199,7 +200,7 @@ class SourceRepository:
             raise translate(e) from e
         return _record(deserialize(out["Attributes"]))
 
-    def delete(self, record: Mapping[str, Any]) -> bool:
+    def delete(self, record: SourceRecord) -> bool:
         """Delete a source item, unregister it from its calendar and custom type, atomically.
 
         Idempotent: returns False when the source was already gone. If its calendar item is
@@ -208,7 +209,7 @@ class SourceRepository:
         Raises:
             ConflictError: the transaction kept conflicting with concurrent writes.
         """
-        source_id, calendar_id, type_key = int(record["id"]), int(record["calendarId"]), str(record["eventTypeKey"])
+        source_id, calendar_id, type_key = record.id, record.calendar_id, record.event_type_key
         with_calendar, with_type = True, _counted(type_key)
         for _ in range(3):
             actions: list[dict[str, Any]] = [

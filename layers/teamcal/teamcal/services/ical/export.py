@@ -13,17 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from teamcal.access import is_active, visible_items
+from teamcal.access import visible_items
 from teamcal.auth.principal import Principal
 from teamcal.conditional import Validators, not_modified
 from teamcal.ical.writer import CalendarWriter
 from teamcal.ids import new_id
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.ical import Snapshot
+from teamcal.models.sources import SourceRecord
 from teamcal.services.ical.stores import IcalStores, active_calendar
 from teamcal.storage.ics_files import snapshot_key
 
@@ -46,19 +47,19 @@ def calendar_name(calendar: CalendarRecord) -> str:
     return str(name) if name else f"Calendar {calendar.id}"
 
 
-def event_sources(stores: IcalStores, calendar: CalendarRecord, principal: Principal | None) -> list[dict[str, Any]]:
+def event_sources(stores: IcalStores, calendar: CalendarRecord, principal: Principal | None) -> list[SourceRecord]:
     """The calendar's ACTIVE sources (event sources and Jira-backed ones: their synced events)
     that ``principal`` may see (``None``, a feed's anonymous reader: no private Google source)."""
     sources = stores.config.sources.get_many(calendar.source_ids) if calendar.source_ids else []
-    return visible_items(principal, calendar, (s for s in sources if is_active(s)))
+    return visible_items(principal, calendar, (s for s in sources if s.active))
 
 
-def source_colors(sources: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+def source_colors(sources: Iterable[SourceRecord]) -> dict[int, str]:
     out: dict[int, str] = {}
     for source in sources:
-        color = _value(source.get("value")).get("color")
+        color = _value(source.value).get("color")
         if isinstance(color, str) and color:
-            out[int(source["id"])] = color
+            out[source.id] = color
     return out
 
 
@@ -78,7 +79,7 @@ class IcsAnswer:
 
 
 def ics_validators(
-    stores: IcalStores, calendar: CalendarRecord, sources: list[dict[str, Any]], reader: str, now: int
+    stores: IcalStores, calendar: CalendarRecord, sources: list[SourceRecord], reader: str, now: int
 ) -> Validators:
     """The ETag / Last-Modified of a calendar's .ics as ``reader`` sees it, from what changes it:
     the calendar's change stamp (every event write), the calendar and its visible sources, the
@@ -93,11 +94,11 @@ def ics_validators(
         stamp.modified,
         calendar.version,
         calendar.updated,
-        sorted((int(s["id"]), s.get("version"), s.get("updated")) for s in sources),
+        sorted((s.id, s.version, s.updated) for s in sources),
         day,
     ]
     digest = hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()[:32]
-    changed = [stamp.modified, calendar.updated, day * DAY_MS, *(int(s.get("updated") or 0) for s in sources)]
+    changed = [stamp.modified, calendar.updated, day * DAY_MS, *(s.updated for s in sources)]
     return Validators(etag=f'"{digest}"', last_modified=max(changed) // 1000 * 1000)
 
 
@@ -137,7 +138,7 @@ def calendar_ics(stores: IcalStores, principal: Principal, calendar_id: int, now
     calendar = active_calendar(stores, principal, calendar_id)
     sources = event_sources(stores, calendar, principal)
     records = visible_items(
-        principal, calendar, (record for source in sources for record in stores.events.by_source(int(source["id"])))
+        principal, calendar, (record for source in sources for record in stores.events.by_source(source.id))
     )
     text = CalendarWriter(calendar_name(calendar), source_colors(sources)).write(
         records, horizon_year=year_of(now) + 10

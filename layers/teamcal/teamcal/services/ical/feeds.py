@@ -19,6 +19,7 @@ from teamcal.ical.writer import CalendarWriter
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
 from teamcal.models.ical import Feed
+from teamcal.models.sources import SourceRecord
 from teamcal.services.ical.export import IcsAnswer, calendar_name, event_sources, ics_validators, source_colors, year_of
 from teamcal.services.ical.stores import IcalStores, active_calendar
 
@@ -94,7 +95,7 @@ def revoke_feed(stores: IcalStores, principal: Principal, calendar_id: int) -> F
     return _feed(record)
 
 
-def _feed_calendar(stores: IcalStores, secret: str) -> tuple[CalendarRecord, list[dict[str, Any]]]:
+def _feed_calendar(stores: IcalStores, secret: str) -> tuple[CalendarRecord, list[SourceRecord]]:
     if not secret.startswith(FEED_PREFIX) or len(secret) > 100:
         raise NotFoundError("no such feed")
     record = stores.feeds.by_hash(hash_token(secret))
@@ -134,8 +135,8 @@ def feed_ics(stores: IcalStores, secret: str, now: int) -> str:
     return _feed_text(stores, calendar, sources, now)
 
 
-def _feed_text(stores: IcalStores, calendar: CalendarRecord, sources: list[dict[str, Any]], now: int) -> str:
-    wanted = {int(s["id"]) for s in sources}
+def _feed_text(stores: IcalStores, calendar: CalendarRecord, sources: list[SourceRecord], now: int) -> str:
+    wanted = {s.id for s in sources}
     start, end = now - FEED_PAST_MS, now + FEED_FUTURE_MS
     found: dict[int, EventRecord] = {}
     for event in stores.events.masters(calendar.id, start, end):

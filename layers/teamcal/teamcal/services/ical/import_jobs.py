@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from teamcal.access import Action, is_active, require
+from teamcal.access import Action, require
 from teamcal.auth.principal import Principal
 from teamcal.errors import (
     ConflictError,
@@ -37,6 +37,7 @@ from teamcal.ical.errors import IcsFileError
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.ical import ImportJob, UploadTicket
+from teamcal.models.sources import SourceRecord
 from teamcal.services.events import JIRA_BACKED
 from teamcal.services.ical.importer import ImportRun
 from teamcal.services.ical.stores import IcalStores, active_calendar
@@ -60,39 +61,39 @@ def _require_import(principal: Principal, calendar: CalendarRecord) -> None:
 
 def _import_source(
     stores: IcalStores, principal: Principal, calendar: CalendarRecord, source_id: int | None, now: int
-) -> dict[str, Any]:
+) -> SourceRecord:
     """The source imported events go to: ``source_id`` (an ACTIVE event source of this calendar
     the principal may add events to) or the calendar's "Imported events" source, created on
     first use (module docstring)."""
     if source_id is not None:
         source = stores.config.sources.get(source_id)
         missing = NotFoundError(f"source {source_id} not found", {"sourceId": f"source {source_id} not found"})
-        if source is None or not is_active(source) or int(source["calendarId"]) != calendar.id:
+        if source is None or not source.active or source.calendar_id != calendar.id:
             raise missing
         require(principal, Action.CREATE_EVENT, calendar, source, missing=missing)
-        if str(source.get("eventTypeKey")) in JIRA_BACKED:
+        if source.event_type_key in JIRA_BACKED:
             raise InvalidInputError.for_field("sourceId", "events can only be imported into event sources")
         return source
     default_id = external_id(calendar.id, "ics-source", IMPORT_SOURCE_NAME)
     for _ in range(2):
         existing = stores.config.sources.get(default_id)
         if existing is not None:
-            if not is_active(existing):
+            if not existing.active:
                 raise ConflictError("the calendar's import source is being deleted; retry in a moment")
             return existing
         siblings = stores.config.sources.get_many(calendar.source_ids) if calendar.source_ids else []
-        record = {
-            "id": default_id,
-            "calendarId": calendar.id,
-            "eventTypeKey": "meeting",
-            "emailsEnabled": False,
-            "order": max((int(s["order"]) for s in siblings), default=0) + 1,
-            "value": json.dumps({"name": IMPORT_SOURCE_NAME, "color": DEFAULT_COLOR}),
-            "version": 1,
-            "created": now,
-            "updated": now,
-            "status": "ACTIVE",
-        }
+        record = SourceRecord(
+            id=default_id,
+            calendar_id=calendar.id,
+            event_type_key="meeting",
+            emails_enabled=False,
+            order=max((s.order for s in siblings), default=0) + 1,
+            value=json.dumps({"name": IMPORT_SOURCE_NAME, "color": DEFAULT_COLOR}),
+            version=1,
+            created=now,
+            updated=now,
+            status="ACTIVE",
+        )
         try:
             stores.config.sources.create(record)
         except ConflictError:
@@ -102,12 +103,12 @@ def _import_source(
 
 
 def _new_job(
-    calendar: CalendarRecord, source: Mapping[str, Any], principal: Principal, origin: str, now: int
+    calendar: CalendarRecord, source: SourceRecord, principal: Principal, origin: str, now: int
 ) -> dict[str, Any]:
     return {
         "id": new_id(),
         "calendarId": calendar.id,
-        "sourceId": int(source["id"]),
+        "sourceId": source.id,
         "user": principal.user,
         "principal": principal.to_context(),
         "origin": origin,
@@ -268,7 +269,7 @@ def run_upload(
     try:
         calendar = active_calendar(stores, None, int(job["calendarId"]))
         source = stores.config.sources.get(int(job["sourceId"]))
-        if source is None or not is_active(source):
+        if source is None or not source.active:
             raise NotFoundError(f"source {job['sourceId']} no longer exists")
         try:
             data = stores.files.read(key, max_bytes)

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from teamcal.access import Action, Answer, decide, is_active, is_read_only
+from teamcal.access import Action, Answer, decide, is_read_only
 from teamcal.auth.principal import Principal
 from teamcal.errors import InvalidInputError, NotFoundError, TeamcalError
 from teamcal.ical.convert import Context, Moment, VEventData, parse_vevent, recurrence_id_text, to_data
@@ -65,6 +65,7 @@ from teamcal.ical.zones import ZoneResolver, named_zone
 from teamcal.ids import external_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord, input_fields, override_entry
+from teamcal.models.sources import SourceRecord
 from teamcal.recurrence import RecurrenceError, Series, parse_ref
 from teamcal.recurrence.expand import is_excluded, locate
 from teamcal.recurrence.split import shifted, split_following
@@ -135,7 +136,7 @@ class ImportRun:
         job: dict[str, Any],
         run_id: str,
         calendar: CalendarRecord,
-        source: Mapping[str, Any],
+        source: SourceRecord,
         doc: IcsDocument,
         deadline: Callable[[], bool],
         clock: Callable[[], int] = now_ms,
@@ -323,9 +324,9 @@ class ImportRun:
         )
 
     def _require_source(self) -> None:
-        source = self.stores.config.sources.get(int(self.source["id"]))
-        if source is None or not is_active(source):
-            raise NotFoundError(f"source {self.source['id']} was deleted during the import")
+        source = self.stores.config.sources.get(self.source.id)
+        if source is None or not source.active:
+            raise NotFoundError(f"source {self.source.id} was deleted during the import")
 
     def _sweep_if_source_gone(self, written: list[EventRecord]) -> None:
         """After a batch write (not conditioned: BatchWriteItem has no conditions), read the source
@@ -337,12 +338,12 @@ class ImportRun:
         Raises:
             NotFoundError: the source was deleted during the import.
         """
-        source = self.stores.config.sources.get(int(self.source["id"]))
-        if source is not None and is_active(source):
+        source = self.stores.config.sources.get(self.source.id)
+        if source is not None and source.active:
             return
         if written:
             self.stores.events.batch_put((), delete=written)
-        raise NotFoundError(f"source {self.source['id']} was deleted during the import")
+        raise NotFoundError(f"source {self.source.id} was deleted during the import")
 
     def _interrupt(self, next_index: int) -> None:
         pending = [g.first_index for g in self.groups.values()] + [g.first_index for g in self.ready]
@@ -743,7 +744,7 @@ class ImportRun:
             **data.fields,
             "id": event_id,
             "calendarId": self.calendar.id,
-            "eventTypeConfigId": int(stored["eventTypeConfigId"]) if stored else int(self.source["id"]),
+            "eventTypeConfigId": int(stored["eventTypeConfigId"]) if stored else self.source.id,
             "reporter": stored.get("reporter") if stored else self.job.get("user"),
             "parentId": None,
             "recurrenceId": None,

@@ -53,15 +53,15 @@ def _pick_source(ctx: SyncContext, calendar: CalendarRecord, type_key: str) -> i
         (
             s
             for s in ctx.config.sources.get_many(calendar.source_ids)
-            if is_active(s) and str(s["eventTypeKey"]) not in JIRA_BACKED
+            if s.active and s.event_type_key not in JIRA_BACKED
         ),
-        key=lambda s: order.get(int(s["id"]), 0),
+        key=lambda s: order.get(s.id, 0),
     )
-    same = [s for s in usable if str(s["eventTypeKey"]) == type_key]
+    same = [s for s in usable if s.event_type_key == type_key]
     chosen = (same or usable)[:1]
     if not chosen:
         raise ConflictError(f"calendar {calendar.id} has no source that can hold events")
-    return int(chosen[0]["id"])
+    return chosen[0].id
 
 
 def _newer(change: EventChange, stored: Mapping[str, Any]) -> int:
@@ -143,7 +143,7 @@ def _refuse(target: _Target, change: EventChange, refusal: PartnerRefusal, *, cr
 
 def _type_of(ctx: SyncContext, event: Mapping[str, Any]) -> str | None:
     source = ctx.config.sources.get(int(event["eventTypeConfigId"]))
-    return str(source["eventTypeKey"]) if source else None
+    return source.event_type_key if source else None
 
 
 def apply_change(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> ChangeResult:

@@ -15,6 +15,7 @@ from teamcal.access import may_send_to_partner, partner_reach
 from teamcal.errors import RetryableError, UnauthorizedError
 from teamcal.ids import now_ms
 from teamcal.models.origin import Origin
+from teamcal.models.sources import SourceRecord
 from teamcal.observability import logger, metrics
 from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
 from teamcal.services.replication.shared import PUSHES, applied_sync, event_or_none
@@ -48,7 +49,7 @@ def backoff_seconds(receive_count: int, base: int) -> int:
     return int(min(MAX_BACKOFF_SECONDS, base * 2 ** max(min(receive_count, 20) - 1, 0)))
 
 
-def _source(ctx: SyncContext, source_id: int, cache: dict[int, dict[str, Any] | None]) -> dict[str, Any] | None:
+def _source(ctx: SyncContext, source_id: int, cache: dict[int, SourceRecord | None]) -> SourceRecord | None:
     if source_id not in cache:
         cache[source_id] = ctx.config.sources.get(source_id)
     return cache[source_id]
@@ -115,7 +116,7 @@ def _change_for(
     body: Mapping[str, Any],
     sync: Mapping[str, Any],
     mapping: Mapping[str, Any],
-    sources: dict[int, dict[str, Any] | None],
+    sources: dict[int, SourceRecord | None],
 ) -> dict[str, Any] | None:
     """The change to send for one queue message, or None when there is nothing to send. An event
     outside the mapping or the synchronization's reach, or a private Google one
@@ -136,7 +137,7 @@ def _change_for(
     if applied_sync(record) == target:
         return None  # this state came from that partner
     source = _source(ctx, int(record["eventTypeConfigId"]), sources)
-    type_key = str(source["eventTypeKey"]) if source else None
+    type_key = source.event_type_key if source else None
     reach = partner_reach(sync)
     wanted = set(mapping.get("eventTypes") or [])
     if (
@@ -167,7 +168,7 @@ class Sent:
     reason: str = ""
 
 
-def send_message(ctx: SyncContext, body: Mapping[str, Any], sources: dict[int, dict[str, Any] | None]) -> Sent:
+def send_message(ctx: SyncContext, body: Mapping[str, Any], sources: dict[int, SourceRecord | None]) -> Sent:
     """Send one queue message's change to the partner; returns the outcome (sent, skipped, or
     dropped with the reason: retrying cannot help).
 
@@ -219,7 +220,7 @@ def deliver(
     failed: list[str] = []
     waiting_groups: dict[str, int] = {}
     down: dict[int, int] = {}
-    sources: dict[int, dict[str, Any] | None] = {}
+    sources: dict[int, SourceRecord | None] = {}
     needed = 2 * ctx.client.timeout_seconds + 5
     for raw in records:
         record = SQSRecord(dict(raw))
@@ -249,7 +250,7 @@ def deliver(
 def _send_one(
     ctx: SyncContext,
     body: Mapping[str, Any],
-    sources: dict[int, dict[str, Any] | None],
+    sources: dict[int, SourceRecord | None],
     sync_id: int,
     backoff: int,
     down: dict[int, int],
