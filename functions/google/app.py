@@ -36,6 +36,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from teamcal import api, aws
 from teamcal.ids import now_ms
 from teamcal.lazy import lazy_import
+from teamcal.models.outcomes import SyncOutcome
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
 from teamcal.settings import get_google_settings, get_settings
@@ -212,7 +213,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("google sync run", extra={"calendar_id": result["calendarId"], "outcome": result["outcome"]})
         metrics.add_metric(name="GoogleSyncRun", unit="Count", value=1)
         # the GoogleSyncFailed alarm of template.yaml watches this: revoked grants and runs that ended on an error
-        if result["outcome"] == "needs_reauth" or (result["outcome"] == "partial" and result.get("error")):
+        if result["outcome"] == SyncOutcome.NEEDS_REAUTH or (
+            result["outcome"] == SyncOutcome.PARTIAL and result.get("error")
+        ):
             metrics.add_metric(name="GoogleSyncFailed", unit="Count", value=1)
         return result
     return api.resolve(app, event, context)

@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from teamcal import api, aws
 from teamcal.ids import now_ms
 from teamcal.lazy import lazy_import
+from teamcal.models.outcomes import SyncOutcome
 from teamcal.observability import logger, metrics, tracer
 from teamcal.settings import get_jira_settings, get_settings
 
@@ -150,7 +151,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = service.scheduled_sync(stores(), client_for, config(), _budget(context, None))
         logger.info("jira sync run", extra={"outcome": result.outcome, "jira_calls": result.jira_calls})
         metrics.add_metric(name="JiraSyncRun", unit="Count", value=1)
-        if result.outcome == "needs_reauth" or (result.outcome == "partial" and result.error):
+        if result.outcome == SyncOutcome.NEEDS_REAUTH or (result.outcome == SyncOutcome.PARTIAL and result.error):
             metrics.add_metric(name="JiraSyncFailed", unit="Count", value=1)
         return result.to_dict()
     return api.resolve(app, event, context)

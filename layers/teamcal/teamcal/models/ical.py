@@ -7,11 +7,23 @@ Times are epoch milliseconds (UTC). Counts in an import job are of VEVENTs: ``pr
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from teamcal.models.common import SHOWN_ONCE
+
+
+class ImportOutcome(StrEnum):
+    """What became of one VEVENT of an import; each value is also the name of the job's counter
+    (``created``, ``updated``, ``skipped``, ``failed``) it adds 1 to."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
 
 JobStatus = Literal["PENDING_UPLOAD", "RUNNING", "INTERRUPTED", "SUCCEEDED", "COMPLETED_WITH_ERRORS", "FAILED"]
 

@@ -70,6 +70,7 @@ from teamcal.models.google import (
     SelectionRequest,
     SyncedCalendarStatus,
 )
+from teamcal.models.outcomes import SyncOutcome
 from teamcal.services.google_sync import SyncClock, SyncStores, create_source, sync_calendar
 from teamcal.services.sources import load_calendar, purge_source
 from teamcal.services.stores import ConfigStores
@@ -118,7 +119,7 @@ class RunResult:
     ``calendar_deleted`` (the connection was cleaned up)."""
 
     calendar_id: int
-    outcome: str
+    outcome: SyncOutcome
     calendars: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
@@ -711,18 +712,18 @@ def run_sync(
     conn = items.connection
     if conn is None:
         stores.schedules.delete(calendar_id)
-        return RunResult(calendar_id, "not_connected")
+        return RunResult(calendar_id, SyncOutcome.NOT_CONNECTED)
     calendar = load_calendar(stores.config, calendar_id)
     if calendar is None:
         _remove(stores, calendar_id, items, now_ms())
-        return RunResult(calendar_id, "calendar_deleted")
+        return RunResult(calendar_id, SyncOutcome.CALENDAR_DELETED)
     if conn.get("status") == "needs_reauth":
-        return RunResult(calendar_id, "needs_reauth", error=conn.get("lastError"))
+        return RunResult(calendar_id, SyncOutcome.NEEDS_REAUTH, error=conn.get("lastError"))
     started = now_ms()
     lease = uuid.uuid4().hex
     if not stores.google.acquire_lease(calendar_id, lease, started, started + clock.time_left_ms() + 60_000):
-        return RunResult(calendar_id, "busy")
-    result = RunResult(calendar_id, "synced")
+        return RunResult(calendar_id, SyncOutcome.BUSY)
+    result = RunResult(calendar_id, SyncOutcome.SYNCED)
     try:
         _run_calendars(stores, gateway, calendar, items, clock, result)
     finally:
@@ -732,12 +733,12 @@ def run_sync(
         "lastRun": {"trigger": trigger, "started": started, "finished": finished, **result.to_dict()},
         "lastError": result.error,
     }
-    if result.outcome == "synced":
+    if result.outcome == SyncOutcome.SYNCED:
         changes["lastSyncAt"] = finished
     try:
         stores.google.update_connection(calendar_id, changes)
     except ConflictError:
-        result.outcome = "not_connected"  # disconnected while the run went on
+        result.outcome = SyncOutcome.NOT_CONNECTED  # disconnected while the run went on
     return result
 
 
@@ -751,7 +752,7 @@ def _run_calendars(
 ) -> None:
     secret = stores.secrets.get(calendar.id)
     if secret is None:
-        result.outcome, result.error = "needs_reauth", "the stored credentials are missing: connect again"
+        result.outcome, result.error = SyncOutcome.NEEDS_REAUTH, "the stored credentials are missing: connect again"
         _mark_needs_reauth(stores, calendar.id, result.error)
         return
     for state in items.states:
@@ -759,23 +760,23 @@ def _run_calendars(
         try:
             report = sync_calendar(stores.sync(), gateway, secret, calendar, dict(state), clock)
         except (GoogleGrantRevoked, GoogleCredentialsError) as e:
-            result.outcome, result.error = "needs_reauth", e.message
+            result.outcome, result.error = SyncOutcome.NEEDS_REAUTH, e.message
             _mark_needs_reauth(stores, calendar.id, e.message)
             _state_error(stores, calendar.id, gcal, e.message)
             return
         except GoogleTransientError as e:
-            result.outcome = "partial"
+            result.outcome = SyncOutcome.PARTIAL
             result.error = f"{gcal}: {e.message}; the next run resumes from the stored token"
             _state_error(stores, calendar.id, gcal, result.error)
             return
         except (GoogleApiError, ConflictError, NotFoundError) as e:
-            result.outcome = "partial"
+            result.outcome = SyncOutcome.PARTIAL
             result.error = f"{gcal}: {e.message}"
             _state_error(stores, calendar.id, gcal, result.error)
             continue
         result.calendars.append(report.to_dict())
         if not report.complete:
-            result.outcome = "partial"
+            result.outcome = SyncOutcome.PARTIAL
 
 
 def sync_now(
@@ -803,9 +804,9 @@ def sync_now(
     if not items.states:
         raise InvalidInputError("no Google calendar is selected: save a selection with PUT …/google first")
     result = run_sync(stores, gateway, calendar.id, clock, trigger="api")
-    if result.outcome == "busy":
+    if result.outcome == SyncOutcome.BUSY:
         raise ConflictError("a sync of this calendar is already running; try again in a moment")
-    if result.outcome == "needs_reauth":
+    if result.outcome == SyncOutcome.NEEDS_REAUTH:
         raise GoogleGrantRevoked(f"{result.error} The connection needs re-authorization; its schedule is paused.")
     return _status(calendar.id, stores.google.load(calendar.id))
 

@@ -27,6 +27,7 @@ from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.jira.credentials import JiraCredentials
 from teamcal.jira.errors import JiraConfigError
 from teamcal.models.jira import ConnectionRequest, JiraConnectionStatus, SourceSyncStatus, SyncRequest
+from teamcal.models.outcomes import SyncOutcome
 from teamcal.partners.errors import PartnerAddressError
 from teamcal.partners.urls import PartnerUrl, parse_partner_url
 from teamcal.services.google_sync import SyncClock
@@ -227,9 +228,9 @@ def sync_now(
     _refuse_reauth(conn)
     options = SyncOptions(full=body.full, source_id=body.source_id, full_every_ms=config.full_every_ms)
     result = run_sync(stores, client_for, clock, options, trigger="api")
-    if result.outcome == "busy":
+    if result.outcome == SyncOutcome.BUSY:
         raise ConflictError("a Jira sync is already running; try again in a moment")
-    if result.outcome == "needs_reauth":
+    if result.outcome == SyncOutcome.NEEDS_REAUTH:
         _refuse_reauth({"status": "needs_reauth", "lastError": result.error})
     if body.source_id is not None and not result.sources:
         raise NotFoundError(f"source {body.source_id} is not an active Jira-backed source")

@@ -57,6 +57,7 @@ from teamcal.jira.mapping import (
 )
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
+from teamcal.models.outcomes import SyncOutcome
 from teamcal.models.sources import SourceRecord
 from teamcal.services.events import JIRA_BACKED, calendar_zone
 from teamcal.services.google_sync import SyncClock
@@ -155,7 +156,7 @@ class RunResult:
     throttling or a source's error: resumes next run), ``needs_reauth``, ``busy`` (another run
     holds the lease) or ``not_connected``."""
 
-    outcome: str
+    outcome: SyncOutcome
     sources: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     jira_calls: int = 0
@@ -452,20 +453,20 @@ def run_sync(
     conn = items.connection
     if conn is None:
         stores.schedules.delete(0)
-        return RunResult("not_connected")
+        return RunResult(SyncOutcome.NOT_CONNECTED)
     if conn.get("status") == "needs_reauth":
-        return RunResult("needs_reauth", error=conn.get("lastError"))
+        return RunResult(SyncOutcome.NEEDS_REAUTH, error=conn.get("lastError"))
     started = now_ms()
     lease = uuid.uuid4().hex
     if not stores.jira.acquire_lease(lease, started, started + clock.time_left_ms() + 60_000):
-        return RunResult("busy")
-    result = RunResult("synced")
+        return RunResult(SyncOutcome.BUSY)
+    result = RunResult(SyncOutcome.SYNCED)
     client: JiraClient | None = None
     try:
         text = stores.secrets.get(stores.secret_name)
         if text is None:
             result.outcome, result.error = (
-                "needs_reauth",
+                SyncOutcome.NEEDS_REAUTH,
                 "the stored credentials are missing: PUT /jira/connection again",
             )
             mark_needs_reauth(stores, result.error)
@@ -487,12 +488,12 @@ def run_sync(
         "lastRun": {"trigger": trigger, "started": started, "finished": finished, **result.to_dict()},
         "lastError": result.error,
     }
-    if result.outcome == "synced":
+    if result.outcome == SyncOutcome.SYNCED:
         changes["lastSyncAt"] = finished
     try:
         stores.jira.update_connection(changes)
     except ConflictError:
-        result.outcome = "not_connected"  # disconnected while the run went on
+        result.outcome = SyncOutcome.NOT_CONNECTED  # disconnected while the run went on
     return result
 
 
@@ -528,28 +529,28 @@ def _run_sources(
             report = _SourceSync(stores, client, config, calendar, dict(states.get(source_id) or {}), context).run()
             report.retries += retried
         except JiraAuthError as e:
-            result.outcome, result.error = "needs_reauth", e.message
+            result.outcome, result.error = SyncOutcome.NEEDS_REAUTH, e.message
             mark_needs_reauth(stores, e.message)
             _source_error(stores, source_id, calendar, report, e.message, result)
             return
         except JiraTransientError as e:
-            result.outcome = "partial"
+            result.outcome = SyncOutcome.PARTIAL
             result.error = f"source {source_id}: {e.message}; the next run resumes from the stored page"
             _source_error(stores, source_id, calendar, report, result.error, result)
             return
         except JiraConfigError as e:
             _source_error(stores, source_id, calendar, report, e.message, result)
-            result.outcome, result.error = "partial", f"source {source_id}: {e.message}"
+            result.outcome, result.error = SyncOutcome.PARTIAL, f"source {source_id}: {e.message}"
             if options.source_id is not None:
                 raise
             continue
         except (JiraApiError, ConflictError) as e:
-            result.outcome, result.error = "partial", f"source {source_id}: {e.message}"
+            result.outcome, result.error = SyncOutcome.PARTIAL, f"source {source_id}: {e.message}"
             _source_error(stores, source_id, calendar, report, e.message, result)
             continue
         result.sources.append(report.to_dict())
         if not report.complete:
-            result.outcome = "partial"
+            result.outcome = SyncOutcome.PARTIAL
 
 
 def _source_error(

@@ -36,7 +36,7 @@ from teamcal.ical import reader
 from teamcal.ical.errors import IcsFileError
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
-from teamcal.models.ical import ImportJob, UploadTicket
+from teamcal.models.ical import ImportJob, ImportOutcome, UploadTicket
 from teamcal.models.sources import SourceRecord
 from teamcal.services.events import JIRA_BACKED
 from teamcal.services.ical.importer import ImportRun
@@ -115,10 +115,7 @@ def _new_job(
         "status": "RUNNING" if origin == "inline" else "PENDING_UPLOAD",
         "total": 0,
         "processed": 0,
-        "created": 0,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
+        **{outcome.value: 0 for outcome in ImportOutcome},
         "errors": [],
         "errorsOmitted": 0,
         "warnings": [],

@@ -65,6 +65,7 @@ from teamcal.ical.zones import ZoneResolver, named_zone
 from teamcal.ids import external_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord, input_fields, override_entry
+from teamcal.models.ical import ImportOutcome
 from teamcal.models.sources import SourceRecord
 from teamcal.recurrence import RecurrenceError, Series, parse_ref
 from teamcal.recurrence.expand import is_excluded, locate
@@ -228,17 +229,17 @@ class ImportRun:
         try:
             data = to_data(parse_vevent(text), span.index, text, self.ctx)
         except VEventSkipped as e:
-            self._outcome(span, "skipped", e.reason)
+            self._outcome(span, ImportOutcome.SKIPPED, e.reason)
             if span.recurrence_id is None:
                 group.master_failed = e.reason
             return
         except VEventError as e:
-            self._outcome(span, "failed", e.reason)
+            self._outcome(span, ImportOutcome.FAILED, e.reason)
             if span.recurrence_id is None:
                 group.master_failed = e.reason
             return
         except TeamcalError as e:
-            self._outcome(span, "failed", e.message)
+            self._outcome(span, ImportOutcome.FAILED, e.message)
             if span.recurrence_id is None:
                 group.master_failed = e.message
             return
@@ -260,10 +261,10 @@ class ImportRun:
         warnings[-1] = f"... and {omitted + 1} more warnings"
 
     def _outcome(
-        self, span: VEventSpan | None, outcome: str, reason: str | None = None, uid: str | None = None
+        self, span: VEventSpan | None, outcome: ImportOutcome, reason: str | None = None, uid: str | None = None
     ) -> None:
         job = self.job
-        job[outcome] = int(job.get(outcome) or 0) + 1
+        job[outcome.value] = int(job.get(outcome.value) or 0) + 1
         job["processed"] = int(job.get("processed") or 0) + 1
         if reason is None:
             return
@@ -297,7 +298,7 @@ class ImportRun:
             for group in groups:
                 if any(not self._may_change(existing[i]) for i in self._ids([group]) if i in existing):
                     for span in group.spans.values():
-                        writes.outcome(span, "failed", FOREIGN_EVENT)
+                        writes.outcome(span, ImportOutcome.FAILED, FOREIGN_EVENT)
                     continue
                 self._resolve(group, existing, writes)
             self.stores.events.batch_put(writes.records.values(), previous=writes.previous, delete=writes.deletes)
@@ -361,8 +362,8 @@ class ImportRun:
 
     def _finish(self) -> None:
         job = self.job
-        failed = int(job.get("failed") or 0)
-        done = sum(int(job.get(k) or 0) for k in ("created", "updated", "skipped"))
+        failed = int(job.get(ImportOutcome.FAILED) or 0)
+        done = sum(int(job.get(k) or 0) for k in (ImportOutcome.CREATED, ImportOutcome.UPDATED, ImportOutcome.SKIPPED))
         if failed == 0:
             job["status"] = "SUCCEEDED"
         elif done > 0:
@@ -401,7 +402,7 @@ class ImportRun:
             if item is not keep:
                 writes.outcome(
                     group.spans[item.index],
-                    "skipped",
+                    ImportOutcome.SKIPPED,
                     f"duplicate {what}: VEVENT #{keep.index + 1} (newer or later in the file) was imported instead",
                 )
         return keep
@@ -421,7 +422,9 @@ class ImportRun:
         master, children = self._pick(group, writes)
         if master is None and group.master_failed is not None:
             for child in children:
-                writes.outcome(group.spans[child.index], "failed", f"its series failed: {group.master_failed}")
+                writes.outcome(
+                    group.spans[child.index], ImportOutcome.FAILED, f"its series failed: {group.master_failed}"
+                )
             return
         uid = (master or children[0]).uid if (master or children) else ""
         if not uid:
@@ -430,7 +433,7 @@ class ImportRun:
         base = self._master(master, stored, group, writes, force=any(c.this_and_future for c in children))
         if base is _CANCELLED:
             for child in children:
-                writes.outcome(group.spans[child.index], "skipped")
+                writes.outcome(group.spans[child.index], ImportOutcome.SKIPPED)
             return
         series = base.series() if isinstance(base, EventRecord) and base.kind == "master" else None
         if series is None or not isinstance(base, EventRecord):
@@ -515,7 +518,7 @@ class ImportRun:
         try:
             moved = shifted(split.after, delta - segment.offset, duration)
         except RecurrenceError as e:
-            writes.outcome(span, "failed", f"RANGE=THISANDFUTURE: {e.message}")
+            writes.outcome(span, ImportOutcome.FAILED, f"RANGE=THISANDFUTURE: {e.message}")
             return
         if split.before is None:
             segments.pop()
@@ -530,10 +533,10 @@ class ImportRun:
         try:
             record = self._record(data, stored, event_id)
         except VEventError as e:
-            writes.outcome(span, "failed", e.reason)
+            writes.outcome(span, ImportOutcome.FAILED, e.reason)
             return
         writes.put(record, stored)
-        writes.outcome(span, "updated" if stored is not None else "created")
+        writes.outcome(span, ImportOutcome.UPDATED if stored is not None else ImportOutcome.CREATED)
         moved_series = record.series() if record.kind == "master" else None
         if moved_series is not None:
             segments.append(_Segment(_rid_ms(taf, self.zone), delta, moved_series, _MasterChanges(record), first=False))
@@ -566,7 +569,9 @@ class ImportRun:
                 plain.append(child)
             elif master is not None and master.sequence > child.sequence:
                 writes.outcome(
-                    group.spans[child.index], "skipped", "an older version of part of its series (lower SEQUENCE)"
+                    group.spans[child.index],
+                    ImportOutcome.SKIPPED,
+                    "an older version of part of its series (lower SEQUENCE)",
                 )
             else:
                 self._orphan(child, existing, group, writes)
@@ -633,23 +638,23 @@ class ImportRun:
             return stored if stored is not None and stored.kind == "master" else None
         span = group.spans[master.index]
         if master.cancelled:
-            writes.outcome(span, "skipped")
+            writes.outcome(span, ImportOutcome.SKIPPED)
             return _CANCELLED
         if (
             not force
             and stored is not None
             and not master.is_newer_than(int(stored.get("sequence") or 0), stored.get("lastModified"))
         ):
-            writes.outcome(span, "skipped")
+            writes.outcome(span, ImportOutcome.SKIPPED)
             return stored
         try:
             record = self._record(master, stored, self._master_id(master.uid))
         except VEventError as e:
-            writes.outcome(span, "failed", e.reason)
+            writes.outcome(span, ImportOutcome.FAILED, e.reason)
             group.master_failed = e.reason
             return _FAILED
         writes.put(record, stored)
-        writes.outcome(span, "updated" if stored is not None else "created")
+        writes.outcome(span, ImportOutcome.UPDATED if stored is not None else ImportOutcome.CREATED)
         return record
 
     def _orphan(self, child: VEventData, existing: dict[int, EventRecord], group: _Group, writes: _Writes) -> None:
@@ -657,26 +662,26 @@ class ImportRun:
         expanded: recurring-ical-events shows such an exception once)."""
         span = group.spans[child.index]
         if group.master_failed is not None:
-            writes.outcome(span, "failed", f"its series failed: {group.master_failed}")
+            writes.outcome(span, ImportOutcome.FAILED, f"its series failed: {group.master_failed}")
             return
         assert child.recurrence_id is not None
         event_id = self._child_id(child.uid, child.recurrence_id)
         stored = existing.get(event_id)
         if child.cancelled:
-            writes.outcome(span, "skipped")
+            writes.outcome(span, ImportOutcome.SKIPPED)
             return
         if stored is not None and not child.is_newer_than(int(stored.get("sequence") or 0), stored.get("lastModified")):
-            writes.outcome(span, "skipped")
+            writes.outcome(span, ImportOutcome.SKIPPED)
             return
         try:
             extra: dict[str, Any] = {"recurrence": None, "rdate": [], "exdate": []}
             record = self._record(child, stored, event_id, extra=extra)
         except VEventError as e:
-            writes.outcome(span, "failed", e.reason)
+            writes.outcome(span, ImportOutcome.FAILED, e.reason)
             return
         record = record.replaced({"external": {**record["external"], "recurrenceId": rid_key(child.recurrence_id)}})
         writes.put(record, stored)
-        writes.outcome(span, "updated" if stored is not None else "created")
+        writes.outcome(span, ImportOutcome.UPDATED if stored is not None else ImportOutcome.CREATED)
 
     def _child(
         self,
@@ -694,12 +699,12 @@ class ImportRun:
             text = ref_text or recurrence_id_text(child.recurrence_id, series.all_day, series.time_zone)
             ref = parse_ref(text, "recurrenceId")
         except InvalidInputError as e:
-            writes.outcome(span, "failed", f"invalid RECURRENCE-ID: {e.message}")
+            writes.outcome(span, ImportOutcome.FAILED, f"invalid RECURRENCE-ID: {e.message}")
             return
         original = locate(series, ref)
         excluded = original is not None and is_excluded(series, original)
         if excluded and not child.cancelled:
-            writes.outcome(span, "skipped", "RECURRENCE-ID names an occurrence an EXDATE removes")
+            writes.outcome(span, ImportOutcome.SKIPPED, "RECURRENCE-ID names an occurrence an EXDATE removes")
             return
         rid = ref.text
         if original is not None:
@@ -710,11 +715,11 @@ class ImportRun:
             changed = final.cancel(rid)
             if stored is not None:
                 writes.delete(stored)
-            writes.outcome(span, "updated" if changed or stored is not None else "skipped")
+            writes.outcome(span, ImportOutcome.UPDATED if changed or stored is not None else ImportOutcome.SKIPPED)
             return
         if stored is not None and not child.is_newer_than(int(stored.get("sequence") or 0), stored.get("lastModified")):
             final.keep(rid, stored)
-            writes.outcome(span, "skipped")
+            writes.outcome(span, ImportOutcome.SKIPPED)
             return
         try:
             record = self._record(
@@ -724,11 +729,11 @@ class ImportRun:
                 extra={"kind": "child", "parentId": int(final.base["id"]), "recurrenceId": rid},
             )
         except VEventError as e:
-            writes.outcome(span, "failed", e.reason)
+            writes.outcome(span, ImportOutcome.FAILED, e.reason)
             return
         final.attach(rid, record)
         writes.put(record, stored)
-        writes.outcome(span, "updated" if stored is not None else "created")
+        writes.outcome(span, ImportOutcome.UPDATED if stored is not None else ImportOutcome.CREATED)
 
     def _record(
         self, data: VEventData, stored: Mapping[str, Any] | None, event_id: int, extra: Mapping[str, Any] | None = None
@@ -886,7 +891,7 @@ class _Writes:
         self.records: dict[int, EventRecord] = {}
         self.previous: dict[int, EventRecord] = {}
         self.deletes: list[EventRecord] = []
-        self.outcomes: list[tuple[VEventSpan, str, str | None, str | None]] = []
+        self.outcomes: list[tuple[VEventSpan, ImportOutcome, str | None, str | None]] = []
 
     def put(self, record: EventRecord, stored: EventRecord | None) -> None:
         self.records[record.id] = record
@@ -901,5 +906,7 @@ class _Writes:
     def delete(self, record: EventRecord) -> None:
         self.deletes.append(record)
 
-    def outcome(self, span: VEventSpan, outcome: str, reason: str | None = None, uid: str | None = None) -> None:
+    def outcome(
+        self, span: VEventSpan, outcome: ImportOutcome, reason: str | None = None, uid: str | None = None
+    ) -> None:
         self.outcomes.append((span, outcome, reason, uid))
