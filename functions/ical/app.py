@@ -31,6 +31,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
@@ -263,20 +264,19 @@ def feed(feed_token: Annotated[str, params.Path(alias="feedToken")]) -> Response
 
 
 # ---------------------------------------------------------------------------- the upload worker
-def _uploads(event: dict[str, Any]) -> list[str]:
-    """The object keys of an S3 event's ``ObjectCreated`` records for the snapshots bucket."""
-    keys = []
-    for record in event.get("Records") or []:
-        s3 = record.get("s3") or {}
-        if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        if (s3.get("bucket") or {}).get("name") != settings.snapshots_bucket:
-            continue
-        keys.append(unquote_plus(str((s3.get("object") or {}).get("key", ""))))
-    return keys
+def _uploads(event: S3Event) -> list[str]:
+    """The object keys (URL-decoded: S3 notifications encode them) of an S3 event's
+    ``ObjectCreated`` records for the snapshots bucket."""
+    return [
+        unquote_plus(record.s3.get_object.key)
+        for record in event.records
+        if record.event_source == "aws:s3"
+        and record.event_name.startswith("ObjectCreated")
+        and record.s3.bucket.name == settings.snapshots_bucket
+    ]
 
 
-def handle_uploads(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle_uploads(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     """Run the import of every uploaded object in an S3 event (Lambda retries a failed
     invocation; a retry resumes the job from its checkpoint)."""
     done = []
@@ -312,5 +312,5 @@ def _is_s3(event: dict[str, Any]) -> bool:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if _is_s3(event):
-        return handle_uploads(event, context)
+        return handle_uploads(S3Event(event), context)
     return api.resolve(app, event, context)

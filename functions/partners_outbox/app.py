@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import aws
@@ -39,5 +40,5 @@ def queue() -> SyncQueue:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """``{"Records": [...]}`` (DynamoDB stream event) → ``{"batchItemFailures": [...]}``."""
-    failed = outbox.publish(invitations(), queue(), event.get("Records") or [])
+    failed = outbox.publish(invitations(), queue(), DynamoDBStreamEvent(event))
     return {"batchItemFailures": [] if failed is None else [{"itemIdentifier": failed}]}

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBStreamEvent
 
 from teamcal.ids import external_id, now_ms
 from teamcal.partners.protocol import decode_secret, encode_secret
@@ -443,6 +444,11 @@ def test_bad_changes_are_refused_without_a_server_error(
 
 
 # ---------------------------------------------------------------------------- outbox and sender
+def stream_event(records: list[dict[str, Any]]) -> DynamoDBStreamEvent:
+    """The DynamoDB stream event (Powertools' data class) of ``records``."""
+    return DynamoDBStreamEvent({"Records": records})
+
+
 def stream_record(event_id: int, sequence: int) -> dict[str, Any]:
     """The stream record (Lambda's shape) of the event's main item as it is now, as an INSERT.
 
@@ -497,14 +503,14 @@ def test_local_changes_are_queued_per_series_and_partner_changes_are_not_echoed(
     assert status == 200, created
     # When the outbox reads their stream records
     records = [stream_record(applied, 1), stream_record(created["id"], 2)]
-    assert outbox.publish(ctx.invitations, sync_queue, records) is None
+    assert outbox.publish(ctx.invitations, sync_queue, stream_event(records)) is None
     # Then only the local change is queued, for that partner, grouped by the event
     messages = receive(sqs, url)
     assert [json.loads(m["body"])["eventId"] for m in messages] == [created["id"]]
     attributes = messages[0]["attributes"]
     assert attributes["MessageGroupId"] == f"{mapped['sync']}-{created['id']}"
     # And publishing the same records again (a stream re-delivery) queues nothing new
-    assert outbox.publish(ctx.invitations, sync_queue, records) is None
+    assert outbox.publish(ctx.invitations, sync_queue, stream_event(records)) is None
     counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     assert counts["ApproximateNumberOfMessages"] == "0"
 
@@ -522,7 +528,7 @@ def test_the_sender_signs_retries_with_backoff_and_delivers_when_the_partner_is_
         records.append(
             stream_record(ccj_call("events", "POST", "/event", body, token=ROOT, ctx=lambda_context)[1]["id"], sequence)
         )
-    outbox.publish(ctx.invitations, sync_queue, records)
+    outbox.publish(ctx.invitations, sync_queue, stream_event(records))
     # Given a partner that is down
     partner.on("POST", "/partner/v1/synchronization/501/events", (503, {"errorMessages": ["down"], "errors": {}}))
     batch = receive(sqs, url)
@@ -575,7 +581,7 @@ def test_the_sender_hands_back_what_it_has_no_time_left_for(
     sync_queue, sqs, url = queue
     body = {"event": {"eventTypeConfigId": mapped["source"], "summary": "late", "startDate": MAR2_0900}}
     created = ccj_call("events", "POST", "/event", body, token=ROOT, ctx=lambda_context)[1]
-    outbox.publish(ctx.invitations, sync_queue, [stream_record(created["id"], 1)])
+    outbox.publish(ctx.invitations, sync_queue, stream_event([stream_record(created["id"], 1)]))
     batch = receive(sqs, url)
     # When the invocation has less time left than one slow partner call needs
     failed = sender.deliver(ctx, sync_queue, batch, retry_base=1, seconds_left=lambda: 2.0)
@@ -702,7 +708,7 @@ def test_replication_handles_every_origin(
     plain = _local_event(lambda_context, mapped, "plain")
     broken = _local_event(lambda_context, mapped, "broken")
     ids = [google, private, plain, broken]
-    outbox.publish(ctx.invitations, sync_queue, [stream_record(i, n) for n, i in enumerate(ids)])
+    outbox.publish(ctx.invitations, sync_queue, stream_event([stream_record(i, n) for n, i in enumerate(ids)]))
     partner.on("POST", "/partner/v1/synchronization/501/events", (200, {"result": "applied"}))
     batch = receive(sqs, url)
     assert len(batch) == 4

@@ -59,6 +59,13 @@ def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _plain(_DESER.deserialize(v)) for k, v in item.items()}
 
 
+def plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item already deserialized with ``Decimal`` numbers (Powertools' ``StreamRecord``
+    images, boto3's resource layer) → the plain dict :func:`deserialize` gives: integral
+    numbers ``int``, others ``float``, sets lists."""
+    return {k: _plain(v) for k, v in item.items()}
+
+
 def value(v: Any) -> dict[str, Any]:
     """One plain value as a DynamoDB attribute value (for keys and expression values)."""
     return dict(_SER.serialize(_dynamo_safe(v)))

@@ -8,11 +8,13 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBStreamEvent
+
 from teamcal.errors import RetryableError
 from teamcal.ids import now_ms
 from teamcal.observability import logger
 from teamcal.services.replication.shared import PUSHES, applied_sync
-from teamcal.storage.dynamo import deserialize
+from teamcal.storage.dynamo import plain
 from teamcal.storage.invitations import InvitationRepository
 from teamcal.storage.sync_queue import SyncQueue
 
@@ -80,17 +82,18 @@ def _removed(
 
 
 def messages_for(
-    invitations: InvitationRepository, record: Mapping[str, Any], cache: dict[int, list[dict[str, Any]]]
+    invitations: InvitationRepository, record: DynamoDBRecord, cache: dict[int, list[dict[str, Any]]]
 ) -> list[OutboxMessage]:
-    """The sync-queue messages of one DynamoDB stream record (Lambda's stream event shape);
-    ``cache`` holds the mappings per calendar for the batch. Records of other items than an
-    event's main item give none."""
-    data = record.get("dynamodb") or {}
-    if ((data.get("Keys") or {}).get("sk") or {}).get("S") != "EV":
+    """The sync-queue messages of one DynamoDB stream record (Powertools' data class over
+    Lambda's stream event shape; its images' ``Decimal`` numbers become ``int``/``float`` here,
+    through :func:`teamcal.storage.dynamo.plain`). ``cache`` holds the mappings per calendar for
+    the batch. Records of other items than an event's main item give none."""
+    data = record.dynamodb
+    if data is None or data.keys.get("sk") != "EV":
         return []
-    new = deserialize(data["NewImage"]) if data.get("NewImage") else None
-    old = deserialize(data["OldImage"]) if data.get("OldImage") else None
-    record_id = str(record.get("eventID") or data.get("SequenceNumber"))
+    new = plain(data.new_image) if data.new_image else None
+    old = plain(data.old_image) if data.old_image else None
+    record_id = str(record.event_id or data.sequence_number)
 
     def mappings(calendar_id: int) -> list[dict[str, Any]]:
         if calendar_id not in cache:
@@ -111,18 +114,18 @@ def messages_for(
     return out
 
 
-def publish(invitations: InvitationRepository, queue: SyncQueue, records: Iterable[Mapping[str, Any]]) -> str | None:
+def publish(invitations: InvitationRepository, queue: SyncQueue, event: DynamoDBStreamEvent) -> str | None:
     """Queue the messages of a batch of stream records, in order.
 
     Returns the ``SequenceNumber`` of the first record that could not be fully queued (the stream
     retries from it: Lambda's ReportBatchItemFailures), or None when all were.
     """
     cache: dict[int, list[dict[str, Any]]] = {}
-    for record in records:
+    for record in event.records:
         try:
             for message in messages_for(invitations, record, cache):
                 queue.send(message.group, message.dedup, message.body)
         except RetryableError as e:
             logger.warning("outbox: queueing failed, the stream will retry", extra={"reason": e.message})
-            return str((record.get("dynamodb") or {}).get("SequenceNumber"))
+            return str(record.dynamodb.sequence_number if record.dynamodb else None)
     return None

@@ -1,5 +1,23 @@
 """Replication sender: the sync-queue consumer that signs and POSTs each change to its partner, with
-backoff and per-group order (see :mod:`teamcal.services.replication`)."""
+backoff and per-group order (see :mod:`teamcal.services.replication`).
+
+Messages are decoded with Powertools' :class:`SQSRecord`, but the batch loop is our own, not
+Powertools' ``SqsFifoPartialProcessor`` (checked against aws-lambda-powertools 3.37), because it
+would lose three behaviours:
+
+* the group's backoff for the messages behind a failed one: with ``skip_group_on_error`` the
+  processor reports them failed without calling the record handler, so they cannot be delayed
+  (``ChangeMessageVisibility``) by the failed message's backoff; they would come back after the
+  queue's visibility timeout, each time spending one of the receives before the dead-letter queue;
+  without it, the first failure fails every later message of the batch, of every group;
+* "partner down": one partner that did not answer delays its messages in every other group of the
+  batch without another call (state across records and groups, decided before each call);
+* a batch in which every message waits (a partner down) is a normal answer here; the processor's
+  ``process_partial_response`` raises ``BatchProcessingError`` for it unless told otherwise.
+
+The time budget (hand back the rest of the batch, delayed, before the function's timeout) would
+fit in a record handler; the first point alone rules the processor out.
+"""
 
 from __future__ import annotations
 
