@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from teamcal.access import is_active, is_private, is_read_only
+from teamcal.models.event_types import EventTypeRecord
 from teamcal.models.sources import SourceRecord
 from teamcal.storage.dynamo import deserialize, serialize
 
@@ -81,3 +82,25 @@ def test_a_record_built_in_code_stores_what_was_set() -> None:
         "created": 5,
         "updated": 5,
     }
+
+
+def test_a_custom_type_item_read_and_written_back_is_the_same_item() -> None:
+    # Given a stored custom type (the sources table's other item kind), with its use count
+    item = {
+        "id": 77,
+        "key": "standup",
+        "name": "Stand-ups",
+        "issueRequired": False,
+        "projectRequired": False,
+        "usersRequired": True,
+        "systemType": False,
+        "version": 2,
+        "created": 5,
+        "updated": 6,
+        "useCount": 3,
+    }
+    record = EventTypeRecord.model_validate(deserialize(serialize(item)))
+    # Then it writes back unchanged, and shows as a custom type
+    assert record.item() == item
+    assert record.event_type().system_type is False
+    assert record.event_type().ref().key == "standup"

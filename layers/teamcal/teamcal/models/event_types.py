@@ -12,7 +12,7 @@ match ``[a-z][a-z0-9_-]*`` so a key never looks like an id.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -68,6 +68,45 @@ class EventType(BaseModel):
         if self.key in ("sprint", "version") and self.system_type:
             return "agile"
         return "events"
+
+
+class EventTypeRecord(BaseModel):
+    """A stored custom type (sources table item ``ET#<key>`` / ``ET``, see
+    :mod:`teamcal.storage.event_types`), attribute names as stored, ``useCount`` included.
+
+    Attributes the model does not name are kept, so :meth:`item` gives back the item read.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True, extra="allow")
+
+    id: int
+    key: str
+    name: str
+    issue_required: bool = Field(default=False, alias="issueRequired")
+    project_required: bool = Field(default=False, alias="projectRequired")
+    users_required: bool = Field(default=False, alias="usersRequired")
+    system_type: bool = Field(default=False, alias="systemType")
+    version: int = 1
+    created: int | None = None
+    updated: int | None = None
+    use_count: int = Field(default=0, alias="useCount")
+
+    def item(self) -> dict[str, Any]:
+        """The stored form: the attributes read or set (defaults not stored stay absent)."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+    def event_type(self) -> EventType:
+        """Its ``GET /eventypes`` form (``systemType`` false: custom types are never system types)."""
+        return EventType(
+            id=self.id,
+            issue_required=self.issue_required,
+            key=self.key,
+            name=self.name,
+            project_required=self.project_required,
+            system_type=False,
+            users_required=self.users_required,
+            version=self.version,
+        )
 
 
 def _predefined(type_id: int, key: str, name: str, users_required: bool) -> EventType:

@@ -21,6 +21,7 @@ from teamcal.models.event_types import (
     PREDEFINED_BY_KEY,
     EventType,
     EventTypeCreate,
+    EventTypeRecord,
     EventTypeUpdate,
 )
 from teamcal.services.versions import expected_version
@@ -29,8 +30,8 @@ from teamcal.storage.event_types import EventTypeRepository
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
-def _custom(record: dict[str, object]) -> EventType:
-    return EventType.model_validate({**record, "systemType": False})
+def _custom(record: EventTypeRecord) -> EventType:
+    return record.event_type()
 
 
 def list_event_types(repo: EventTypeRepository) -> list[EventType]:
@@ -112,18 +113,18 @@ def create_event_type(repo: EventTypeRepository, principal: Principal, body: Eve
     if key in PREDEFINED_BY_KEY:
         raise ConflictError(f"{key!r} is a predefined event type's key", {"key": "taken by a predefined type"})
     now = now_ms()
-    record = {
-        "id": type_id,
-        "key": key,
-        "name": body.name,
-        "issueRequired": body.issue_required,
-        "projectRequired": body.project_required,
-        "usersRequired": body.users_required,
-        "systemType": False,
-        "version": 1,
-        "created": now,
-        "updated": now,
-    }
+    record = EventTypeRecord(
+        id=type_id,
+        key=key,
+        name=body.name,
+        issue_required=body.issue_required,
+        project_required=body.project_required,
+        users_required=body.users_required,
+        system_type=False,
+        version=1,
+        created=now,
+        updated=now,
+    )
     repo.create(record)
     return _custom(record)
 

@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.errors import ConflictError, NotFoundError
+from teamcal.models.event_types import EventTypeRecord
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import error_code, versioned_update
 
@@ -36,12 +37,13 @@ def event_type_key(key: str) -> dict[str, Any]:
     return {"pk": value(f"ET#{key}"), "sk": value(SK)}
 
 
-def _record(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
+def _record(item: Mapping[str, Any]) -> EventTypeRecord:
+    """A deserialized item → its record (index keys dropped, every other attribute kept)."""
+    return EventTypeRecord.model_validate({k: v for k, v in item.items() if k not in _INDEX_KEYS})
 
 
 class EventTypeRepository:
-    """Stores custom event type records (plain dicts with the wire names).
+    """Stores custom event types as :class:`~teamcal.models.event_types.EventTypeRecord`.
 
     ``client`` is a boto3 DynamoDB client; ``table`` the sources table name.
     """
@@ -50,7 +52,7 @@ class EventTypeRepository:
         self._client = client
         self._table = table
 
-    def list_custom(self) -> list[dict[str, Any]]:
+    def list_custom(self) -> list[EventTypeRecord]:
         """Every custom type, ordered by key (one Query on ``gsi1``)."""
         return [
             _record(i)
@@ -63,7 +65,7 @@ class EventTypeRepository:
             )
         ]
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str) -> EventTypeRecord | None:
         """The custom type with ``key`` (strongly consistent), ``None`` when absent."""
         try:
             out = self._client.get_item(TableName=self._table, Key=event_type_key(key), ConsistentRead=True)
@@ -71,22 +73,22 @@ class EventTypeRepository:
             raise translate(e) from e
         return _record(deserialize(out["Item"])) if "Item" in out else None
 
-    def create(self, record: Mapping[str, Any]) -> None:
+    def create(self, record: EventTypeRecord) -> None:
         """Insert a custom type (``useCount`` 0).
 
         Raises:
             ConflictError: a custom type with this key exists.
         """
-        key = str(record["key"])
-        item = {**record, "useCount": 0, "pk": f"ET#{key}", "sk": SK, "gsi1pk": LIST_PK, "gsi1sk": key}
+        key = record.key
+        item = {**record.item(), "useCount": 0, "pk": f"ET#{key}", "sk": SK, "gsi1pk": LIST_PK, "gsi1sk": key}
         try:
             self._client.put_item(
                 TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as e:
-            raise translate(e, f"an event type with key {record['key']!r} exists") from e
+            raise translate(e, f"an event type with key {key!r} exists") from e
 
-    def update(self, key: str, changes: Mapping[str, Any], expected_version: int, now_ms: int) -> dict[str, Any]:
+    def update(self, key: str, changes: Mapping[str, Any], expected_version: int, now_ms: int) -> EventTypeRecord:
         """SET ``changes`` on a custom type still at ``expected_version``; returns the new record.
 
         Raises:
@@ -103,7 +105,7 @@ class EventTypeRepository:
             ) from e
         return _record(deserialize(out["Attributes"]))
 
-    def delete(self, key: str, expected_version: int | None = None) -> dict[str, Any]:
+    def delete(self, key: str, expected_version: int | None = None) -> EventTypeRecord:
         """Delete a custom type no source uses; returns its record.
 
         Raises:
