@@ -114,8 +114,8 @@ def _record(item: dict[str, Any]) -> EventRecord:
 
 
 def _item(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored attributes of an event to write (an :class:`EventRecord` or, from writers not
-    yet building records, its item)."""
+    """The stored attributes of an event to write: an :class:`EventRecord`'s item (every writer
+    of the layer passes records; a plain item, as tests and tools write, is taken as it is)."""
     return event.to_item() if isinstance(event, EventRecord) else dict(event)
 
 
@@ -229,9 +229,9 @@ class EventRepository:
     def commit(
         self,
         *,
-        create: Iterable[Mapping[str, Any]] = (),
-        replace: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]] = (),
-        delete: Iterable[Mapping[str, Any]] = (),
+        create: Iterable[EventRecord] = (),
+        replace: Iterable[tuple[EventRecord, EventRecord]] = (),
+        delete: Iterable[EventRecord] = (),
         conditions: Iterable[dict[str, Any]] = (),
     ) -> None:
         """Write several events at once, all or nothing (one TransactWriteItems).
@@ -297,15 +297,15 @@ class EventRepository:
         item = deserialize(out.get("Item") or {})
         return ChangeStamp(int(item.get("changes", 0)), int(item.get("modified", 0)))
 
-    def create(self, event: Mapping[str, Any]) -> None:
+    def create(self, event: EventRecord) -> None:
         """Insert one new event with its index items (see :meth:`commit`)."""
         self.commit(create=[event])
 
-    def replace(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    def replace(self, old: EventRecord, new: EventRecord) -> None:
         """Replace ``old`` by ``new`` (same id) if unchanged since read (see :meth:`commit`)."""
         self.commit(replace=[(old, new)])
 
-    def delete(self, event: Mapping[str, Any]) -> None:
+    def delete(self, event: EventRecord) -> None:
         """Delete one event with its index items if unchanged since read (see :meth:`commit`)."""
         self.commit(delete=[event])
 
@@ -448,10 +448,10 @@ class EventRepository:
 
     def batch_put(
         self,
-        events: Iterable[Mapping[str, Any]],
+        events: Iterable[EventRecord],
         *,
-        previous: Mapping[int, Mapping[str, Any]] | None = None,
-        delete: Iterable[Mapping[str, Any]] = (),
+        previous: Mapping[int, EventRecord] | None = None,
+        delete: Iterable[EventRecord] = (),
     ) -> int:
         """Write many events without a transaction; returns the number of item writes.
 
