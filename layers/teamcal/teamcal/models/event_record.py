@@ -182,30 +182,32 @@ class EventRecord(BaseModel, Mapping[str, Any]):
 
     # ------------------------------------------------------------------ items
     @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> EventRecord:
-        """The record of a stored item (wire names; index keys already removed), unvalidated.
-        A stored ``origin`` (``"google"``, ``"jira"``, ``{synchronizationId, eventId}``) is read
-        with :meth:`Origin.of`."""
+    def from_item(cls, item: Mapping[str, Any], ignore: frozenset[str] = frozenset()) -> EventRecord:
+        """The record of a stored item (wire names), unvalidated; keys in ``ignore`` (e.g. the
+        table's index keys) are left out. A stored ``origin`` (``"google"``, ``"jira"``,
+        ``{synchronizationId, eventId}``) is read with :meth:`Origin.of`."""
         if isinstance(item, EventRecord):
             return item
         values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
+        field_of = _FIELD_OF
         for key, v in item.items():
-            name = _FIELD_OF.get(key)
-            if name is None:
-                extra[key] = v
-            else:
+            name = field_of.get(key)
+            if name is not None:
                 values[name] = v
-        if "origin" in values:
-            values["origin"] = Origin.of(item) if values["origin"] is not None else None
+            elif key not in ignore:
+                extra[key] = v
         fields_set = set(values)
-        for name, default, factory in _DEFAULTS:
+        if "origin" in values and values["origin"] is not None:
+            values["origin"] = Origin.of(item)
+        full = {**_STATIC_DEFAULTS, **values}
+        for name, factory in _FACTORIES:
             if name not in values:
-                values[name] = factory() if factory is not None else default
+                full[name] = factory()
         # What ``model_construct`` does, without its per-call inspection of default factories
         # (10x the cost on a search's thousands of reads).
         record = cls.__new__(cls)
-        object.__setattr__(record, "__dict__", values)
+        object.__setattr__(record, "__dict__", full)
         object.__setattr__(record, "__pydantic_fields_set__", fields_set)
         object.__setattr__(record, "__pydantic_extra__", extra)
         object.__setattr__(record, "__pydantic_private__", None)
@@ -375,6 +377,9 @@ class EventRecord(BaseModel, Mapping[str, Any]):
 
 _FIELD_OF: dict[str, str] = {(f.alias or name): name for name, f in EventRecord.model_fields.items()}
 _WIRE_OF: dict[str, str] = {name: wire for wire, name in _FIELD_OF.items()}
-_DEFAULTS: list[tuple[str, Any, Any]] = [
-    (name, f.default, f.default_factory) for name, f in EventRecord.model_fields.items() if not f.is_required()
+_STATIC_DEFAULTS: dict[str, Any] = {
+    name: f.default for name, f in EventRecord.model_fields.items() if not f.is_required() and f.default_factory is None
+}
+_FACTORIES: list[tuple[str, Any]] = [
+    (name, f.default_factory) for name, f in EventRecord.model_fields.items() if f.default_factory is not None
 ]

@@ -109,8 +109,11 @@ def _strip(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
 
 
+_INDEX_KEY_SET = frozenset(_INDEX_KEYS)
+
+
 def _record(item: dict[str, Any]) -> EventRecord:
-    return EventRecord.from_item(_strip(item))
+    return EventRecord.from_item(item, ignore=_INDEX_KEY_SET)
 
 
 def _item(event: Mapping[str, Any]) -> dict[str, Any]:
