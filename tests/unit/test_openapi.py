@@ -182,7 +182,7 @@ def test_generating_the_document_leaks_no_other_functions_environment_into_this_
     # Then the environment is as it was, and settings read afterwards come from it
     assert dict(os.environ) == environment
     assert "TEAMCAL_MAX_BODY_BYTES" not in os.environ
-    assert settings.get_settings().max_body_bytes == settings.Settings.model_fields["max_body_bytes"].default
+    assert settings.get_settings().max_body_bytes == settings.Settings.__dataclass_fields__["max_body_bytes"].default
 
 
 def test_the_check_mode_reports_a_stale_file(tmp_path: Any) -> None:
