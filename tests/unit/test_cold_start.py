@@ -29,6 +29,9 @@ NEVER_AT_IMPORT = (
     "dateutil.rrule",
     "recurring_ical_events",
 )
+#: Functions none of whose routes names a model at registration (``responses=``): their import
+#: loads no pydantic model machinery at all (settings are dataclasses; about 60 ms).
+NO_PYDANTIC_AT_IMPORT = ("calendars", "event_types", "events", "google", "jira", "sources")
 
 
 def test_a_lazy_module_runs_on_first_attribute_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,8 +124,16 @@ def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snap
     tpl = Template.from_file(stack="coldstart")
     functions = {tpl.function_module(lid): lid for lid, _ in tpl.of_type("AWS::Serverless::Function")}
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    env.update({"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONPATH": str(ROOT)})
+    layer = ROOT / "layers" / "teamcal"
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{layer}",
+        }
+    )
     env.update(tpl.function_environment(functions[f"functions.{name}.app"]))
+    plain = name in NO_PYDANTIC_AT_IMPORT
     code = textwrap.dedent(
         f"""
         import sys, types
@@ -131,6 +142,7 @@ def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snap
         import functions.{name}.app as module
         early = sorted(m for m in {NEVER_AT_IMPORT!r} if m in sys.modules)
         assert early == [], early
+        assert not {plain!r} or "pydantic.main" not in sys.modules
         routes = [*module.app._static_routes, *module.app._dynamic_routes]
         assert routes and all(r._dependant is None for r in routes)
         for hook in hooks:

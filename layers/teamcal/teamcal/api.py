@@ -21,7 +21,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from teamcal.auth.principal import Principal
 from teamcal.errors import (
@@ -191,6 +190,8 @@ def warm(app: Resolver) -> None:
 def build_models() -> None:
     """Build the validators of every teamcal pydantic model imported so far whose build was
     deferred (``defer_build=True``: otherwise the first use builds it, within a request)."""
+    from pydantic import BaseModel  # here, not at import: pydantic's model machinery is ~60 ms
+
     for name, module in list(sys.modules.items()):
         if name != "teamcal" and not name.startswith("teamcal."):
             continue
