@@ -155,3 +155,23 @@ def test_evolve_merges_a_clients_edit_and_bumps_the_version() -> None:
     assert "startDate" not in moved  # sending all-day fields drops the ms ones
     assert moved.all_day is True
     assert (moved.version, moved.updated) == (4, 50)
+
+
+def test_a_split_hands_the_later_overrides_to_the_new_master() -> None:
+    master = _master().with_override("20260316T100000", CHILD)
+    kept, handed_over = master.overrides_split(["20260309T100000"])
+    assert list(kept.overrides) == ["20260309T100000"]
+    assert kept.version == master.version  # the caller's evolve bumps it
+    assert handed_over == {"20260316T100000": override_entry(CHILD)}
+    other = _master(id=5, overrides={}).adopting_overrides(handed_over)
+    assert other.overrides == handed_over
+    assert other.version == 3
+
+
+def test_an_exceptions_time_fields_say_child_and_carry_no_series_end() -> None:
+    from teamcal.models.event_record import child_fields
+
+    fields = child_fields(_master(recurrence=None, kind="single").series())
+    assert fields["kind"] == "child"
+    assert "seriesEnd" not in fields
+    assert (fields["startDate"], fields["endDate"], fields["recurrence"]) == (START, START + HOUR, None)

@@ -42,7 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from teamcal.errors import InvalidInputError
-from teamcal.models.event_record import EventRecord, kind_fields
+from teamcal.models.event_record import EventRecord, child_fields, kind_fields
 from teamcal.models.event_record import series_fields as record_series_fields
 from teamcal.models.text import MAX_DESCRIPTION, MAX_SUMMARY, check_text
 from teamcal.recurrence import Series, zone
@@ -169,11 +169,7 @@ def _texts(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _instance_fields(item: Mapping[str, Any], zone_name: str) -> dict[str, Any]:
-    series = _series(item, zone_name, [], _Recurrence())
-    fields = {**_texts(item), **series_fields(series)}
-    fields["kind"] = "child"
-    fields.pop("seriesEnd", None)
-    return fields
+    return {**_texts(item), **child_fields(_series(item, zone_name, [], _Recurrence()))}
 
 
 # ---------------------------------------------------------------------------- times

@@ -102,6 +102,12 @@ def kind_fields(series: Series) -> dict[str, Any]:
     return {"kind": "master", "seriesEnd": UNBOUNDED_MS if end is None else end}
 
 
+def child_fields(series: Series) -> dict[str, Any]:
+    """The stored time fields of an exception (``kind = child``) whose own times are ``series``
+    (one occurrence: no recurrence, no ``seriesEnd``)."""
+    return {**series_fields(series), "kind": "child"}
+
+
 def input_fields(series: Series) -> dict[str, Any]:
     """The fields of ``series`` as a client sends them (``allDay``, one time form, recurrence,
     EXDATE / RDATE, zone): to merge into an event before :meth:`EventRecord.normalized`."""
@@ -348,6 +354,20 @@ class EventRecord(BaseModel, Mapping[str, Any]):
     def without_override(self, recurrence_id: str) -> EventRecord:
         """:meth:`with_override` with no child: the entry for ``recurrence_id`` goes."""
         return self.with_override(recurrence_id, None)
+
+    def overrides_split(self, before: Iterable[str]) -> tuple[EventRecord, dict[str, OverrideEntry]]:
+        """A series split's share of this master's ``overrides``: (this master, same version,
+        keeping only the entries of the recurrence ids ``before``; the entries of every other
+        recurrence id, which the new master of the following occurrences takes over)."""
+        keep = set(before)
+        kept = {k: v for k, v in self.overrides.items() if k in keep}
+        given = {k: v for k, v in self.overrides.items() if k not in keep}
+        return self.replaced({"overrides": kept}), given
+
+    def adopting_overrides(self, entries: Mapping[str, OverrideEntry]) -> EventRecord:
+        """A copy (same version) with the override ``entries`` another master handed over
+        (:meth:`overrides_split`) added to its own."""
+        return self.replaced({"overrides": {**self.overrides, **entries}})
 
     def with_overrides(self, children: Iterable[Mapping[str, Any]], *, without: Iterable[str] = ()) -> EventRecord:
         """A copy (same version) whose entries for ``children`` (stored children) are set, after

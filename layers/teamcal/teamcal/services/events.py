@@ -348,21 +348,21 @@ def _split(
     changes = {k: v for k, v in _changes(fields).items() if k not in ("recurrenceId", "eventTypeConfigId")}
     if split.before is None:  # the first occurrence: this and following = the whole series
         return _update_event(stores, master, calendar, changes)
-    overrides = master.overrides
-    before_ids, after_ids = split.partition(list(overrides))
+    before_ids, after_ids = split.partition(list(master.overrides))
+    kept, handed_over = master.overrides_split(before_ids)
     now = now_ms()
-    old = master.evolve({"overrides": {k: overrides[k] for k in before_ids}}, updated=now).with_series(split.before)
+    old = kept.evolve(updated=now).with_series(split.before)
     after = master.with_series(split.after).evolve(changes)
     new = after.replaced(
         {"id": new_id(), "version": 1, "created": now, "updated": now, "reporter": principal.user, "overrides": {}}
     ).normalized(calendar_zone(calendar))
     moved: list[tuple[EventRecord, EventRecord]] = []
     for rid in after_ids:
-        child = stores.events.get(int(overrides[rid]["id"]))
+        child = stores.events.get(int(handed_over[rid]["id"]))
         moved.append((child, child.evolve({"parentId": new.id}, updated=now)))
     if new.kind != "master":
         raise InvalidInputError.for_field("recurrence", "the following occurrences need a recurrence rule")
-    new = new.replaced({"overrides": {**new.overrides, **{rid: overrides[rid] for rid in after_ids}}})
+    new = new.adopting_overrides(handed_over)
     stores.events.commit(create=[new], replace=[(master, old), *moved])
     return to_wire(new)
 
