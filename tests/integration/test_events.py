@@ -185,6 +185,39 @@ def test_edit_following_splits_the_series(setup: dict[str, Any]) -> None:
     assert "COUNT=3" in old["recurrence"]
 
 
+def test_a_split_takes_the_exceptions_after_it_to_the_new_series(setup: dict[str, Any]) -> None:
+    master = weekly(setup)
+    for rid, summary in (("20260309", "before split"), ("20260330", "after split")):
+        status, _ = ev(
+            setup["ctx"],
+            "PUT",
+            "/event",
+            {
+                "mode": "edit",
+                "select": "current",
+                "event": {"parentId": master["id"], "recurrenceId": rid, "summary": summary},
+            },
+        )
+        assert status == 200
+    status, new = ev(
+        setup["ctx"],
+        "PUT",
+        "/event",
+        {
+            "mode": "edit",
+            "select": "following",
+            "event": {"id": master["id"], "recurrenceId": "20260323", "summary": "new format"},
+        },
+    )
+    assert status == 200, new
+    found = search(setup, MAR2_0900_BERLIN, MAR2_0900_BERLIN + 91 * DAY)
+    summaries = [f["summary"] for f in found]
+    assert summaries == ["standup", "before split", "standup", "new format", "after split"] + ["new format"] * 5
+    by_summary = {f["summary"]: f for f in found}
+    assert by_summary["before split"]["parentId"] == master["id"]
+    assert by_summary["after split"]["parentId"] == new["id"]
+
+
 def test_delete_recur_exdate_removes_one_occurrence_for_good(setup: dict[str, Any]) -> None:
     master = weekly(setup)
     status, updated = ev(
