@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from teamcal.models.ical import ImportJob, ImportOutcome
 from teamcal.models.outcomes import SyncOutcome
+from teamcal.partners.protocol import ChangeOutcome, ChangeResult
 from teamcal.storage.dynamo import deserialize, plain, serialize
 
 pytestmark = pytest.mark.unit
@@ -23,11 +24,21 @@ def test_each_import_outcome_names_the_jobs_counter() -> None:
     assert [o.value for o in ImportOutcome] == ["created", "updated", "skipped", "failed"]
 
 
-@pytest.mark.parametrize("outcome", list(SyncOutcome) + list(ImportOutcome))
-def test_an_outcome_is_its_wire_string_in_json_and_comparisons(outcome: SyncOutcome | ImportOutcome) -> None:
+@pytest.mark.parametrize("outcome", list(SyncOutcome) + list(ImportOutcome) + list(ChangeOutcome))
+def test_an_outcome_is_its_wire_string_in_json_and_comparisons(
+    outcome: SyncOutcome | ImportOutcome | ChangeOutcome,
+) -> None:
     assert json.dumps({"outcome": outcome}) == json.dumps({"outcome": outcome.value})
     assert outcome == outcome.value
     assert f"{outcome}" == outcome.value
+
+
+def test_a_partners_change_result_reads_and_writes_the_protocols_strings() -> None:
+    answer = ChangeResult.model_validate({"result": "applied", "eventId": 7})
+    assert answer.result is ChangeOutcome.APPLIED
+    assert json.loads(answer.model_dump_json(by_alias=True, exclude_none=True)) == {"result": "applied", "eventId": 7}
+    with pytest.raises(ValueError, match="result"):
+        ChangeResult.model_validate({"result": "overwritten"})
 
 
 def test_a_stream_image_is_the_plain_item_the_repositories_read() -> None:

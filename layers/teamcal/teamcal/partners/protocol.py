@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -373,12 +374,27 @@ class EventChange(_Strict):
         return self
 
 
+class ChangeOutcome(StrEnum):
+    """What the receiver did with a change (the ``result`` of :class:`ChangeResult`)."""
+
+    #: Written (created, updated or deleted).
+    APPLIED = "applied"
+    #: Seen before: nothing to do.
+    DUPLICATE = "duplicate"
+    #: Ours is newer: the change lost.
+    STALE = "stale"
+    #: Nothing to delete or update.
+    ABSENT = "absent"
+    #: Not replicated here (type not mapped, no master) or refused.
+    SKIPPED = "skipped"
+
+
 class ChangeResult(_Answer):
     """The receiver's answer to a change: ``applied``, ``duplicate`` (seen before), ``stale``
     (ours is newer: the change lost), ``absent`` (nothing to delete or update) or ``skipped``
     (not replicated here: type not mapped, no master)."""
 
-    result: Literal["applied", "duplicate", "stale", "absent", "skipped"]
+    result: ChangeOutcome
     event_id: int | None = Field(default=None, alias="eventId")
 
 

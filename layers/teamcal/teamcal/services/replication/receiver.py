@@ -20,7 +20,7 @@ from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin
 from teamcal.observability import logger, metrics
-from teamcal.partners.protocol import ChangeResult, EventChange, EventRef
+from teamcal.partners.protocol import ChangeOutcome, ChangeResult, EventChange, EventRef
 from teamcal.services.events import JIRA_BACKED, calendar_zone
 from teamcal.services.replication.shared import event_or_none
 from teamcal.services.sync_context import SyncContext
@@ -84,7 +84,7 @@ def _log_loser(sync_id: int, change: EventChange, stored: Mapping[str, Any]) -> 
         },
     )
     metrics.add_metric(name="SyncConflictLost", unit="Count", value=1)
-    return ChangeResult(result="stale", eventId=int(stored["id"]))
+    return ChangeResult(result=ChangeOutcome.STALE, eventId=int(stored["id"]))
 
 
 def _stamped(record: EventRecord, sync_id: int) -> EventRecord:
@@ -137,7 +137,7 @@ def _refuse(target: _Target, change: EventChange, refusal: PartnerRefusal, *, cr
     )
     metrics.add_metric(name="SyncChangeRefused", unit="Count", value=1)
     if refusal is PartnerRefusal.TYPE_OUT_OF_SCOPE and creating:
-        return ChangeResult(result="skipped")
+        return ChangeResult(result=ChangeOutcome.SKIPPED)
     raise ForbiddenError(refusal.value)
 
 
@@ -158,7 +158,7 @@ def apply_change(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange)
     """
     target = _target(ctx, sync, change)
     if ctx.invitations.has_receipt(target.sync_id, change.change_id):
-        return ChangeResult(result="duplicate")
+        return ChangeResult(result=ChangeOutcome.DUPLICATE)
     local_id = _local_id(target.calendar.id, target.sync_id, change.ref)
     stored = _get_or_none(ctx, local_id)
     if stored is not None and int(stored["calendarId"]) != target.calendar.id:
@@ -204,16 +204,16 @@ def _apply_upsert(
     assert change.event is not None
     assert change.event_type is not None
     if not _wanted_type(target, change.event_type):
-        return ChangeResult(result="skipped")
+        return ChangeResult(result=ChangeOutcome.SKIPPED)
     tomb = ctx.invitations.tombstone(local_id) if stored is None else None
     if tomb is not None and _newer(change, tomb) <= 0:
         return _log_loser(target.sync_id, change, {**tomb, "id": local_id})  # deleted here after it was made
     if stored is None and tomb is None and change.ref.home == "receiver":
-        return ChangeResult(result="absent")  # not ours (any more): never create an id a partner picks
+        return ChangeResult(result=ChangeOutcome.ABSENT)  # not ours (any more): never create an id a partner picks
     if stored is not None:
         order = _newer(change, stored)
         if order == 0:
-            return ChangeResult(result="duplicate", eventId=local_id)
+            return ChangeResult(result=ChangeOutcome.DUPLICATE, eventId=local_id)
         if order < 0:
             return _log_loser(target.sync_id, change, stored)
         if (stored["kind"] == "child") != (change.kind == "child"):
@@ -245,7 +245,7 @@ def _apply_upsert(
             *[_tomb(ctx, d, change, target.sync_id) for d in delete],
         ],
     )
-    return ChangeResult(result="applied" if applied else "duplicate", eventId=local_id)
+    return ChangeResult(result=ChangeOutcome.APPLIED if applied else ChangeOutcome.DUPLICATE, eventId=local_id)
 
 
 def _replica(
@@ -311,7 +311,7 @@ def _placement(
 
 def _apply_delete(ctx: SyncContext, target: _Target, change: EventChange, stored: EventRecord | None) -> ChangeResult:
     if stored is None:
-        return ChangeResult(result="absent")
+        return ChangeResult(result=ChangeOutcome.ABSENT)
     if _newer(change, stored) < 0:
         return _log_loser(target.sync_id, change, stored)
     sync_id, event_id = target.sync_id, int(stored["id"])
@@ -330,7 +330,7 @@ def _apply_delete(ctx: SyncContext, target: _Target, change: EventChange, stored
     applied = _commit(
         ctx, target, change, delete=[stored], replace=replace, conditions=[_tomb(ctx, stored, change, sync_id), receipt]
     )
-    return ChangeResult(result="applied" if applied else "duplicate", eventId=event_id)
+    return ChangeResult(result=ChangeOutcome.APPLIED if applied else ChangeOutcome.DUPLICATE, eventId=event_id)
 
 
 def _tomb(ctx: SyncContext, deleted: Mapping[str, Any], change: EventChange, sync_id: int) -> dict[str, Any]:
