@@ -38,7 +38,6 @@ from teamcal import api, aws
 from teamcal.errors import ConflictError, UnsupportedMediaTypeError
 from teamcal.ids import MAX_ID, now_ms
 from teamcal.lazy import lazy_import
-from teamcal.models.ical import Feed, ImportJob, Snapshot, UploadTicket
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
 from teamcal.settings import get_ical_settings, get_settings
@@ -46,6 +45,7 @@ from teamcal.settings import get_ical_settings, get_settings
 if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.lazy)
     from aws_lambda_powertools.event_handler.openapi import params
 
+    from teamcal.models import ical as models
     from teamcal.services import stores as config_stores
     from teamcal.services.ical import export, feeds, import_jobs
     from teamcal.services.ical import stores as ical_stores
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.
     from teamcal.storage import import_jobs as job_storage
 else:
     params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
+    models = lazy_import("teamcal.models.ical")
     export = lazy_import("teamcal.services.ical.export")
     feeds = lazy_import("teamcal.services.ical.feeds")
     import_jobs = lazy_import("teamcal.services.ical.import_jobs")
@@ -162,11 +163,14 @@ def _base_url() -> str:
 @app.post(
     "/calendar/<calendarId>/export",
     responses={
-        201: {"description": "the snapshot and its download URL", "content": {"application/json": {"model": Snapshot}}}
+        201: {
+            "description": "the snapshot and its download URL",
+            "content": {"application/json": {"model": "models.Snapshot"}},
+        }
     },
 )
 def create_snapshot(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
-    snapshot: Snapshot = export.create_snapshot(
+    snapshot: models.Snapshot = export.create_snapshot(
         stores(), api.principal(app), path_id(calendar_id, "calendar"), now_ms(), ical_settings.url_expiry_seconds
     )
     metrics.add_metric(name="IcsSnapshot", unit="Count", value=1)
@@ -187,7 +191,7 @@ def export_calendar(calendar_id: Annotated[str, params.Path(alias="calendarId")]
         202: {
             "description": "the import job: finished, or INTERRUPTED past the inline budget and finished by the upload"
             " worker (send the .ics as the body, Content-Type text/calendar)",
-            "content": {"application/json": {"model": ImportJob}},
+            "content": {"application/json": {"model": "models.ImportJob"}},
         }
     },
 )
@@ -197,7 +201,7 @@ def import_calendar(
         int | None, params.Query(alias="sourceId", gt=0, le=MAX_ID, description="the source to import into")
     ] = None,
 ) -> tuple[dict[str, Any], int]:
-    job: ImportJob = import_jobs.import_inline(
+    job: models.ImportJob = import_jobs.import_inline(
         stores(), api.principal(app), path_id(calendar_id, "calendar"), source_id, _body()
     )
     metrics.add_metric(name="IcsImportedEvents", unit="Count", value=job.created + job.updated)
@@ -207,7 +211,10 @@ def import_calendar(
 @app.post(
     "/calendar/<calendarId>/import-url",
     responses={
-        201: {"description": "the upload URL and its job", "content": {"application/json": {"model": UploadTicket}}}
+        201: {
+            "description": "the upload URL and its job",
+            "content": {"application/json": {"model": "models.UploadTicket"}},
+        }
     },
 )
 def import_url(
@@ -216,7 +223,7 @@ def import_url(
         int | None, params.Query(alias="sourceId", gt=0, le=MAX_ID, description="the source to import into")
     ] = None,
 ) -> tuple[dict[str, Any], int]:
-    ticket: UploadTicket = import_jobs.request_upload(
+    ticket: models.UploadTicket = import_jobs.request_upload(
         stores(),
         api.principal(app),
         path_id(calendar_id, "calendar"),
@@ -228,7 +235,7 @@ def import_url(
 
 
 @app.get("/import/<jobId>")
-def get_job(job_id: Annotated[str, params.Path(alias="jobId")]) -> ImportJob:
+def get_job(job_id: Annotated[str, params.Path(alias="jobId")]) -> models.ImportJob:
     return import_jobs.get_job(stores(), api.principal(app), path_id(job_id, "import job"), now_ms())
 
 
@@ -236,7 +243,10 @@ def get_job(job_id: Annotated[str, params.Path(alias="jobId")]) -> ImportJob:
 @app.post(
     "/calendar/<calendarId>/feed",
     responses={
-        201: {"description": "the feed, with its secret URL (once)", "content": {"application/json": {"model": Feed}}}
+        201: {
+            "description": "the feed, with its secret URL (once)",
+            "content": {"application/json": {"model": "models.Feed"}},
+        }
     },
 )
 def create_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> tuple[dict[str, Any], int]:
@@ -247,12 +257,12 @@ def create_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) ->
 
 
 @app.get("/calendar/<calendarId>/feed")
-def get_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> Feed:
+def get_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> models.Feed:
     return feeds.get_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 
 @app.delete("/calendar/<calendarId>/feed")
-def revoke_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> Feed:
+def revoke_feed(calendar_id: Annotated[str, params.Path(alias="calendarId")]) -> models.Feed:
     return feeds.revoke_feed(stores(), api.principal(app), path_id(calendar_id, "calendar"))
 
 

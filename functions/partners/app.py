@@ -28,19 +28,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from teamcal import api, aws
 from teamcal.lazy import lazy_import
 from teamcal.observability import logger, metrics, tracer
-from teamcal.partners.protocol import (
-    AcceptRequest,
-    CalendarMapping,
-    CalendarsOut,
-    ChangeResult,
-    Hello,
-    InvitationOut,
-    MappingCreate,
-    PartnerCalendar,
-    Synchronization,
-    SynchronizationCreate,
-    SynchronizationUpdate,
-)
 from teamcal.paths import path_id
 from teamcal.settings import get_partner_settings, get_settings
 
@@ -48,12 +35,13 @@ if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.
     from aws_lambda_powertools.event_handler.openapi import params
 
     from teamcal.models import common
-    from teamcal.partners import urls
+    from teamcal.partners import protocol, urls
     from teamcal.services import partners as service
     from teamcal.services import sync_context
 else:
     params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
     common = lazy_import("teamcal.models.common")
+    protocol = lazy_import("teamcal.partners.protocol")
     urls = lazy_import("teamcal.partners.urls")
     service = lazy_import("teamcal.services.partners")
     sync_context = lazy_import("teamcal.services.sync_context")
@@ -95,11 +83,11 @@ def _signed_call() -> sync_context.SignedCall:
     responses={
         201: {
             "description": "invited; status INVITATION_SENT",
-            "content": {"application/json": {"model": Synchronization}},
+            "content": {"application/json": {"model": "protocol.Synchronization"}},
         }
     },
 )
-def create_synchronization(body: SynchronizationCreate) -> tuple[dict[str, Any], int]:
+def create_synchronization(body: protocol.SynchronizationCreate) -> tuple[dict[str, Any], int]:
     created = service.invite(context(), api.principal(app), body, _own_url())
     metrics.add_metric(name="SynchronizationInvited", unit="Count", value=1)
     return created.model_dump(by_alias=True), 201
@@ -109,50 +97,52 @@ def create_synchronization(body: SynchronizationCreate) -> tuple[dict[str, Any],
 def list_synchronizations(
     start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
     max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
-) -> common.Page[Synchronization]:
-    return common.Page[Synchronization].of(
+) -> common.Page[protocol.Synchronization]:
+    return common.Page[protocol.Synchronization].of(
         service.list_synchronizations(context(), api.principal(app)), start_at, max_results
     )
 
 
 @app.get("/synchronization/<synchronizationId>")
-def get_synchronization(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
+def get_synchronization(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.Synchronization:
     return service.get_synchronization(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
 @app.put("/synchronization/<synchronizationId>")
 def update_synchronization(
-    sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: SynchronizationUpdate
-) -> Synchronization:
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: protocol.SynchronizationUpdate
+) -> protocol.Synchronization:
     return service.update(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
 
 
 @app.delete("/synchronization/<synchronizationId>")
-def delete_synchronization(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
+def delete_synchronization(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.Synchronization:
     return service.delete(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
 @app.post("/synchronization/<synchronizationId>/accept")
-def accept(sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: AcceptRequest) -> Synchronization:
+def accept(
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: protocol.AcceptRequest
+) -> protocol.Synchronization:
     return service.accept(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
 
 
 @app.post("/synchronization/<synchronizationId>/reject")
-def reject(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
+def reject(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.Synchronization:
     return service.reject(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
 @app.post("/synchronization/<synchronizationId>/remove-record")
-def remove_record(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
+def remove_record(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.Synchronization:
     return service.remove_record(context(), api.principal(app), path_id(sync_id, "synchronization"))
 
 
 @app.post(
     "/synchronization/<synchronizationId>/mappings",
-    responses={201: {"description": "mapped", "content": {"application/json": {"model": CalendarMapping}}}},
+    responses={201: {"description": "mapped", "content": {"application/json": {"model": "protocol.CalendarMapping"}}}},
 )
 def add_mapping(
-    sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: MappingCreate
+    sync_id: Annotated[str, params.Path(alias="synchronizationId")], body: protocol.MappingCreate
 ) -> tuple[dict[str, Any], int]:
     mapping = service.add_mapping(context(), api.principal(app), path_id(sync_id, "synchronization"), body)
     return mapping.model_dump(by_alias=True), 201
@@ -163,16 +153,16 @@ def list_mappings(
     sync_id: Annotated[str, params.Path(alias="synchronizationId")],
     start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
     max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
-) -> common.Page[CalendarMapping]:
+) -> common.Page[protocol.CalendarMapping]:
     found = service.list_mappings(context(), api.principal(app), path_id(sync_id, "synchronization"))
-    return common.Page[CalendarMapping].of(found, start_at, max_results)
+    return common.Page[protocol.CalendarMapping].of(found, start_at, max_results)
 
 
 @app.delete("/synchronization/<synchronizationId>/mappings/<mappingId>")
 def delete_mapping(
     sync_id: Annotated[str, params.Path(alias="synchronizationId")],
     mapping_id: Annotated[str, params.Path(alias="mappingId")],
-) -> CalendarMapping:
+) -> protocol.CalendarMapping:
     return service.delete_mapping(
         context(), api.principal(app), path_id(sync_id, "synchronization"), path_id(mapping_id, "mapping")
     )
@@ -183,44 +173,46 @@ def partner_calendars(
     sync_id: Annotated[str, params.Path(alias="synchronizationId")],
     start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
     max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
-) -> common.Page[PartnerCalendar]:
+) -> common.Page[protocol.PartnerCalendar]:
     found = service.partner_calendars(context(), api.principal(app), path_id(sync_id, "synchronization"))
-    return common.Page[PartnerCalendar].of(found, start_at, max_results)
+    return common.Page[protocol.PartnerCalendar].of(found, start_at, max_results)
 
 
 # ---------------------------------------------------------------------------- partner webhooks
 @app.get("/partner/v1/hello")
-def hello() -> Hello:
+def hello() -> protocol.Hello:
     return service.hello(context())
 
 
 @app.post(
     "/partner/v1/invitations",
-    responses={201: {"description": "invitation stored", "content": {"application/json": {"model": InvitationOut}}}},
+    responses={
+        201: {"description": "invitation stored", "content": {"application/json": {"model": "protocol.InvitationOut"}}}
+    },
 )
 def receive_invitation() -> tuple[dict[str, Any], int]:
-    answer: InvitationOut = service.receive_invitation(context(), _signed_call())
+    answer: protocol.InvitationOut = service.receive_invitation(context(), _signed_call())
     return answer.model_dump(by_alias=True), 201
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/accept")
-def partner_accepted(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
+def partner_accepted(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.Synchronization:
     return service.partner_accepted(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/reject")
-def partner_rejected(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
+def partner_rejected(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.Synchronization:
     return service.partner_rejected(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/delete")
-def partner_deleted(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> Synchronization:
+def partner_deleted(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.Synchronization:
     return service.partner_deleted(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
 @app.post(
     "/partner/v1/synchronization/<synchronizationId>/mappings",
-    responses={201: {"description": "mapped", "content": {"application/json": {"model": CalendarMapping}}}},
+    responses={201: {"description": "mapped", "content": {"application/json": {"model": "protocol.CalendarMapping"}}}},
 )
 def partner_mapping_added(
     sync_id: Annotated[str, params.Path(alias="synchronizationId")],
@@ -233,19 +225,19 @@ def partner_mapping_added(
 def partner_mapping_removed(
     sync_id: Annotated[str, params.Path(alias="synchronizationId")],
     mapping_id: Annotated[str, params.Path(alias="mappingId")],
-) -> CalendarMapping:
+) -> protocol.CalendarMapping:
     return service.partner_mapping_removed(
         context(), path_id(sync_id, "synchronization"), path_id(mapping_id, "mapping"), _signed_call()
     )
 
 
 @app.get("/partner/v1/synchronization/<synchronizationId>/calendars")
-def calendars_for_partner(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> CalendarsOut:
+def calendars_for_partner(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.CalendarsOut:
     return service.calendars_for_partner(context(), path_id(sync_id, "synchronization"), _signed_call())
 
 
 @app.post("/partner/v1/synchronization/<synchronizationId>/events")
-def receive_change(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> ChangeResult:
+def receive_change(sync_id: Annotated[str, params.Path(alias="synchronizationId")]) -> protocol.ChangeResult:
     result = service.receive_change(context(), path_id(sync_id, "synchronization"), _signed_call())
     metrics.add_metric(name="SyncChangeReceived", unit="Count", value=1)
     return result

@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from teamcal import api, aws
 from teamcal.lazy import lazy_import
-from teamcal.models.tokens import CreatedToken, Token, TokenCreate
 from teamcal.observability import logger, metrics, tracer
 from teamcal.paths import path_id
 from teamcal.settings import get_settings
@@ -24,12 +23,14 @@ if TYPE_CHECKING:  # the same modules, loaded on first use (cold start: teamcal.
     from aws_lambda_powertools.event_handler.openapi import params
 
     from teamcal.models import common
+    from teamcal.models import tokens as models
     from teamcal.services import tokens as service
     from teamcal.storage import authorizer_cache as authorizer_cache_storage
     from teamcal.storage import tokens as storage
 else:
     params = lazy_import("aws_lambda_powertools.event_handler.openapi.params")
     common = lazy_import("teamcal.models.common")
+    models = lazy_import("teamcal.models.tokens")
     service = lazy_import("teamcal.services.tokens")
     authorizer_cache_storage = lazy_import("teamcal.storage.authorizer_cache")
     storage = lazy_import("teamcal.storage.tokens")
@@ -48,11 +49,11 @@ def repository() -> storage.TokenRepository:
     responses={
         201: {
             "description": "created; the plaintext token is in `token` (shown this once)",
-            "content": {"application/json": {"model": CreatedToken}},
+            "content": {"application/json": {"model": "models.CreatedToken"}},
         }
     },
 )
-def create_token(body: TokenCreate) -> tuple[dict[str, Any], int]:
+def create_token(body: models.TokenCreate) -> tuple[dict[str, Any], int]:
     created = service.create_token_as(api.principal(app), repository(), body)
     metrics.add_metric(name="TokenCreated", unit="Count", value=1)
     return created.model_dump(by_alias=True), 201
@@ -62,12 +63,12 @@ def create_token(body: TokenCreate) -> tuple[dict[str, Any], int]:
 def list_tokens(
     start_at: Annotated[int, params.Query(alias="startAt", ge=0)] = 0,
     max_results: Annotated[int | None, params.Query(alias="maxResults", ge=1, le=1000)] = None,
-) -> common.Page[Token]:
-    return common.Page[Token].of(service.list_tokens(repository(), api.principal(app)), start_at, max_results)
+) -> common.Page[models.Token]:
+    return common.Page[models.Token].of(service.list_tokens(repository(), api.principal(app)), start_at, max_results)
 
 
 @app.delete("/token/<tokenId>")
-def revoke_token(token_id: Annotated[str, params.Path(alias="tokenId")]) -> Token:
+def revoke_token(token_id: Annotated[str, params.Path(alias="tokenId")]) -> models.Token:
     return service.revoke_token(repository(), path_id(token_id, "token"), api.principal(app), authorizer_cache())
 
 
@@ -86,6 +87,3 @@ def authorizer_cache() -> authorizer_cache_storage.StageAuthorizerCache | None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.resolve(app, event, context)
-
-
-__all__ = ["CreatedToken", "lambda_handler"]

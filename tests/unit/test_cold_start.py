@@ -3,12 +3,14 @@ request or, under SnapStart, to the before-snapshot hook (:func:`teamcal.api.war
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -29,9 +31,9 @@ NEVER_AT_IMPORT = (
     "dateutil.rrule",
     "recurring_ical_events",
 )
-#: Functions none of whose routes names a model at registration (``responses=``): their import
-#: loads no pydantic model machinery at all (settings are dataclasses; about 60 ms).
-NO_PYDANTIC_AT_IMPORT = ("calendars", "event_types", "events", "google", "jira", "sources")
+#: Functions whose import loads no pydantic model machinery at all (settings are dataclasses;
+#: about 60 ms): all of them, since ``responses=`` names its models (:func:`api.complete_responses`).
+NO_PYDANTIC_AT_IMPORT = REST_FUNCTIONS
 
 
 def test_a_lazy_module_runs_on_first_attribute_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,3 +164,108 @@ def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snap
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+_PROBE_MODELS = """
+import os
+from pydantic import BaseModel
+os.environ["COLD_START_MODELS_PROBE"] = "ran"
+class Body(BaseModel):
+    count: int
+class Created(BaseModel):
+    id: int
+"""
+_PROBE_APP = """
+from __future__ import annotations
+from typing import Any
+from teamcal import api
+from teamcal.lazy import lazy_import
+models = lazy_import("cold_start_models_probe")
+CREATED = {201: {"description": "created", "content": {"application/json": {"model": "models.Created"}}}}
+app = api.make_resolver()
+
+@app.post("/probe", responses=CREATED)
+def probe(body: models.Body) -> tuple[dict[str, Any], int]:
+    return {"id": body.count}, 201
+
+@app.get("/other")
+def other() -> dict[str, Any]:
+    return {}
+
+def eager() -> api.Resolver:
+    # the same routes with the model class itself in responses=
+    same = api.make_resolver()
+    created = {201: {"description": "created", "content": {"application/json": {"model": models.Created}}}}
+    same.post("/probe", responses=created)(probe)
+    same.get("/other")(other)
+    return same
+
+def misnamed() -> api.Resolver:
+    wrong = api.make_resolver()
+    bad = {201: {"description": "created", "content": {"application/json": {"model": "nowhere.Created"}}}}
+    wrong.post("/probe", responses=bad)(probe)
+    return wrong
+"""
+
+
+def _probe_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    (tmp_path / "cold_start_models_probe.py").write_text(_PROBE_MODELS)
+    (tmp_path / "cold_start_app_probe.py").write_text(_PROBE_APP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("COLD_START_MODELS_PROBE", raising=False)
+    for name in ("cold_start_models_probe", "cold_start_app_probe"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    return importlib.import_module("cold_start_app_probe")
+
+
+def _request(method: str, path: str, body: str | None = None) -> dict[str, object]:
+    return {**_event(body or ""), "httpMethod": method, "path": f"{api.BASE_PATH}{path}", "resource": path}
+
+
+def test_a_model_named_in_responses_is_imported_by_its_routes_first_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a route whose responses= names its model through a lazy module
+    probe = _probe_app(tmp_path, monkeypatch)
+    route = next(r for r in probe.app.routes() if r.path == "/probe")
+    # When the module is imported, Then the models are not
+    assert "COLD_START_MODELS_PROBE" not in os.environ
+    # nor when another route answers
+    assert probe.app.resolve(_request("GET", "/other"), None)["statusCode"] == 200
+    assert "COLD_START_MODELS_PROBE" not in os.environ
+    assert route.responses[201]["content"]["application/json"]["model"] == "models.Created"
+    # When the route's first request is invalid, Then it gets the 400 with Jira's body
+    bad = probe.app.resolve(_request("POST", "/probe", '{"count": "many"}'), None)
+    assert bad["statusCode"] == 400
+    assert json.loads(bad["body"]) == {
+        "errorMessages": ["count: Input should be a valid integer, unable to parse string as an integer"],
+        "errors": {"count": "Input should be a valid integer, unable to parse string as an integer"},
+    }
+    # and the route's responses now hold the class; the declared dict is left as it was
+    models = sys.modules["cold_start_models_probe"]
+    assert route.responses[201]["content"]["application/json"]["model"] is models.Created
+    assert probe.CREATED[201]["content"]["application/json"]["model"] == "models.Created"
+    good = probe.app.resolve(_request("POST", "/probe", '{"count": 3}'), None)
+    assert (good["statusCode"], json.loads(good["body"])) == (201, {"id": 3})
+
+
+def test_a_named_model_documents_the_route_as_the_class_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    probe = _probe_app(tmp_path, monkeypatch)
+    named = probe.app.get_openapi_json_schema(title="t", version="1")
+    assert "COLD_START_MODELS_PROBE" in os.environ  # generating the document resolved the name
+    assert '"#/components/schemas/Created"' in named
+    assert named == probe.eager().get_openapi_json_schema(title="t", version="1")
+
+
+def test_warm_resolves_named_models_and_a_wrong_name_fails_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = _probe_app(tmp_path, monkeypatch)
+    api.warm(probe.app)
+    route = next(r for r in probe.app.routes() if r.path == "/probe")
+    assert (
+        route.responses[201]["content"]["application/json"]["model"] is sys.modules["cold_start_models_probe"].Created
+    )
+    assert route.dependant.response_extra_models  # Powertools analysed the 201's model
+    with pytest.raises(NameError):
+        api.warm(probe.misnamed())

@@ -12,7 +12,7 @@ import binascii
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -40,6 +40,10 @@ from teamcal.idempotency import idempotency_key, run_once
 from teamcal.lazy import load_all
 from teamcal.observability import logger, metrics
 from teamcal.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.api_gateway import Route
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
 #: The path CCJ clients append to their base URL (CCJ reference, "URL Structure").
 BASE_PATH = "/rest/brizo-calendar/api/1"
@@ -106,6 +110,12 @@ class Resolver(APIGatewayRestResolver):
     made, exactly as Powertools' constructor makes them, by :meth:`prepare`, which :meth:`resolve`
     calls (once) and a SnapStart before-snapshot hook calls ahead (:func:`warm`).
     The OpenAPI document is the same: Powertools reads the flag when it generates it.
+
+    A route's ``responses=`` may name its models instead of holding them (``{"model":
+    "models.CreatedToken"}``), so registering the route imports no model: the names are resolved
+    by :func:`complete_responses` when Powertools first reads them, i.e. by the request
+    validation middleware before it analyses the route (its first request), by
+    :meth:`get_openapi_schema`, and by :func:`warm`.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -122,7 +132,16 @@ class Resolver(APIGatewayRestResolver):
             OpenAPIResponseValidationMiddleware,
         )
 
-        self._request_validation_middleware = OpenAPIRequestValidationMiddleware()  # type: ignore[no-untyped-call]
+        class RequestValidation(OpenAPIRequestValidationMiddleware):
+            """Powertools' request validation, after the route's ``responses=`` models are
+            resolved (:func:`complete_responses`): it is what analyses a route on its first
+            request (``Route.dependant``, which reads ``Route.responses``)."""
+
+            def handler(self, app: Any, next_middleware: Any) -> Any:
+                complete_responses(app.context["_route"])
+                return super().handler(app, next_middleware)
+
+        self._request_validation_middleware = RequestValidation()  # type: ignore[no-untyped-call]
         self._response_validation_middleware = OpenAPIResponseValidationMiddleware(
             validation_serializer=None,  # Powertools passes its ``serializer`` argument: None here
             has_response_validation_error=self._has_response_validation_error,
@@ -133,6 +152,62 @@ class Resolver(APIGatewayRestResolver):
         """Powertools' ``resolve`` after :meth:`prepare`."""
         self.prepare()
         return super().resolve(event, context)
+
+    def routes(self) -> list[Route]:
+        """Every registered route (one per method), in Powertools' order for its OpenAPI document."""
+        return [*self._dynamic_routes, *self._static_routes]
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+        """Powertools' OpenAPI document (same arguments) after :func:`complete_responses` on every route."""
+        for route in self.routes():
+            complete_responses(route)
+        return super().get_openapi_schema(**kwargs)
+
+
+def complete_responses(route: Route) -> None:
+    """Resolve the model names of a route's ``responses=`` into the classes they name (idempotent).
+
+    A content entry of ``responses=`` may give its ``model`` as a dotted name, e.g.
+    ``{201: {"description": "created", "content": {"application/json": {"model": "models.Token"}}}}``:
+    its first part is looked up in the route function's module namespace (where Powertools also
+    resolves the function's string annotations) and the rest as attributes, so a model behind a
+    :func:`teamcal.lazy.lazy_import` module is imported only now. Powertools reads
+    ``Route.responses`` only when it analyses the route (``Route.dependant``) and when it generates
+    the OpenAPI document (``Route._get_openapi_path``); :class:`Resolver` calls this before both.
+    The route gets new dicts; the declared ones are left as they are (routes may share them).
+
+    Raises:
+        NameError: the route's module has no such name, or what it names has no such attribute
+            (unlike a string annotation, which Powertools leaves unresolved).
+    """
+    responses: dict[int, Mapping[str, Any]] = dict(route.responses or {})
+
+    def named(entry: Mapping[str, Any]) -> bool:
+        return isinstance(entry.get("model"), str)
+
+    if not any(named(entry) for response in responses.values() for entry in (response.get("content") or {}).values()):
+        return
+    namespace: dict[str, Any] = getattr(route.func, "__globals__", {})
+    for status, response in responses.items():
+        content: Mapping[str, Mapping[str, Any]] = response.get("content") or {}
+        if any(named(entry) for entry in content.values()):
+            resolved = {
+                media: {**entry, "model": _named_model(entry["model"], namespace)} if named(entry) else entry
+                for media, entry in content.items()
+            }
+            responses[status] = {**response, "content": resolved}
+    route.responses = responses  # type: ignore[assignment]
+
+
+def _named_model(name: str, namespace: Mapping[str, Any]) -> Any:
+    head, *attributes = name.split(".")
+    try:
+        value = namespace[head]
+        for attribute in attributes:
+            value = getattr(value, attribute)
+    except (KeyError, AttributeError) as e:
+        raise NameError(f"responses= names {name!r}, which the route's module does not define") from e
+    return value
 
 
 def make_resolver() -> Resolver:
@@ -175,13 +250,15 @@ def make_resolver() -> Resolver:
 
 def warm(app: Resolver) -> None:
     """Do now what the first request would: make the validation middlewares, run every module
-    :func:`teamcal.lazy.lazy_import` deferred, and analyse every route's signature (Powertools'
+    :func:`teamcal.lazy.lazy_import` deferred, resolve the models ``responses=`` names
+    (:func:`complete_responses`), and analyse every route's signature (Powertools'
     ``Route.dependant``: its parameters, body and response fields, whose pydantic schemas are built
     then), and build every teamcal model whose build was deferred (:func:`build_models`). Under
     SnapStart this runs before the snapshot (:func:`make_resolver` registers it)."""
     app.prepare()
     load_all()
-    for route in (*app._static_routes, *app._dynamic_routes):
+    for route in app.routes():
+        complete_responses(route)
         route.dependant  # noqa: B018 - the property computes and caches the analysis
         route.body_field  # noqa: B018
     build_models()
