@@ -118,11 +118,8 @@ def test_warm_does_what_the_first_request_would() -> None:
     assert hasattr(app, "_request_validation_middleware")
 
 
-@pytest.mark.parametrize("name", REST_FUNCTIONS)
-def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snapshot(name: str) -> None:
-    """Import: no validation machinery, no route analysis, no iCalendar / recurrence libraries.
-    The before-snapshot hooks then load all of it, analyse every route and build every teamcal
-    model whose build was deferred, so a restored environment builds nothing on its first request."""
+def _function_env(name: str) -> dict[str, str]:
+    """The environment ``functions/<name>/app.py`` runs with (template.yaml's), this checkout's layer first."""
     tpl = Template.from_file(stack="coldstart")
     functions = {tpl.function_module(lid): lid for lid, _ in tpl.of_type("AWS::Serverless::Function")}
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
@@ -135,6 +132,15 @@ def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snap
         }
     )
     env.update(tpl.function_environment(functions[f"functions.{name}.app"]))
+    return env
+
+
+@pytest.mark.parametrize("name", REST_FUNCTIONS)
+def test_a_rest_function_defers_its_routes_work_to_the_first_request_or_the_snapshot(name: str) -> None:
+    """Import: no validation machinery, no route analysis, no iCalendar / recurrence libraries.
+    The before-snapshot hooks then load all of it, analyse every route and build every teamcal
+    model whose build was deferred, so a restored environment builds nothing on its first request."""
+    env = _function_env(name)
     plain = name in NO_PYDANTIC_AT_IMPORT
     code = textwrap.dedent(
         f"""
@@ -269,3 +275,23 @@ def test_warm_resolves_named_models_and_a_wrong_name_fails_there(
     assert route.dependant.response_extra_models  # Powertools analysed the 201's model
     with pytest.raises(NameError):
         api.warm(probe.misnamed())
+
+
+def test_the_replication_outbox_imports_no_models() -> None:
+    """The outbox turns stream records into queue messages from their plain images: its import
+    loads neither pydantic's model machinery nor the event model and the sync context (which the
+    sender and the receiver need)."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import functions.partners_outbox.app
+        loaded = sorted(
+            m for m in ("pydantic.main", "teamcal.models.event_record", "teamcal.services.sync_context")
+            if m in sys.modules
+        )
+        print(loaded)
+        """
+    )
+    env = _function_env("partners_outbox")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr[-3000:]

@@ -4,11 +4,13 @@ stored state came from, reading an event that may be gone."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teamcal.errors import NotFoundError
-from teamcal.models.event_record import EventRecord
-from teamcal.services.sync_context import SyncContext
+
+if TYPE_CHECKING:  # annotations only: the outbox imports this module without the models (cold start)
+    from teamcal.models.event_record import EventRecord
+    from teamcal.services.sync_context import SyncContext
 
 #: The mapping directions that send our changes to the partner.
 PUSHES = ("PUSH", "BOTH")
