@@ -4,7 +4,7 @@ A REST function's routes name their models, services and repositories through mo
 (``models.CalendarCreate``, ``service.create_calendar``) returned by :func:`lazy_import`: the
 module's code runs on the first attribute read, i.e. when a request first reaches a route that
 needs it (Powertools resolves a route's annotations on its first request, not at registration).
-Under Lambda SnapStart, :func:`teamcal.api.prepare` loads every lazy module and builds every
+Under Lambda SnapStart, :func:`teamcal.api.warm` loads every lazy module and builds every
 route's validation before the snapshot, so restored environments start with all of it loaded.
 
 Mechanism: :class:`importlib.util.LazyLoader` (standard library). A module already imported is
