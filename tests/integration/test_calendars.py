@@ -10,7 +10,7 @@ import pytest
 from teamcal import aws as teamcal_aws
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError
-from teamcal.models.calendars import CalendarUpdate
+from teamcal.models.calendars import CalendarRecord, CalendarUpdate
 from teamcal.services import calendars as service
 from teamcal.services.stores import ConfigStores
 from teamcal.settings import get_settings
@@ -433,10 +433,10 @@ def test_a_write_racing_between_read_and_write_loses_with_409(aws: None) -> None
     created = service.create_calendar(plain, owner, CalendarCreate(value=CALENDAR_VALUE))
 
     class RacingRepository(CalendarRepository):
-        def get(self, calendar_id: int) -> dict[str, Any] | None:
+        def get(self, calendar_id: int) -> CalendarRecord | None:
             found = super().get(calendar_id)
             assert found is not None
-            super().update(calendar_id, {"value": '{"name":"other writer"}'}, int(found["version"]), 1)
+            super().update(calendar_id, {"value": '{"name":"other writer"}'}, found.version, 1)
             return found
 
     racing = ConfigStores(RacingRepository(client, settings.calendars_table), plain.sources, plain.event_types)

@@ -81,6 +81,7 @@ from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from teamcal.models.calendars import CalendarRecord, CalendarSettings
 from teamcal.models.origin import Origin, OriginKind
 from teamcal.models.sources import SourceRecord
+from teamcal.models.token_record import TokenRecord
 from teamcal.models.tokens import TokenCreate
 from teamcal.models.values import PermissionGrant
 from teamcal.partners.protocol import Scope
@@ -573,8 +574,8 @@ def require_token_grant(caller: Principal, request: TokenCreate) -> None:
         raise ForbiddenError("the new token would reach further than this token", problems)
 
 
-def manages_token(caller: Principal, record: Mapping[str, object]) -> bool:
+def manages_token(caller: Principal, record: TokenRecord) -> bool:
     """Whether ``caller`` may see and revoke the stored token ``record`` (rule 14)."""
     if not caller.admin:
         return False
-    return is_root_admin(caller) or record.get("createdBy") == caller.token_id
+    return is_root_admin(caller) or record.created_by == caller.token_id

@@ -17,7 +17,7 @@ A calendar's ``value`` is ``{"name", "description", "usersFromEvents"}`` plus te
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -91,13 +91,16 @@ class CalendarUpdate(CalendarSettings):
 
 
 class CalendarRecord(BaseModel):
-    """A stored calendar: everything GET shows plus ``status`` and the ids of its sources.
+    """A stored calendar (calendars table item ``CAL#<id>`` / ``CAL``, see
+    :mod:`teamcal.storage.calendars`): everything GET shows plus ``status`` and the ids of its
+    sources, attribute names as stored.
 
     ``status`` is ``ACTIVE``, or ``DELETING`` while a DELETE cascade is under way (the calendar is
-    then invisible: GET answers 404 and listings skip it).
+    then invisible: GET answers 404 and listings skip it). Attributes this model does not name are
+    kept as stored, so :meth:`item` gives back exactly the item read (no migration).
     """
 
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True, extra="allow")
 
     id: int
     user: str
@@ -114,6 +117,22 @@ class CalendarRecord(BaseModel):
     updated: int
     status: CalendarStatus = "ACTIVE"
     source_ids: list[int] = Field(default_factory=list, alias="sourceIds")
+
+    @property
+    def active(self) -> bool:
+        """Exists and is not being deleted."""
+        return self.status == "ACTIVE"
+
+    def item(self) -> dict[str, Any]:
+        """The stored form: the wire names of the attributes read or set (defaults not stored
+        stay absent), unknown attributes included; ``sourceIds`` is a set (a DynamoDB number set,
+        as the sources repository maintains it) and absent when empty."""
+        item = self.model_dump(by_alias=True, exclude_unset=True)
+        if "sourceIds" in item:
+            ids = item.pop("sourceIds")
+            if ids:
+                item["sourceIds"] = set(ids)
+        return item
 
     def summary(self, sources: list[Source]) -> CalendarSummary:
         """The ``GET /calendar`` item form."""

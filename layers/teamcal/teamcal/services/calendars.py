@@ -77,8 +77,8 @@ def list_calendars(stores: ConfigStores, principal: Principal, start_at: int = 0
     event type is embedded). Independent of the number of calendars: not N+1.
     """
     ids = scope_ids(principal)
-    raw = stores.calendars.list_active() if ids is None else stores.calendars.get_many(ids)
-    calendars = [c for c in map(CalendarRecord.model_validate, raw) if is_active(c) and can_view(principal, c)]
+    found = stores.calendars.list_active() if ids is None else stores.calendars.get_many(ids)
+    calendars = [c for c in found if is_active(c) and can_view(principal, c)]
     calendars.sort(key=lambda c: (c.created, c.id))
     calendars = calendars[start_at:]
     sources = sources_of(stores, calendars, principal)
@@ -101,8 +101,13 @@ def _missing(calendar_id: int) -> NotFoundError:
     return NotFoundError(f"calendar {calendar_id} not found")
 
 
-def _grant(value: PermissionGrant | None) -> dict[str, list[str]]:
-    return (value or PermissionGrant()).model_dump()
+def _grant(value: PermissionGrant | None) -> PermissionGrant:
+    """A sent grant, or the empty one (both lists set, so both are stored)."""
+    return (
+        PermissionGrant(groups=list(value.groups), users=list(value.users))
+        if value
+        else PermissionGrant(groups=[], users=[])
+    )
 
 
 def create_calendar(stores: ConfigStores, principal: Principal, body: CalendarCreate) -> CalendarDetail:
@@ -120,29 +125,29 @@ def create_calendar(stores: ConfigStores, principal: Principal, body: CalendarCr
     parse_value(body.value, CalendarValue)
     now = now_ms()
     for attempt in range(3):
-        record = {
-            "id": new_id(),
-            "user": owner,
-            "value": body.value,
-            "publicCalendar": bool(body.public_calendar),
-            "calendarEditable": bool(body.calendar_editable),
-            "permCalendarEdit": _grant(body.perm_calendar_edit),
-            "eventsEditable": bool(body.events_editable),
-            "permEventsEdit": _grant(body.perm_events_edit),
-            "eventReporterEdit": bool(body.event_reporter_edit),
-            "permCalendarView": _grant(body.perm_calendar_view),
-            "version": 1,
-            "created": now,
-            "updated": now,
-            "status": "ACTIVE",
-        }
+        record = CalendarRecord(
+            id=new_id(),
+            user=owner,
+            value=body.value,
+            public_calendar=bool(body.public_calendar),
+            calendar_editable=bool(body.calendar_editable),
+            perm_calendar_edit=_grant(body.perm_calendar_edit),
+            events_editable=bool(body.events_editable),
+            perm_events_edit=_grant(body.perm_events_edit),
+            event_reporter_edit=bool(body.event_reporter_edit),
+            perm_calendar_view=_grant(body.perm_calendar_view),
+            version=1,
+            created=now,
+            updated=now,
+            status="ACTIVE",
+        )
         try:
             stores.calendars.create(record)
             break
         except ConflictError:
             if attempt == 2:
                 raise
-    return CalendarRecord.model_validate(record).detail([])
+    return record.detail([])
 
 
 def _changes(body: CalendarUpdate) -> dict[str, object]:
@@ -197,7 +202,7 @@ def update_calendar(
     if body.value is not None:
         parse_value(body.value, CalendarValue)
     version = expected_version(calendar.version, body.version, if_match, f"calendar {calendar.id}")
-    updated = CalendarRecord.model_validate(stores.calendars.update(calendar.id, _changes(body), version, now_ms()))
+    updated = stores.calendars.update(calendar.id, _changes(body), version, now_ms())
     return updated.detail(sources_of(stores, [updated], principal)[updated.id])
 
 
@@ -229,13 +234,12 @@ def delete_calendar(
         ConflictError: a concurrent write changed the calendar as the deletion started.
         RetryableError: the function is about to time out (repeat the request to finish).
     """
-    raw = stores.calendars.get(calendar_id)
-    if raw is None:
+    calendar = stores.calendars.get(calendar_id)
+    if calendar is None:
         raise NotFoundError(f"calendar {calendar_id} not found")
-    calendar = CalendarRecord.model_validate(raw)
     require(principal, Action.DELETE_CALENDAR, calendar, missing=_missing(calendar_id), deleting_ok=True)
     if is_active(calendar):
-        marked = CalendarRecord.model_validate(stores.calendars.mark_deleting(calendar.id, calendar.version, now_ms()))
+        marked = stores.calendars.mark_deleting(calendar.id, calendar.version, now_ms())
     else:
         marked = calendar
     # The sources as of the mark: none can be added after it.
@@ -249,10 +253,9 @@ def resume_deletions(stores: ConfigStores, events: EventCleanup) -> list[int]:
     the ids of the calendars deleted. One Query, then the cascade of each."""
     done: list[int] = []
     for listed in stores.calendars.list_deleting():
-        raw = stores.calendars.get(int(listed["id"]))  # the index may lag; sourceIds must not
-        if raw is None:
+        calendar = stores.calendars.get(listed.id)  # the index may lag; sourceIds must not
+        if calendar is None:
             continue
-        calendar = CalendarRecord.model_validate(raw)
         _finish_deletion(stores, events, calendar, None)
         done.append(calendar.id)
     return done

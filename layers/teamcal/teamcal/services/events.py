@@ -112,8 +112,7 @@ def _source_and_calendar(
     source = stores.config.sources.get(source_id)
     if source is None or not source.active:
         raise missing
-    raw = stores.config.calendars.get(source.calendar_id)
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = stores.config.calendars.get(source.calendar_id)
     return source, require(principal, Action.VIEW, calendar, source, missing=missing)
 
 
@@ -131,8 +130,7 @@ def _load(stores: EventStores, principal: Principal, event_id: int) -> tuple[Eve
         record = stores.events.get(event_id)
     except NotFoundError:
         raise NotFoundError(f"event {event_id} not found") from None
-    raw = stores.config.calendars.get(record.calendar_id)
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = stores.config.calendars.get(record.calendar_id)
     return record, require(
         principal, Action.VIEW, calendar, record, missing=NotFoundError(f"event {event_id} not found")
     )
@@ -513,8 +511,7 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
         raise InvalidInputError("Give exactly one of calendarId, sourceId or sourceIds", {"calendarId": "required"})
     out: dict[int, set[int]] = {}
     if request.calendar_id is not None:
-        raw = stores.config.calendars.get(request.calendar_id)
-        calendar = CalendarRecord.model_validate(raw) if raw else None
+        calendar = stores.config.calendars.get(request.calendar_id)
         require(principal, Action.VIEW, calendar, missing=NotFoundError(f"calendar {request.calendar_id} not found"))
         assert calendar is not None
         sources = stores.config.sources.get_many(calendar.source_ids)

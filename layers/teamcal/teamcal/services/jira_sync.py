@@ -180,7 +180,7 @@ class SyncOptions:
 def jira_sources(config: ConfigStores) -> list[tuple[SourceRecord, CalendarRecord]]:
     """Every ACTIVE Jira-backed source of every ACTIVE calendar, with its calendar (one Query on
     the calendars index, then one BatchGetItem per 100 sources)."""
-    calendars = [CalendarRecord.model_validate(c) for c in config.calendars.list_active()]
+    calendars = config.calendars.list_active()
     by_id = {c.id: c for c in calendars if c.source_ids}
     wanted = [s for c in by_id.values() for s in c.source_ids]
     found: list[tuple[SourceRecord, CalendarRecord]] = []

@@ -134,7 +134,7 @@ def _manager_fields(ctx: SyncContext, principal: Principal) -> dict[str, Any]:
 
 
 def _calendars(ctx: SyncContext, ids: frozenset[int]) -> list[CalendarRecord]:
-    return [CalendarRecord.model_validate(raw) for raw in ctx.config.calendars.get_many(ids)] if ids else []
+    return ctx.config.calendars.get_many(ids) if ids else []
 
 
 def _update(ctx: SyncContext, sync_id: int, change: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,8 +169,7 @@ def _visible(sync: Mapping[str, Any], now: int) -> bool:
 
 
 def _calendar(ctx: SyncContext, calendar_id: int) -> CalendarRecord | None:
-    raw = ctx.config.calendars.get(calendar_id)
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = ctx.config.calendars.get(calendar_id)
     return calendar if is_active(calendar) else None
 
 
@@ -697,8 +696,8 @@ def calendars_for_partner(ctx: SyncContext, sync_id: int, call: SignedCall) -> C
     scope shows the partner (at most 1,000 calendars)."""
     sync, _ = authenticate(ctx, sync_id, call, "key")
     reach = partner_reach(sync)
-    calendars = [c for c in ctx.config.calendars.list_active() if reach.covers_calendar(int(c["id"]))][:1000]
-    source_ids = [int(s) for c in calendars for s in c.get("sourceIds") or []]
+    calendars = [c for c in ctx.config.calendars.list_active() if reach.covers_calendar(c.id)][:1000]
+    source_ids = [s for c in calendars for s in c.source_ids]
     types: dict[int, set[str]] = {}
     for source in ctx.config.sources.get_many(source_ids):
         if source.active and reach.covers_type(source.event_type_key):
@@ -706,9 +705,9 @@ def calendars_for_partner(ctx: SyncContext, sync_id: int, call: SignedCall) -> C
     values = [
         PartnerCalendar.model_validate(
             {
-                "id": int(c["id"]),
-                "name": _calendar_name(str(c.get("value") or "")),
-                "eventTypes": sorted(types.get(int(c["id"]), ())),
+                "id": c.id,
+                "name": _calendar_name(c.value),
+                "eventTypes": sorted(types.get(c.id, ())),
             }
         )
         for c in calendars

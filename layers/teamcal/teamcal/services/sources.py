@@ -109,8 +109,7 @@ def sources_of(stores: ConfigStores, calendars: list[CalendarRecord], principal:
 
 def load_calendar(stores: ConfigStores, calendar_id: int) -> CalendarRecord | None:
     """The ACTIVE calendar with ``calendar_id``, or ``None`` (absent or being deleted)."""
-    raw = stores.calendars.get(calendar_id)
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = stores.calendars.get(calendar_id)
     return calendar if is_active(calendar) else None
 
 
@@ -123,8 +122,7 @@ def _visible_source(
     record = stores.sources.get(source_id)
     if record is None or not (deleting_ok or is_active(record)):
         raise missing
-    raw = stores.calendars.get(record.calendar_id)
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = stores.calendars.get(record.calendar_id)
     if calendar is None or not (deleting_ok or is_active(calendar)) or not can_view(principal, calendar):
         raise missing
     if not item_visible(principal, calendar, record):

@@ -5,18 +5,24 @@ calendars; the token decides whether calendars and sources may be edited and del
 
 :mod:`teamcal.access` (with the calendar and partner models it reads) is imported inside the
 functions that manage tokens: the authorizer, which only runs :func:`authenticate` on every
-uncached request, never loads it (cold start).
+uncached request, never loads it (cold start); nor does it load the pydantic wire models of
+:mod:`teamcal.models.tokens`, imported inside the functions that answer the admin API.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from teamcal.auth.principal import Principal
 from teamcal.auth.tokens import generate_token, hash_token, token_hint
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError, UnauthorizedError
 from teamcal.ids import new_id, now_ms
-from teamcal.models.tokens import CreatedToken, Token, TokenCreate
+from teamcal.models.token_record import TokenRecord
 from teamcal.storage.authorizer_cache import AuthorizerCache
-from teamcal.storage.tokens import TokenRepository, principal_of
+from teamcal.storage.tokens import TokenRepository
+
+if TYPE_CHECKING:
+    from teamcal.models.tokens import CreatedToken, Token, TokenCreate
 
 _FIELDS = {
     "name",
@@ -49,18 +55,29 @@ def create_token(
         InvalidInputError: ``plaintext`` is given but shorter than 20 characters.
         ConflictError: ``plaintext`` is already in use.
     """
+    from teamcal.models.tokens import CreatedToken  # lazily: the authorizer never loads pydantic
+
     if plaintext is not None and len(plaintext) < 20:
         raise InvalidInputError.for_field("token", "a fixed token must be at least 20 characters")
     secret = plaintext or generate_token()
     for _ in range(3):
-        record = {
-            **request.model_dump(by_alias=True),
-            "id": new_id(),
-            "hint": token_hint(secret),
-            "created": now_ms(),
-            "createdBy": created_by,
-            "tokenHash": hash_token(secret),
-        }
+        record = TokenRecord(
+            id=new_id(),
+            name=request.name,
+            user=request.user,
+            all_calendars=request.all_calendars,
+            calendar_ids=tuple(request.calendar_ids),
+            groups=tuple(request.groups),
+            edit_calendars=request.edit_calendars,
+            delete_calendars=request.delete_calendars,
+            edit_sources=request.edit_sources,
+            delete_sources=request.delete_sources,
+            admin=request.admin,
+            hint=token_hint(secret),
+            created=now_ms(),
+            created_by=created_by,
+            token_hash=hash_token(secret),
+        )
         try:
             repo.put(record)
             break
@@ -94,6 +111,7 @@ def list_tokens(repo: TokenRepository, caller: Principal | None = None) -> list[
     if caller is not None:
         caller.require_admin()
     from teamcal.access import manages_token  # lazily: the authorizer never loads it
+    from teamcal.models.tokens import Token
 
     return [Token.model_validate(_shown(r)) for r in repo.list() if caller is None or manages_token(caller, r)]
 
@@ -111,8 +129,9 @@ def revoke_token(
             revealed).
     """
     caller.require_admin()
-    found = next((r for r in repo.list() if int(str(r["id"])) == token_id), None)
+    found = next((r for r in repo.list() if r.id == token_id), None)
     from teamcal.access import manages_token  # lazily: the authorizer never loads it
+    from teamcal.models.tokens import Token
 
     if found is None or not manages_token(caller, found):
         raise NotFoundError(f"token {token_id} not found")
@@ -131,8 +150,9 @@ def authenticate(repo: TokenRepository, token: str) -> Principal:
     record = repo.get_by_hash(hash_token(token))
     if record is None:
         raise UnauthorizedError("unknown or revoked token")
-    return principal_of(record)
+    return record.principal()
 
 
-def _shown(record: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in record.items() if k in _FIELDS}
+def _shown(record: TokenRecord) -> dict[str, object]:
+    """The API's fields of a stored token (never its hash)."""
+    return {k: v for k, v in record.item().items() if k in _FIELDS}

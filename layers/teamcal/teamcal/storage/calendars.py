@@ -12,6 +12,10 @@ Item shape (table keys ``pk``/``sk``, index ``gsi1`` on ``gsi1pk``/``gsi1sk``, A
   transaction that creates or deletes a source — see :mod:`teamcal.storage.sources`; absent when
   empty).
 
+Reads return :class:`~teamcal.models.calendars.CalendarRecord` values, ``create`` takes one;
+``update`` takes the changed attributes only (a partial SET, so a concurrent source creation's
+``sourceIds`` is not lost).
+
 Access paths and their cost: one calendar = 1 strongly consistent GetItem; the calendars of a
 scoped token = BatchGetItem (1 call per 100 ids); every calendar (all-calendars tokens) = a Query
 on ``gsi1pk = "CALS"`` (1 call per MB); calendars left half-deleted = a Query on
@@ -27,6 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.errors import ConflictError
+from teamcal.models.calendars import CalendarRecord
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import batch_get, error_code, versioned_update
 
@@ -46,12 +51,13 @@ def calendar_key(calendar_id: int) -> dict[str, Any]:
     return {"pk": value(calendar_pk(calendar_id)), "sk": value(SK)}
 
 
-def _record(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
+def _record(item: Mapping[str, Any]) -> CalendarRecord:
+    """A deserialized item → its record (index keys dropped, every other attribute kept)."""
+    return CalendarRecord.model_validate({k: v for k, v in item.items() if k not in _INDEX_KEYS})
 
 
 class CalendarRepository:
-    """Stores calendar records (plain dicts with the wire names, see the module docstring).
+    """Stores calendars as :class:`~teamcal.models.calendars.CalendarRecord` (see the module docstring).
 
     ``client`` is a boto3 DynamoDB client; ``table`` the calendars table name.
     """
@@ -60,27 +66,30 @@ class CalendarRepository:
         self._client = client
         self._table = table
 
-    def create(self, record: Mapping[str, Any]) -> None:
-        """Insert a new calendar record (with ``id``, ``version`` 1 and ``status`` ACTIVE).
+    def create(self, record: CalendarRecord) -> None:
+        """Insert a new calendar (with ``id``, ``version`` 1 and ``status`` ACTIVE).
 
         Raises:
+            TypeError: ``record`` is not a :class:`CalendarRecord` (a dict is not written).
             ConflictError: the id is taken (the caller draws a new one).
         """
+        if not isinstance(record, CalendarRecord):
+            raise TypeError(f"a CalendarRecord is written, not {type(record).__name__}")
         item = {
-            **record,
-            "pk": calendar_pk(record["id"]),
+            **record.item(),
+            "pk": calendar_pk(record.id),
             "sk": SK,
             "gsi1pk": ACTIVE_PK,
-            "gsi1sk": f"{int(record['created']):015d}#{int(record['id']):016d}",
+            "gsi1sk": f"{record.created:015d}#{record.id:016d}",
         }
         try:
             self._client.put_item(
                 TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as e:
-            raise translate(e, f"calendar id {record['id']} is taken") from e
+            raise translate(e, f"calendar id {record.id} is taken") from e
 
-    def get(self, calendar_id: int) -> dict[str, Any] | None:
+    def get(self, calendar_id: int) -> CalendarRecord | None:
         """The calendar record (any status), strongly consistent; ``None`` when absent."""
         try:
             out = self._client.get_item(TableName=self._table, Key=calendar_key(calendar_id), ConsistentRead=True)
@@ -88,20 +97,20 @@ class CalendarRepository:
             raise translate(e) from e
         return _record(deserialize(out["Item"])) if "Item" in out else None
 
-    def get_many(self, calendar_ids: Iterable[int]) -> list[dict[str, Any]]:
+    def get_many(self, calendar_ids: Iterable[int]) -> list[CalendarRecord]:
         """The records of the calendars that exist among ``calendar_ids`` (any status), by id."""
         items = batch_get(self._client, self._table, [(calendar_pk(i), SK) for i in calendar_ids])
-        return sorted((_record(i) for i in items), key=lambda r: int(r["id"]))
+        return sorted((_record(i) for i in items), key=lambda r: r.id)
 
-    def list_active(self) -> list[dict[str, Any]]:
+    def list_active(self) -> list[CalendarRecord]:
         """Every ACTIVE calendar, oldest first (a Query on ``gsi1``; eventually consistent)."""
         return self._list(ACTIVE_PK)
 
-    def list_deleting(self) -> list[dict[str, Any]]:
+    def list_deleting(self) -> list[CalendarRecord]:
         """Calendars whose DELETE cascade has not finished, ordered by id."""
         return self._list(DELETING_PK)
 
-    def _list(self, partition: str) -> list[dict[str, Any]]:
+    def _list(self, partition: str) -> list[CalendarRecord]:
         return [
             _record(item)
             for item in query_all(
@@ -115,7 +124,7 @@ class CalendarRepository:
 
     def update(
         self, calendar_id: int, changes: Mapping[str, Any], expected_version: int, now_ms: int
-    ) -> dict[str, Any]:
+    ) -> CalendarRecord:
         """SET ``changes`` (wire names) on an ACTIVE calendar still at ``expected_version``.
 
         ``version`` becomes ``expected_version + 1`` and ``updated`` ``now_ms``; ``sourceIds`` is
@@ -135,7 +144,7 @@ class CalendarRepository:
             ) from e
         return _record(deserialize(out["Attributes"]))
 
-    def mark_deleting(self, calendar_id: int, expected_version: int, now_ms: int) -> dict[str, Any]:
+    def mark_deleting(self, calendar_id: int, expected_version: int, now_ms: int) -> CalendarRecord:
         """Start a DELETE cascade: ``status = DELETING``, moved out of the listing partition.
 
         Conditional on ``expected_version`` so a racing PUT either lands first (and this fails with

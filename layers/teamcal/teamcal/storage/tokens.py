@@ -3,8 +3,13 @@
 Item shapes (table keys ``pk``/``sk``, index ``gsi1`` on ``gsi1pk``/``gsi1sk``):
 
 * a token: ``pk = "TOKEN#<sha256 hex>"``, ``sk = "TOKEN"``, ``gsi1pk = "TOKENS"``,
-  ``gsi1sk = <id, 16 digits>``. The authorizer finds a token with one strongly consistent GetItem
-  on its hash; the admin API lists and finds tokens by id with a Query on ``gsi1``.
+  ``gsi1sk = <id, 16 digits>``; its other attributes are those of
+  :class:`~teamcal.models.token_record.TokenRecord`. The authorizer finds a token with one
+  strongly consistent GetItem on its hash; the admin API lists and finds tokens by id with a
+  Query on ``gsi1``.
+
+Reads return :class:`~teamcal.models.token_record.TokenRecord` values, writes take them; this
+module imports no pydantic (the authorizer loads it).
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from teamcal.auth.principal import Principal
 from teamcal.errors import NotFoundError
+from teamcal.models.token_record import TokenRecord
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 
 _LIST_PK = "TOKENS"
@@ -29,7 +34,7 @@ def _sort_key(token_id: int) -> str:
 
 
 class TokenRepository:
-    """Stores token records keyed by the token's SHA-256 hash.
+    """Stores :class:`TokenRecord` values keyed by the token's SHA-256 hash.
 
     ``client`` is a boto3 DynamoDB client; ``table`` the tokens table name.
     """
@@ -38,18 +43,21 @@ class TokenRepository:
         self._client = client
         self._table = table
 
-    def put(self, record: dict[str, Any]) -> None:
-        """Insert a new token record (a dict with ``id`` and ``tokenHash`` plus the Token fields).
+    def put(self, record: TokenRecord) -> None:
+        """Insert a new token.
 
         Raises:
+            TypeError: ``record`` is not a :class:`TokenRecord` (a dict is not written).
             ConflictError: a token with the same hash exists (astronomically unlikely).
         """
+        if not isinstance(record, TokenRecord):
+            raise TypeError(f"a TokenRecord is written, not {type(record).__name__}")
         item = {
-            **record,
-            "pk": _pk(record["tokenHash"]),
+            **record.item(),
+            "pk": _pk(record.token_hash),
             "sk": "TOKEN",
             "gsi1pk": _LIST_PK,
-            "gsi1sk": _sort_key(record["id"]),
+            "gsi1sk": _sort_key(record.id),
         }
         try:
             self._client.put_item(
@@ -60,7 +68,7 @@ class TokenRepository:
         except ClientError as e:
             raise translate(e, "token already exists") from e
 
-    def get_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+    def get_by_hash(self, token_hash: str) -> TokenRecord | None:
         """The token record stored under ``token_hash``, or None (strongly consistent read)."""
         try:
             out = self._client.get_item(
@@ -72,7 +80,7 @@ class TokenRepository:
             raise translate(e) from e
         return _public(deserialize(out["Item"])) if "Item" in out else None
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[TokenRecord]:
         """Every token record in creation order (``created`` epoch ms, then id: ids are random, so
         the index order by id is no order a reader expects). A Query on ``gsi1``; no Scan."""
         found = [
@@ -85,9 +93,9 @@ class TokenRepository:
                 ExpressionAttributeValues={":p": value(_LIST_PK)},
             )
         ]
-        return sorted(found, key=lambda r: (int(r.get("created") or 0), int(r["id"])))
+        return sorted(found, key=lambda r: (r.created or 0, r.id))
 
-    def delete(self, token_id: int) -> dict[str, Any]:
+    def delete(self, token_id: int) -> TokenRecord:
         """Delete the token with ``token_id`` and return its record.
 
         Raises:
@@ -118,21 +126,5 @@ class TokenRepository:
         return _public(deserialize(out["Attributes"]))
 
 
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
-
-
-def principal_of(record: dict[str, Any]) -> Principal:
-    """The principal a stored token record grants."""
-    return Principal(
-        token_id=int(record["id"]),
-        user=str(record["user"]),
-        all_calendars=bool(record.get("allCalendars")),
-        calendar_ids=frozenset(int(i) for i in record.get("calendarIds") or []),
-        groups=frozenset(str(g) for g in record.get("groups") or []),
-        edit_calendars=bool(record.get("editCalendars")),
-        delete_calendars=bool(record.get("deleteCalendars")),
-        edit_sources=bool(record.get("editSources")),
-        delete_sources=bool(record.get("deleteSources")),
-        admin=bool(record.get("admin")),
-    )
+def _public(item: dict[str, Any]) -> TokenRecord:
+    return TokenRecord.from_item({k: v for k, v in item.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")})

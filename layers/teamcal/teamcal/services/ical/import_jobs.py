@@ -229,8 +229,7 @@ def get_job(stores: IcalStores, principal: Principal, job_id: int, now: int) -> 
     job = stores.jobs.get(job_id)
     if job is None:
         raise NotFoundError(f"import job {job_id} not found")
-    raw = stores.config.calendars.get(int(job["calendarId"]))
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = stores.config.calendars.get(int(job["calendarId"]))
     require(principal, Action.VIEW, calendar, missing=NotFoundError(f"import job {job_id} not found"))
     return to_wire(job, now)
 

@@ -30,8 +30,7 @@ class IcalStores:
 def active_calendar(stores: IcalStores, principal: Principal | None, calendar_id: int) -> CalendarRecord:
     """The ACTIVE calendar, viewable by ``principal`` (``None``: a feed's secret or the import
     worker, which reach it without a token); else NotFoundError."""
-    raw = stores.config.calendars.get(calendar_id)
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = stores.config.calendars.get(calendar_id)
     missing = NotFoundError(f"calendar {calendar_id} not found")
     if principal is not None:
         return require(principal, Action.VIEW, calendar, missing=missing)

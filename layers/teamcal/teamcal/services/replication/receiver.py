@@ -110,8 +110,7 @@ def _target(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> _
     mapping = ctx.invitations.mapping(sync_id, change.mapping_id)
     if mapping is None:
         raise NotFoundError(f"mapping {change.mapping_id} not found")
-    raw = ctx.config.calendars.get(int(mapping["localCalendarId"]))
-    calendar = CalendarRecord.model_validate(raw) if raw else None
+    calendar = ctx.config.calendars.get(int(mapping["localCalendarId"]))
     if not is_active(calendar):
         raise ConflictError("the mapped calendar no longer exists")
     assert calendar is not None
