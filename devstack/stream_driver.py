@@ -28,6 +28,8 @@ import base64
 import datetime as dt
 import json
 import logging
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,6 +197,36 @@ class StreamDriver(PollingDriver):
         self._endpoint = endpoint
         self._poll = poll_seconds
         self._retry = retry_seconds
+        # per source (function, event): empty polls so far (None: its stream cannot be read)
+        self._empty_polls: dict[tuple[str, str], int | None] = {}
+        self._polled = threading.Condition()
+
+    def _count_empty_poll(self, source: StreamSource, unreadable: bool = False) -> None:
+        with self._polled:
+            key = (source.function, source.event)
+            count = self._empty_polls.get(key, 0)
+            self._empty_polls[key] = None if unreadable or count is None else count + 1
+            self._polled.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every source has delivered every record written before the call: two
+        polls of each finding nothing new after the call (the first may have begun before it).
+        ``timeout`` in seconds; ``False`` when some source was still busy then (a source whose
+        stream cannot be read counts as idle). For benches and tools that time what follows a
+        bulk write, not the stream work it sets off."""
+        deadline = time.monotonic() + timeout
+        keys = [(s.function, s.event) for s in self.sources]
+        with self._polled:
+            start = {k: self._empty_polls.get(k, 0) for k in keys}
+
+            def done() -> bool:
+                for k in keys:
+                    now, then = self._empty_polls.get(k, 0), start[k]
+                    if now is not None and then is not None and now < then + 2:
+                        return False
+                return True
+
+            return self._polled.wait_for(done, timeout=max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ polling
     def _open(self, source: StreamSource) -> tuple[Any, str, list[_Shard]]:
@@ -213,6 +245,7 @@ class StreamDriver(PollingDriver):
             streams, arn, shards = self._open(source)
         except (ClientError, BotoCoreError, KeyError) as e:
             log.error("%s.%s: cannot read the stream of %s: %s", source.function, source.event, source.table, e)
+            self._count_empty_poll(source, unreadable=True)
             return
         idle = 0
         while not self._stopping.is_set():
@@ -223,6 +256,8 @@ class StreamDriver(PollingDriver):
                 except (ClientError, BotoCoreError) as e:
                     log.warning("%s.%s: stream read failed: %s", source.function, source.event, e)
             idle = 0 if busy else idle + 1
+            if not busy and not any(shard.pending for shard in shards):
+                self._count_empty_poll(source)
             if not busy:
                 self._stopping.wait(idle_wait(self._poll, idle))
 

@@ -107,3 +107,73 @@ def test_idle_sources_are_polled_less_and_less_often_up_to_once_a_second() -> No
 
     assert [idle_wait(0.2, n) for n in (1, 2, 3)] == [0.2, 0.4, 0.8]
     assert idle_wait(0.2, 50) == MAX_IDLE_WAIT
+
+
+class _FakeStream:
+    """A one-shard stream holding ``records``, served ``limit`` at a time; new records can be
+    appended while a driver reads it."""
+
+    def __init__(self, records: list[dict[str, object]]) -> None:
+        self.records = records
+
+    def client(self, service: str) -> _FakeStream:
+        return self
+
+    def describe_table(self, TableName: str) -> dict[str, object]:  # noqa: N803 - boto3's names
+        return {"Table": {"LatestStreamArn": "arn:stream"}}
+
+    def describe_stream(self, StreamArn: str) -> dict[str, object]:  # noqa: N803
+        return {"StreamDescription": {"Shards": [{"ShardId": "s1"}]}}
+
+    def get_shard_iterator(self, **_: object) -> dict[str, str]:
+        return {"ShardIterator": "0"}
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, object]:  # noqa: N803
+        at = int(ShardIterator)
+        got = self.records[at : at + min(Limit, 7)]
+        return {"Records": got, "NextShardIterator": str(at + len(got))}
+
+
+def _ev(n: int) -> dict[str, object]:
+    return {"eventID": f"e{n}", "eventName": "INSERT", "dynamodb": {**EV["dynamodb"], "SequenceNumber": str(n)}}
+
+
+def test_wait_idle_returns_once_every_record_written_before_it_is_delivered() -> None:
+    import threading
+
+    from devstack.stream_driver import StreamDriver
+
+    delivered: list[str] = []
+    slow = threading.Event()
+
+    def invoke(logical_id: str, event: dict[str, list[dict[str, object]]], timeout: float | None = None) -> object:
+        slow.wait(0.01)  # a function that takes a moment per batch
+        delivered.extend(r["eventID"] for r in event["Records"])  # type: ignore[misc]
+        return {"batchItemFailures": []}
+
+    stream = _FakeStream([_ev(n) for n in range(40)])
+    driver = StreamDriver(TPL, invoke, stream, poll_seconds=0.01)
+    driver.start()
+    try:
+        assert driver.wait_idle(timeout=10)
+        assert len(delivered) == 40
+        stream.records += [_ev(n) for n in range(40, 45)]  # written after the stream went idle
+        assert driver.wait_idle(timeout=10)
+        assert delivered == [f"e{n}" for n in range(45)]
+    finally:
+        driver.stop()
+
+
+def test_wait_idle_gives_up_while_a_batch_keeps_failing() -> None:
+    from devstack.drivers import FunctionError
+    from devstack.stream_driver import StreamDriver
+
+    def invoke(logical_id: str, event: object, timeout: float | None = None) -> object:
+        raise FunctionError(logical_id, {"errorType": "Boom", "errorMessage": "always"})
+
+    driver = StreamDriver(TPL, invoke, _FakeStream([_ev(1)]), poll_seconds=0.01, retry_seconds=0.01)
+    driver.start()
+    try:
+        assert not driver.wait_idle(timeout=0.5)
+    finally:
+        driver.stop()
