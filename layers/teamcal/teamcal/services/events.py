@@ -536,19 +536,28 @@ def _searched_sources(stores: EventStores, principal: Principal, request: Search
 
 
 def _occurrence_wire(
-    wire: Mapping[str, Any], master: EventRecord, series: Series, occurrence: Occurrence
+    wire: Mapping[str, Any], lists: Iterable[str], master: EventRecord, series: Series, occurrence: Occurrence
 ) -> dict[str, Any]:
-    # ``wire``: the master's API form, made once per master (not once per occurrence); lists copied
-    out = {k: list(v) if isinstance(v, list) else v for k, v in wire.items()}
-    out.update(_occurrence_times(series, occurrence))
-    out.update(
-        startDate=occurrence.start_ms,
-        endDate=occurrence.end_ms,
-        parentId=master.id,
-        recurrenceId=_canonical_id(series, occurrence),
-    )
+    # ``wire``: the master's API form, made once per master (not once per occurrence); its list
+    # fields ``lists`` are copied (no two occurrences share a list). Keys are set in the order
+    # the form had them, the occurrence's fields replacing the master's.
+    out = dict(wire)
+    for key in lists:
+        out[key] = list(out[key])
+    out["allDay"] = occurrence.all_day
+    if occurrence.all_day:
+        start, end = occurrence.all_day_start, occurrence.all_day_end
+        assert start is not None
+        assert end is not None
+        out["allDayStart"] = start.isoformat()
+        out["allDayEnd"] = end.isoformat()
+    out["startDate"] = occurrence.start_ms
+    out["endDate"] = occurrence.end_ms
+    out["parentId"] = master.id
+    out["recurrenceId"] = _canonical_id(series, occurrence)
     if not occurrence.all_day:
-        out.update(allDayStart=None, allDayEnd=None)
+        out["allDayStart"] = None
+        out["allDayEnd"] = None
     return out
 
 
@@ -570,6 +579,7 @@ def occurrences_in(
     for master in masters:
         series = master.series()
         wire = to_wire(master).model_dump(by_alias=True)
+        lists = [k for k, v in wire.items() if isinstance(v, list)]
         overrides = [
             Override(rid, int(o["startDate"]), int(o["endDate"]), bool(o["allDay"]), int(o["id"]))
             for rid, o in master.overrides.items()
@@ -578,7 +588,7 @@ def occurrences_in(
         truncated = truncated or expansion.truncated
         for occurrence in expansion.occurrences:
             if occurrence.override is None:
-                values.append(_occurrence_wire(wire, master, series, occurrence))
+                values.append(_occurrence_wire(wire, lists, master, series, occurrence))
                 continue
             child_id = int(str(occurrence.override.key))
             shown_children.add(child_id)

@@ -1,0 +1,98 @@
+"""A search's occurrence values are the same, byte for byte, as the plain formula gives: the
+cheaper construction in ``services.events`` (one dict copy, only the list fields copied) changes
+no value, no key order and shares no list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from teamcal.models.event_record import EventRecord
+from teamcal.recurrence import Occurrence, Series
+from teamcal.services import events
+
+pytestmark = pytest.mark.unit
+
+DAY = 86_400_000
+HOUR = 3_600_000
+START = 1_772_442_000_000  # 2026-03-02T09:00:00Z, a Monday
+
+
+def _reference(wire: Mapping[str, Any], master: EventRecord, series: Series, occurrence: Occurrence) -> dict[str, Any]:
+    """The occurrence's wire form as the search built it before (b2dfca2)."""
+    out = {k: list(v) if isinstance(v, list) else v for k, v in wire.items()}
+    if occurrence.all_day:
+        assert occurrence.all_day_start is not None
+        assert occurrence.all_day_end is not None
+        times: dict[str, Any] = {
+            "allDay": True,
+            "allDayStart": occurrence.all_day_start.isoformat(),
+            "allDayEnd": occurrence.all_day_end.isoformat(),
+        }
+    else:
+        times = {"allDay": False, "startDate": occurrence.start_ms, "endDate": occurrence.end_ms}
+    out.update(times)
+    out.update(
+        startDate=occurrence.start_ms,
+        endDate=occurrence.end_ms,
+        parentId=master.id,
+        recurrenceId=occurrence.recurrence_id_full if series.multi_per_day else occurrence.recurrence_id,
+    )
+    if not occurrence.all_day:
+        out.update(allDayStart=None, allDayEnd=None)
+    return out
+
+
+def _master(i: int, **fields: Any) -> EventRecord:
+    item = {
+        "id": 100 + i,
+        "calendarId": 2,
+        "eventTypeConfigId": 3,
+        "summary": f"m{i}",
+        "description": "d",
+        "userKeys": ["u1", "u2"],
+        "reporter": "u1",
+        "version": 2,
+        "created": 10,
+        "updated": 20,
+        **fields,
+    }
+    return EventRecord.from_item(item).normalized("UTC")
+
+
+MASTERS = [
+    _master(
+        1,
+        startDate=START,
+        endDate=START + HOUR,
+        timeZone="Europe/Berlin",
+        recurrence="FREQ=WEEKLY;BYDAY=MO,WE",
+        exdate=["20260309T100000"],
+    ),
+    _master(2, allDayStart="2026-03-02", allDayEnd="2026-03-04", timeZone="America/New_York", recurrence="FREQ=WEEKLY"),
+    _master(3, startDate=START, endDate=START + HOUR // 2, timeZone="Asia/Tokyo", recurrence="FREQ=DAILY;BYHOUR=9,15"),
+    _master(
+        4, startDate=START, endDate=START + HOUR, timeZone="UTC", recurrence="FREQ=DAILY", rdate=["20260301T120000"]
+    ),
+]
+
+
+def test_occurrence_values_equal_the_plain_formula_in_content_and_key_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    start, end = START - 7 * DAY, START + 91 * DAY
+    values, truncated = events.occurrences_in([], MASTERS, start, end)
+    assert not truncated
+    assert {v["allDay"] for v in values} == {True, False}
+    assert len(values) > 200
+    monkeypatch.setattr(
+        events,
+        "_occurrence_wire",
+        lambda wire, lists, master, series, occurrence: _reference(wire, master, series, occurrence),
+    )
+    expected, _ = events.occurrences_in([], MASTERS, start, end)
+    assert json.dumps(values) == json.dumps(expected)
+    # and no two occurrences share a list
+    lists = [id(v[k]) for v in values for k in ("userKeys", "exdate", "rdate")]
+    assert len(set(lists)) == len(lists)
