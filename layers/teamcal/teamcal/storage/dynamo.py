@@ -55,8 +55,33 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    """DynamoDB attribute values → a plain dict (integral numbers become ``int``)."""
-    return {k: _plain(_DESER.deserialize(v)) for k, v in item.items()}
+    """DynamoDB attribute values → a plain dict (integral numbers become ``int``, other numbers
+    ``float``, sets lists): ``TypeDeserializer`` followed by the ``Decimal`` → ``int``/``float``
+    step, with the common forms (strings, integers, booleans, nulls, maps, lists) read directly
+    (the same result at a fraction of the cost on a search's thousands of items)."""
+    return {k: _attribute(v) for k, v in item.items()}
+
+
+def _attribute(av: Any) -> Any:
+    if type(av) is dict and av:
+        tag, raw = next(iter(av.items()))  # TypeDeserializer reads the first key
+        kind = type(raw)
+        if tag == "S" and kind is str:
+            return raw
+        if tag == "N" and kind is str and _is_small_integer(raw):
+            return int(raw)  # what Decimal(raw) → int gives, for at most 38 ASCII digits
+        if tag == "M" and kind is dict:
+            return {k: _attribute(v) for k, v in raw.items()}
+        if tag == "L" and kind is list:
+            return [_attribute(v) for v in raw]
+        if (tag == "BOOL" and kind is bool) or tag == "NULL":
+            return None if tag == "NULL" else raw
+    return _plain(_DESER.deserialize(av))
+
+
+def _is_small_integer(text: str) -> bool:
+    digits = text[1:] if text[:1] == "-" else text
+    return 0 < len(digits) <= 38 and digits.isascii() and digits.isdigit()
 
 
 def plain(item: Mapping[str, Any]) -> dict[str, Any]:
