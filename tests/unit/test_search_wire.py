@@ -96,3 +96,57 @@ def test_occurrence_values_equal_the_plain_formula_in_content_and_key_order(monk
     # and no two occurrences share a list
     lists = [id(v[k]) for v in values for k in ("userKeys", "exdate", "rdate")]
     assert len(set(lists)) == len(lists)
+
+
+def _single(i: int, **fields: Any) -> EventRecord:
+    return _master(1000 + i, **fields)
+
+
+def _reference_page(found: list[EventRecord], request: Any, budget: int) -> dict[str, Any]:
+    """The page as the search built it before (b2dfca2): every value built, sorted, sliced."""
+    from teamcal.models.common import within_budget
+
+    start, end = events.search_window(request)
+    values, truncated = events.occurrences_in(found, MASTERS, start, end)
+    values.sort(key=lambda v: (v["startDate"], v["id"], v.get("recurrenceId") or ""))
+    total = len(values)
+    first = request.start_at
+    size = request.max_results if request.max_results is not None else min(max(total - first, 0), events.PAGE_CAP)
+    last = min(total, first + size)
+    if last > first:
+        last = first + within_budget(values[first:last], budget)
+    page = {"startAt": first, "maxResults": size, "total": total, "isLast": last >= total}
+    return {**page, "truncated": truncated, "values": values[first:last]}
+
+
+@pytest.mark.parametrize("budget", [4_000_000, 20_000])
+@pytest.mark.parametrize(("start_at", "max_results"), [(0, None), (7, None), (50, 30), (0, 5), (10_000, None)])
+def test_search_pages_equal_the_plain_formula(
+    monkeypatch: pytest.MonkeyPatch, budget: int, start_at: int, max_results: int | None
+) -> None:
+    from teamcal.models.common import within_budget
+    from teamcal.models.events import SearchRequest
+
+    found = [
+        _single(1, startDate=START + HOUR, endDate=START + 2 * HOUR, timeZone="UTC"),
+        _single(2, startDate=START, endDate=START + HOUR, timeZone="UTC"),  # ties the first occurrence
+        _single(3, allDayStart="2026-03-05", allDayEnd="2026-03-06", timeZone="UTC"),
+    ]
+
+    class Events:
+        def in_window(self, calendar_id: int, start: int, end: int) -> list[EventRecord]:
+            return found
+
+        def masters(self, calendar_id: int, start: int, end: int) -> list[EventRecord]:
+            return MASTERS
+
+    class Stores:
+        events = Events()
+
+    monkeypatch.setattr(events, "_searched_sources", lambda stores, principal, request: {2: {3}})
+    monkeypatch.setattr(events, "within_budget", lambda values: within_budget(values, budget))
+    body: dict[str, Any] = {"calendarId": 2, "startDate": START - 7 * 86_400_000, "endDate": START + 84 * 86_400_000}
+    request = SearchRequest.model_validate({**body, "startAt": start_at, "maxResults": max_results})
+    page = events.search(Stores(), None, request)  # type: ignore[arg-type]
+    expected = _reference_page(found, request, budget)
+    assert json.dumps(page.model_dump(by_alias=True)) == json.dumps(expected)

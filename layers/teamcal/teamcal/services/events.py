@@ -561,6 +561,20 @@ def _occurrence_wire(
     return out
 
 
+#: A search value before it is built: (its sort key: startDate, id, recurrenceId or "";
+#: the wire dict itself, or the arguments of :func:`_occurrence_wire` that build it).
+_Row = tuple[tuple[int, int, str], Any]
+
+
+def _row(value: dict[str, Any]) -> _Row:
+    return (value["startDate"], value["id"], value.get("recurrenceId") or ""), value
+
+
+def _value(row: _Row) -> dict[str, Any]:
+    payload = row[1]
+    return payload if isinstance(payload, dict) else _occurrence_wire(*payload)
+
+
 def occurrences_in(
     found: list[EventRecord], masters: list[EventRecord], start: int, end: int, budget: int = SEARCH_CAP
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -572,7 +586,16 @@ def occurrences_in(
     master was not read (moved far from its series) or whose recurrenceId names no occurrence any
     more is shown as itself.
     """
-    values: list[dict[str, Any]] = []
+    rows, truncated = _occurrence_rows(found, masters, start, end, budget)
+    return [_value(r) for r in rows], truncated
+
+
+def _occurrence_rows(
+    found: list[EventRecord], masters: list[EventRecord], start: int, end: int, budget: int
+) -> tuple[list[_Row], bool]:
+    """:func:`occurrences_in` with each expanded occurrence's dict left to build (:func:`_value`):
+    a search builds only the values of the page it returns."""
+    rows: list[_Row] = []
     truncated = False
     by_id = {e.id: e for e in found}
     shown_children: set[int] = set()
@@ -584,20 +607,21 @@ def occurrences_in(
             Override(rid, int(o["startDate"]), int(o["endDate"]), bool(o["allDay"]), int(o["id"]))
             for rid, o in master.overrides.items()
         ]
-        expansion = expand(series, start, end, overrides=overrides, limit=max(budget - len(values) + 1, 1))
+        expansion = expand(series, start, end, overrides=overrides, limit=max(budget - len(rows) + 1, 1))
         truncated = truncated or expansion.truncated
         for occurrence in expansion.occurrences:
             if occurrence.override is None:
-                values.append(_occurrence_wire(wire, lists, master, series, occurrence))
+                key = (occurrence.start_ms, wire["id"], _canonical_id(series, occurrence) or "")
+                rows.append((key, (wire, lists, master, series, occurrence)))
                 continue
             child_id = int(str(occurrence.override.key))
             shown_children.add(child_id)
             if child_id in by_id:
-                values.append(to_wire(by_id[child_id]).model_dump(by_alias=True))
-    values.extend(
-        to_wire(e).model_dump(by_alias=True) for e in found if e.kind == "single" or e.id not in shown_children
+                rows.append(_row(to_wire(by_id[child_id]).model_dump(by_alias=True)))
+    rows.extend(
+        _row(to_wire(e).model_dump(by_alias=True)) for e in found if e.kind == "single" or e.id not in shown_children
     )
-    return values, truncated or len(values) > budget
+    return rows, truncated or len(rows) > budget
 
 
 def search(stores: EventStores, principal: Principal, request: SearchRequest) -> SearchPage:
@@ -616,25 +640,27 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
     """
     start, end = search_window(request)
     wanted = _searched_sources(stores, principal, request)
-    values: list[dict[str, Any]] = []
+    rows: list[_Row] = []
     truncated = False
     for calendar_id, source_ids in wanted.items():
         if not source_ids:
             continue
         found = [e for e in stores.events.in_window(calendar_id, start, end) if e.event_type_config_id in source_ids]
         masters = [m for m in stores.events.masters(calendar_id, start, end) if m.event_type_config_id in source_ids]
-        more, cut = occurrences_in(found, masters, start, end, SEARCH_CAP - len(values))
-        values.extend(more)
+        more, cut = _occurrence_rows(found, masters, start, end, SEARCH_CAP - len(rows))
+        rows.extend(more)
         truncated = truncated or cut
-    values.sort(key=lambda v: (v["startDate"], v["id"], v.get("recurrenceId") or ""))
-    if len(values) > SEARCH_CAP:
-        values, truncated = values[:SEARCH_CAP], True
-    total = len(values)
+    rows.sort(key=_sort_key)  # by (startDate, id, recurrenceId or ""); stable
+    if len(rows) > SEARCH_CAP:
+        rows, truncated = rows[:SEARCH_CAP], True
+    total = len(rows)
     first = request.start_at
     size = request.max_results if request.max_results is not None else min(max(total - first, 0), PAGE_CAP)
     last = min(total, first + size)
-    if last > first:  # and never past the byte budget (a Lambda response is at most 6 MB)
-        last = first + within_budget(values[first:last])
+    values = [_value(r) for r in rows[first:last]] if last > first else []
+    if values:  # and never past the byte budget (a Lambda response is at most 6 MB)
+        values = values[: within_budget(values)]
+        last = first + len(values)
     return SearchPage.model_validate(
         {
             "startAt": first,
@@ -642,6 +668,10 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
             "total": total,
             "isLast": last >= total,
             "truncated": truncated,
-            "values": values[first:last],
+            "values": values,
         }
     )
+
+
+def _sort_key(row: _Row) -> tuple[int, int, str]:
+    return row[0]
