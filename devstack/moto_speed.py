@@ -15,7 +15,9 @@ the table for each Query. teamcal's own reads are the same few Queries as on AWS
 * a Query on the table's own key reads only the items of its partition, not every item of the
   table, and sorts by a plain key;
 * such a Query no longer deep-copies the items it returns (nothing after the copy changes them;
-  see :func:`_shared_item`) and sizes each item once, not twice;
+  see :func:`_shared_item`) and sizes each item once, not twice; a stored item's size is
+  remembered until the next DynamoDB call that is not an item read (:func:`stored_item_size`:
+  each page of a search reads the same items again, and sizing was a third of a Query's work);
 * moto's ``dynamo_to_dict``, which turns every answer into plain dicts, is replaced by
   :func:`fast_to_dict` (same result, a fraction of the time).
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -65,7 +68,7 @@ def install() -> None:
         return
     from moto.dynamodb import responses
     from moto.dynamodb.models.table import Table
-    from moto.dynamodb.responses import DynamoResult
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
     original_result = DynamoResult.execute_result
 
@@ -83,10 +86,22 @@ def install() -> None:
         return original_query(target, hash_key, *args, **kwargs)
 
     original_query = Table.query
+    original_call = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        if self._get_action() in ITEM_READS:
+            return original_call(self)
+        forget_sizes()  # anything else may change items: sizes are measured again after it
+        try:
+            return original_call(self)
+        finally:
+            forget_sizes()
+
     setattr(DynamoResult, "execute_result", execute_result)  # noqa: B010 - a patch, on purpose
     setattr(Table, "query", query)  # noqa: B010
+    setattr(DynamoHandler, "call_action", call_action)  # noqa: B010
     original_to_dict = getattr(responses, "dynamo_to_dict")  # noqa: B009 - moto does not re-export it
-    _installed.update(result=original_result, query=original_query, to_dict=original_to_dict)
+    _installed.update(result=original_result, query=original_query, to_dict=original_to_dict, call=original_call)
     setattr(responses, "dynamo_to_dict", fast_to_dict(original_to_dict))  # noqa: B010
 
 
@@ -96,8 +111,10 @@ def uninstall() -> None:
         return
     from moto.dynamodb import responses
     from moto.dynamodb.models.table import Table
-    from moto.dynamodb.responses import DynamoResult
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
+    setattr(DynamoHandler, "call_action", _installed["call"])  # noqa: B010
+    forget_sizes()
     setattr(responses, "dynamo_to_dict", _installed["to_dict"])  # noqa: B010
     setattr(DynamoResult, "execute_result", _installed["result"])  # noqa: B010
     setattr(Table, "query", _installed["query"])  # noqa: B010
@@ -206,6 +223,35 @@ def value_size(value: Any) -> int:
     return bytesize(raw)
 
 
+#: id(stored item) → (the item, its size), valid until the next call that is not an item read
+_sizes: dict[int, tuple[Any, int]] = {}
+_sizes_generation = [0]
+_sizes_lock = threading.Lock()
+
+
+def forget_sizes() -> None:
+    """Drop every remembered item size (any DynamoDB call other than an item read may change
+    items; it is called before and after each such call, so that a size measured while one ran is
+    not kept)."""
+    with _sizes_lock:
+        _sizes_generation[0] += 1
+        _sizes.clear()
+
+
+def stored_item_size(item: Any) -> int:
+    """:func:`item_size` of a stored item, measured once between two calls that may change items
+    (each page of a search's Queries reads the same items again)."""
+    hit = _sizes.get(id(item))
+    if hit is not None and hit[0] is item:
+        return hit[1]
+    generation = _sizes_generation[0]
+    size = item_size(item)
+    with _sizes_lock:
+        if _sizes_generation[0] == generation:
+            _sizes[id(item)] = (item, size)
+    return size
+
+
 def bytesize(text: Any) -> int:
     """moto's ``bytesize``: UTF-8 length of a string, length of bytes."""
     return len(text if isinstance(text, bytes) else text.encode("utf-8"))
@@ -231,7 +277,7 @@ def _shared_item(item: Any) -> Any:
 
         def size(self: Any) -> int:
             if self._size is None:
-                self._size = item_size(self._item)
+                self._size = stored_item_size(self._item)
             return int(self._size)
 
         namespace = {

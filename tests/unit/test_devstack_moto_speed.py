@@ -267,3 +267,25 @@ def test_uninstall_restores_moto(client: Any) -> None:
     assert all(a is not b for a, b in zip(patched(), before, strict=True))
     moto_speed.uninstall()
     assert patched() == before
+
+
+def test_a_changed_item_is_measured_again(client: Any) -> None:
+    # Given the speed-ups, and a size-limited Query read once (every item's size remembered)
+    moto_speed.install()
+    call = CALLS["table size-limited pages"]
+    first = _pages(client, call, None)
+    assert len(first) == 2  # 1.2 MB: moto pages at 1 MB
+    # When items of the partition shrink and grow (UpdateItem changes a stored item in place)
+    for sk, text in (("00000", "small"), ("00001", "small"), ("00002", "small"), ("00011", "z" * 300_000)):
+        client.update_item(
+            TableName="t",
+            Key={"pk": {"S": "BIG"}, "sk": {"S": sk}},
+            UpdateExpression="SET #t = :t",
+            ExpressionAttributeNames={"#t": "text"},
+            ExpressionAttributeValues={":t": {"S": text}},
+        )
+    # Then the pages are moto's own for the changed items, not the first ones' page cuts
+    got = _pages(client, call, None)
+    moto_speed.uninstall()
+    assert got == _pages(client, call, None)
+    assert [len(p["Items"]) for p in got] != [len(p["Items"]) for p in first]
