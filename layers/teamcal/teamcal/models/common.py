@@ -20,14 +20,38 @@ SHOWN_ONCE = "null in the answer replayed for a repeated Idempotency-Key: a secr
 
 def within_budget(values: Sequence[Any], budget: int = RESPONSE_BYTE_BUDGET) -> int:
     """How many of ``values`` (from the first) fit in ``budget`` bytes of JSON; at least one, so
-    that paging with ``startAt`` always moves on. A model value counts as its JSON by alias."""
+    that paging with ``startAt`` always moves on. A model value counts as its JSON by alias.
+
+    Each value counts as the UTF-8 length of its JSON plus one. Values are encoded
+    :data:`_BUDGET_CHUNK` at a time (a list's JSON is its values' JSON joined by ``", "``, so a
+    chunk's count is exact); only a chunk that does not fit whole is counted value by value.
+    """
     used = 0
-    for count, item in enumerate(values):
-        data = item.model_dump(by_alias=True, mode="json") if isinstance(item, BaseModel) else item
-        used += len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")) + 1
-        if used > budget and count > 0:
-            return count
+    for first in range(0, len(values), _BUDGET_CHUNK):
+        chunk = [_json_data(v) for v in values[first : first + _BUDGET_CHUNK]]
+        try:
+            size = _json_bytes(chunk) - 2 * len(chunk) + len(chunk)  # "[" "]" and the separators
+        except UnicodeEncodeError:
+            size = budget + 1  # a value with a lone surrogate: counted (and refused) one by one
+        if used + size <= budget:
+            used += size
+            continue
+        for offset, data in enumerate(chunk):
+            used += _json_bytes(data) + 1
+            if used > budget and first + offset > 0:
+                return first + offset
     return len(values)
+
+
+_BUDGET_CHUNK = 256
+
+
+def _json_data(item: Any) -> Any:
+    return item.model_dump(by_alias=True, mode="json") if isinstance(item, BaseModel) else item
+
+
+def _json_bytes(data: Any) -> int:
+    return len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8"))
 
 
 class Page(BaseModel, Generic[T]):
