@@ -150,3 +150,34 @@ def test_search_pages_equal_the_plain_formula(
     page = events.search(Stores(), None, request)  # type: ignore[arg-type]
     expected = _reference_page(found, request, budget)
     assert json.dumps(page.model_dump(by_alias=True)) == json.dumps(expected)
+
+
+def test_rows_sort_as_a_stable_sort_by_start_id_and_recurrence_id() -> None:
+    import random
+
+    rng = random.Random(3)
+    values = [
+        {
+            "startDate": rng.randint(0, 3),
+            "id": rng.randint(0, 2),
+            "recurrenceId": rng.choice([None, "", "b", "a"]),
+            "n": n,
+        }
+        for n in range(400)
+    ]
+    rows = [events._row(v) for v in values]
+    events._sort(rows)
+    expected = sorted(values, key=lambda v: (v["startDate"], v["id"], v.get("recurrenceId") or ""))
+    assert [events._value(r)["n"] for r in rows] == [v["n"] for v in expected]
+
+
+def test_an_expanded_row_sorts_by_the_recurrence_id_its_value_carries() -> None:
+    rows, _ = events._occurrence_rows([], MASTERS, START - 7 * DAY, START + 84 * DAY, events.SEARCH_CAP)
+    assert any(r[2] is None for r in rows)
+    for row in rows:
+        value = events._value(row)
+        assert (row[0], row[1], events._recurrence_key(row)) == (
+            value["startDate"],
+            value["id"],
+            value.get("recurrenceId") or "",
+        )

@@ -561,18 +561,44 @@ def _occurrence_wire(
     return out
 
 
-#: A search value before it is built: (its sort key: startDate, id, recurrenceId or "";
-#: the wire dict itself, or the arguments of :func:`_occurrence_wire` that build it).
-_Row = tuple[tuple[int, int, str], Any]
+#: A search value before it is built: its sort key (startDate, id, recurrenceId or ""; the
+#: recurrence id of an expanded occurrence is None until needed: see :func:`_sort`) and the wire
+#: dict itself or the arguments of :func:`_occurrence_wire` that build it.
+_Row = tuple[int, int, str | None, Any]
 
 
 def _row(value: dict[str, Any]) -> _Row:
-    return (value["startDate"], value["id"], value.get("recurrenceId") or ""), value
+    return value["startDate"], value["id"], value.get("recurrenceId") or "", value
 
 
 def _value(row: _Row) -> dict[str, Any]:
-    payload = row[1]
+    payload = row[3]
     return payload if isinstance(payload, dict) else _occurrence_wire(*payload)
+
+
+def _recurrence_key(row: _Row) -> str:
+    if row[2] is not None:
+        return row[2]
+    _, _, master, series, occurrence = row[3]
+    return _canonical_id(series, occurrence) or ""
+
+
+def _start_and_id(row: _Row) -> tuple[int, int]:
+    return row[0], row[1]
+
+
+def _sort(rows: list[_Row]) -> None:
+    """Sort ``rows`` as a stable sort by (startDate, id, recurrenceId or "") does, computing the
+    recurrence id (a local-time text) only where startDate and id tie."""
+    rows.sort(key=_start_and_id)
+    i, n = 0, len(rows)
+    while i < n:
+        j = i + 1
+        while j < n and rows[j][0] == rows[i][0] and rows[j][1] == rows[i][1]:
+            j += 1
+        if j - i > 1:
+            rows[i:j] = sorted(rows[i:j], key=_recurrence_key)
+        i = j
 
 
 def occurrences_in(
@@ -611,8 +637,7 @@ def _occurrence_rows(
         truncated = truncated or expansion.truncated
         for occurrence in expansion.occurrences:
             if occurrence.override is None:
-                key = (occurrence.start_ms, wire["id"], _canonical_id(series, occurrence) or "")
-                rows.append((key, (wire, lists, master, series, occurrence)))
+                rows.append((occurrence.start_ms, wire["id"], None, (wire, lists, master, series, occurrence)))
                 continue
             child_id = int(str(occurrence.override.key))
             shown_children.add(child_id)
@@ -650,7 +675,7 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
         more, cut = _occurrence_rows(found, masters, start, end, SEARCH_CAP - len(rows))
         rows.extend(more)
         truncated = truncated or cut
-    rows.sort(key=_sort_key)  # by (startDate, id, recurrenceId or ""); stable
+    _sort(rows)
     if len(rows) > SEARCH_CAP:
         rows, truncated = rows[:SEARCH_CAP], True
     total = len(rows)
@@ -671,7 +696,3 @@ def search(stores: EventStores, principal: Principal, request: SearchRequest) ->
             "values": values,
         }
     )
-
-
-def _sort_key(row: _Row) -> tuple[int, int, str]:
-    return row[0]
