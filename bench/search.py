@@ -380,7 +380,7 @@ def main() -> None:
 
     def floor() -> int:
         n = run_floor(inputs)
-        return n + sum(1 for s in found if s["startDate"] < WINDOW_END_MS and s["endDate"] > WINDOW_START_MS)
+        return n + sum(1 for s in found if s.start_date < WINDOW_END_MS and s.end_date > WINDOW_START_MS)
 
     t_floor = median(floor, args.repeat)
     print(

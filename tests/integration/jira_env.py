@@ -61,13 +61,13 @@ class JiraEnv:
         return dict(out)
 
     def events(self, kind: str) -> dict[str, dict[str, Any]]:
-        """The stored events of the ``kind`` source, by their Jira key."""
+        """The stored events of the ``kind`` source (their stored attributes), by their Jira key."""
         repo = EventRepository(boto3.client("dynamodb"), TEMPLATE.physical_name("EventsTable"))
         found: dict[str, dict[str, Any]] = {}
         for record in repo.by_source(self.sources[kind]):
-            key = str(record["external"]["key"])
+            key = str((record.external or {})["key"])
             assert key not in found, f"duplicate {key}"
-            found[key] = record
+            found[key] = record.to_item()
         return found
 
 

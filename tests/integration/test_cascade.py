@@ -9,6 +9,7 @@ import pytest
 from teamcal import aws as teamcal_aws
 from teamcal.auth.principal import Principal
 from teamcal.errors import RetryableError
+from teamcal.models.event_record import EventRecord
 from teamcal.services import calendars as calendar_service
 from teamcal.services import sources as source_service
 from teamcal.services.stores import ConfigStores
@@ -41,16 +42,18 @@ def add_events(calendar_id: int, source_id: int, count: int) -> None:
     for i in range(count):
         start = JAN1 + i * 40 * 24 * HOUR  # spread over months: several index items each
         events().create(
-            {
-                "id": source_id * 100 + i,
-                "calendarId": calendar_id,
-                "eventTypeConfigId": source_id,
-                "kind": "single",
-                "startDate": start,
-                "endDate": start + HOUR,
-                "summary": f"event {i}",
-                "version": 1,
-            }
+            EventRecord.from_item(
+                {
+                    "id": source_id * 100 + i,
+                    "calendarId": calendar_id,
+                    "eventTypeConfigId": source_id,
+                    "kind": "single",
+                    "startDate": start,
+                    "endDate": start + HOUR,
+                    "summary": f"event {i}",
+                    "version": 1,
+                }
+            )
         )
 
 

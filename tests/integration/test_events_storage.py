@@ -8,6 +8,7 @@ import pytest
 
 from teamcal import aws as teamcal_aws
 from teamcal.errors import ConflictError, InvalidInputError
+from teamcal.models.event_record import EventRecord
 from teamcal.settings import get_settings
 from teamcal.storage.events import UNBOUNDED_MS, ChangeStamp, EventRepository, months_overlapping
 
@@ -15,6 +16,11 @@ pytestmark = pytest.mark.integration
 
 DAY = 86_400_000
 JAN1 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+def E(item: dict[str, Any]) -> EventRecord:  # noqa: N802 - short: every write of this module wraps its item
+    """The record of a test item (the repository writes records only)."""
+    return EventRecord.from_item(item)
 
 
 @pytest.fixture
@@ -44,28 +50,28 @@ def test_months_overlapping_is_half_open() -> None:
 
 def test_window_finds_long_events_that_started_months_before(repo: EventRepository) -> None:
     # Given a 4-month event, a short one inside the window and one after it
-    repo.create(single(1, JAN1, JAN1 + 120 * DAY))
-    repo.create(single(2, JAN1 + 100 * DAY, JAN1 + 100 * DAY + 3_600_000))
-    repo.create(single(3, JAN1 + 200 * DAY, JAN1 + 201 * DAY))
+    repo.create(E(single(1, JAN1, JAN1 + 120 * DAY)))
+    repo.create(E(single(2, JAN1 + 100 * DAY, JAN1 + 100 * DAY + 3_600_000)))
+    repo.create(E(single(3, JAN1 + 200 * DAY, JAN1 + 201 * DAY)))
     # When searching a window in April
     found = repo.in_window(1, JAN1 + 95 * DAY, JAN1 + 110 * DAY)
     # Then the long event (started in January) is found once, with the short one, by start
-    assert [e["id"] for e in found] == [1, 2]
+    assert [e.id for e in found] == [1, 2]
     # And an end exactly at the window start does not overlap (half-open)
     assert repo.in_window(1, JAN1 + 120 * DAY, JAN1 + 121 * DAY) == []
 
 
 def test_replace_moves_the_index_and_checks_the_version(repo: EventRepository) -> None:
     old = single(1, JAN1, JAN1 + DAY)
-    repo.create(old)
+    repo.create(E(old))
     new = {**old, "startDate": JAN1 + 40 * DAY, "endDate": JAN1 + 41 * DAY, "version": 2}
-    repo.replace(old, new)
+    repo.replace(E(old), E(new))
     assert repo.in_window(1, JAN1, JAN1 + 30 * DAY) == []
-    assert [e["version"] for e in repo.in_window(1, JAN1 + 35 * DAY, JAN1 + 45 * DAY)] == [2]
+    assert [e.version for e in repo.in_window(1, JAN1 + 35 * DAY, JAN1 + 45 * DAY)] == [2]
     # a second writer holding version 1 loses and changes nothing
     with pytest.raises(ConflictError):
-        repo.replace(old, {**old, "summary": "lost"})
-    assert repo.get(1)["summary"] == "event 1"
+        repo.replace(E(old), E({**old, "summary": "lost"}))
+    assert repo.get(1).summary == "event 1"
 
 
 def test_commit_is_all_or_nothing(repo: EventRepository) -> None:
@@ -77,7 +83,7 @@ def test_commit_is_all_or_nothing(repo: EventRepository) -> None:
         "seriesEnd": UNBOUNDED_MS,
         "overrides": {},
     }
-    repo.create(master)
+    repo.create(E(master))
     child = {
         **single(2, JAN1 + DAY + 7_200_000, JAN1 + DAY + 10_800_000),
         "kind": "child",
@@ -85,37 +91,37 @@ def test_commit_is_all_or_nothing(repo: EventRepository) -> None:
         "recurrenceId": "20260102",
     }
     new_master = {**master, "version": 2, "overrides": {"20260102": {"id": 2}}}
-    repo.commit(create=[child], replace=[(master, new_master)])
-    assert repo.get(1)["overrides"] == {"20260102": {"id": 2}}
-    assert [c["id"] for c in repo.children(1)] == [2]
+    repo.commit(create=[E(child)], replace=[(E(master), E(new_master))])
+    assert repo.get(1).overrides == {"20260102": {"id": 2}}
+    assert [c.id for c in repo.children(1)] == [2]
     # When a second writer holding the old master version tries the same
     with pytest.raises(ConflictError):
-        repo.commit(create=[{**child, "id": 3}], replace=[(master, new_master)])
+        repo.commit(create=[E({**child, "id": 3})], replace=[(E(master), E(new_master))])
     # Then nothing of it was written
-    assert [c["id"] for c in repo.children(1)] == [2]
-    assert [e["id"] for e in repo.in_window(1, JAN1, JAN1 + 5 * DAY)] == [2]
+    assert [c.id for c in repo.children(1)] == [2]
+    assert [e.id for e in repo.in_window(1, JAN1, JAN1 + 5 * DAY)] == [2]
 
 
 def test_masters_query_skips_finished_series(repo: EventRepository) -> None:
     base = {"kind": "master", "recurrence": "FREQ=DAILY;COUNT=3", "overrides": {}}
-    repo.create({**single(1, JAN1, JAN1 + 1000), **base, "seriesEnd": JAN1 + 2 * DAY + 1000})
-    repo.create({**single(2, JAN1, JAN1 + 1000), **base, "seriesEnd": UNBOUNDED_MS})
-    repo.create({**single(3, JAN1 + 300 * DAY, JAN1 + 300 * DAY + 1), **base, "seriesEnd": UNBOUNDED_MS})
-    assert [m["id"] for m in repo.masters(1, JAN1 + 10 * DAY, JAN1 + 20 * DAY)] == [2]
+    repo.create(E({**single(1, JAN1, JAN1 + 1000), **base, "seriesEnd": JAN1 + 2 * DAY + 1000}))
+    repo.create(E({**single(2, JAN1, JAN1 + 1000), **base, "seriesEnd": UNBOUNDED_MS}))
+    repo.create(E({**single(3, JAN1 + 300 * DAY, JAN1 + 300 * DAY + 1), **base, "seriesEnd": UNBOUNDED_MS}))
+    assert [m.id for m in repo.masters(1, JAN1 + 10 * DAY, JAN1 + 20 * DAY)] == [2]
 
 
 def test_too_long_event_is_refused(repo: EventRepository) -> None:
     with pytest.raises(InvalidInputError):
-        repo.create(single(1, JAN1, JAN1 + 6 * 366 * DAY))
+        repo.create(E(single(1, JAN1, JAN1 + 6 * 366 * DAY)))
 
 
 def test_delete_by_source_removes_every_item_and_is_rerunnable(repo: EventRepository) -> None:
     for i in range(1, 40):
-        repo.create(single(i, JAN1 + i * DAY, JAN1 + (i + 40) * DAY))
-    repo.create(single(99, JAN1, JAN1 + DAY, source=11))
+        repo.create(E(single(i, JAN1 + i * DAY, JAN1 + (i + 40) * DAY)))
+    repo.create(E(single(99, JAN1, JAN1 + DAY, source=11)))
     assert repo.delete_by_source(10) == 39
     assert repo.delete_by_source(10) == 0
-    assert [e["id"] for e in repo.in_window(1, JAN1, JAN1 + 90 * DAY)] == [99]
+    assert [e.id for e in repo.in_window(1, JAN1, JAN1 + 90 * DAY)] == [99]
 
 
 def test_every_write_bumps_its_calendars_change_stamp(repo: EventRepository) -> None:
@@ -123,11 +129,11 @@ def test_every_write_bumps_its_calendars_change_stamp(repo: EventRepository) -> 
     assert repo.change_stamp(1) == ChangeStamp(0, 0)
     # When an event of calendar 1 is created, replaced, bulk-written and its source cascaded
     first = single(1, JAN1, JAN1 + DAY)
-    repo.create(first)
+    repo.create(E(first))
     after_create = repo.change_stamp(1)
-    repo.replace(first, {**first, "summary": "moved", "version": 2})
+    repo.replace(E(first), E({**first, "summary": "moved", "version": 2}))
     after_replace = repo.change_stamp(1)
-    repo.batch_put([single(2, JAN1, JAN1 + DAY, calendar=1), single(3, JAN1, JAN1 + DAY, calendar=2)])
+    repo.batch_put([E(single(2, JAN1, JAN1 + DAY, calendar=1)), E(single(3, JAN1, JAN1 + DAY, calendar=2))])
     after_bulk = repo.change_stamp(1)
     repo.delete_by_source(10)
     after_cascade = repo.change_stamp(1)
@@ -137,9 +143,17 @@ def test_every_write_bumps_its_calendars_change_stamp(repo: EventRepository) -> 
     # And calendar 2 counted only the writes that touched it
     assert repo.change_stamp(2).changes == 2  # the bulk write and the cascade
     # And a failed transaction leaves the stamp alone
-    repo.create(single(4, JAN1, JAN1 + DAY, calendar=3))
+    repo.create(E(single(4, JAN1, JAN1 + DAY, calendar=3)))
     with pytest.raises(ConflictError):
-        repo.create(single(4, JAN1, JAN1 + DAY, calendar=3))
+        repo.create(E(single(4, JAN1, JAN1 + DAY, calendar=3)))
     assert repo.change_stamp(3).changes == 1
     # And the stamp is never an event of a window
     assert repo.in_window(1, JAN1 - DAY, JAN1 + 2 * DAY) == []
+
+
+def test_a_dict_is_never_written(repo: EventRepository) -> None:
+    with pytest.raises(TypeError, match="EventRecord"):
+        repo.create(single(1, JAN1, JAN1 + DAY))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="EventRecord"):
+        repo.batch_put([single(2, JAN1, JAN1 + DAY)])  # type: ignore[list-item]
+    assert repo.in_window(1, JAN1, JAN1 + 2 * DAY) == []

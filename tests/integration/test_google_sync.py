@@ -557,7 +557,7 @@ def test_a_source_deleted_while_the_sync_writes_keeps_no_orphans(
     def racing_write(self: EventRepository, events: Any, **kwargs: Any) -> int:
         events = list(events)
         if events and not raced:
-            source_id = int(events[0]["eventTypeConfigId"])
+            source_id = events[0].event_type_config_id
             raced.append(source_id)
             record = config.sources.get(source_id)
             assert record is not None

@@ -239,7 +239,7 @@ def _ours(result: Imported, window: tuple[int, int]) -> Counter[Key]:
     assert page.total == len(page.values)
     assert not page.truncated
     ids = {int(v["id"]) for v in page.values}
-    uids = {i: str(e["external"]["key"]) for i, e in events_app.stores().events.get_many(ids).items()}
+    uids = {i: str((e.external or {})["key"]) for i, e in events_app.stores().events.get_many(ids).items()}
     out: Counter[Key] = Counter()
     for v in page.values:
         if uids[int(v["id"])].split("#", 1)[0] in result.excluded_uids:

@@ -410,7 +410,7 @@ def test_received_changes_apply_once_and_the_newer_one_wins(
     # When the partner creates an event
     assert send(lambda_context, mapped, change())[1] == {"result": "applied", "eventId": local}
     stored = ctx.events.get(local)
-    assert (stored["summary"], stored["eventTypeConfigId"], stored["origin"]) == (
+    assert (stored.summary, stored.event_type_config_id, stored.to_item()["origin"]) == (
         "Standup",
         mapped["source"],
         {"synchronizationId": mapped["sync"], "eventId": 1},
@@ -422,7 +422,7 @@ def test_received_changes_apply_once_and_the_newer_one_wins(
         send(lambda_context, mapped, change(version=2, updated=2_000, summary="Standup v2"))[1]["result"] == "applied"
     )
     assert send(lambda_context, mapped, change(version=3, updated=1_500, summary="late"))[1]["result"] == "stale"
-    assert ctx.events.get(local)["summary"] == "Standup v2"
+    assert ctx.events.get(local).summary == "Standup v2"
     # And a delete removes it; an older upsert arriving afterwards does not bring it back
     assert send(lambda_context, mapped, change("delete", version=4, updated=3_000))[1]["result"] == "applied"
     assert send(lambda_context, mapped, change(version=5, updated=2_500, summary="zombie"))[1]["result"] == "stale"
@@ -674,10 +674,10 @@ def test_a_partner_writes_only_what_the_mapping_lets_it(
     for event_id in (google, secret, foreign):
         assert send(lambda_context, mapped, on(event_id, summary="pwned"))[0] == 403
         assert send(lambda_context, mapped, on(event_id, "delete"))[0] == 403
-        assert ctx.events.get(event_id)["summary"] != "pwned"
+        assert ctx.events.get(event_id).summary != "pwned"
     # And our own event, sent to the partner through this BOTH mapping, may be changed back
     assert send(lambda_context, mapped, on(ours, summary="theirs"))[1]["result"] == "applied"
-    assert ctx.events.get(ours)["summary"] == "theirs"
+    assert ctx.events.get(ours).summary == "theirs"
     # And once our scope leaves out meetings, a change to (or of) that type is refused
     status, body = call(
         lambda_context,
@@ -688,7 +688,7 @@ def test_a_partner_writes_only_what_the_mapping_lets_it(
     assert status == 200, body
     assert send(lambda_context, mapped, on(ours, summary="again"))[0] == 403
     assert send(lambda_context, mapped, {**on(ours, summary="again"), "eventType": "vacation"})[0] == 403
-    assert ctx.events.get(ours)["summary"] == "theirs"
+    assert ctx.events.get(ours).summary == "theirs"
 
 
 def test_replication_handles_every_origin(
@@ -716,7 +716,7 @@ def test_replication_handles_every_origin(
     real = sender._upsert_change
 
     def upsert_change(ctx_: Any, body: Any, record: Any, type_key: str, target: int) -> Any:
-        if int(record["id"]) == broken:
+        if record.id == broken:
             raise RuntimeError("boom")
         return real(ctx_, body, record, type_key, target)
 

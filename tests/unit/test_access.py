@@ -17,6 +17,7 @@ import pytest
 from teamcal.access import Action, Answer, decide
 from teamcal.auth.principal import Principal
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.event_record import EventRecord
 
 pytestmark = pytest.mark.unit
 
@@ -117,6 +118,13 @@ def _calendar(settings: dict[str, Any]) -> CalendarRecord:
     )
 
 
+def _event(item: dict[str, Any] | None) -> EventRecord | None:
+    """An event of the table's calendar with the object's attributes."""
+    if item is None:
+        return None
+    return EventRecord.from_item({"id": 1, "calendarId": CAL, "eventTypeConfigId": 1, **item})
+
+
 def _cells() -> list[tuple[str, str, str]]:
     lines = [line for line in TABLE.splitlines() if line.startswith("|")]
     columns = [c.strip() for c in lines[0].strip("|").split("|")][1:]
@@ -142,7 +150,7 @@ def test_access_table(principal: str, kind: str, cell: str) -> None:
     assert allowed <= set(LETTERS), cell
     for letter, action in LETTERS.items():
         expected = Answer.NOT_FOUND if cell == "404" else Answer.ALLOW if letter in allowed else Answer.FORBIDDEN
-        got = decide(PRINCIPALS[principal], action, calendar, item)
+        got = decide(PRINCIPALS[principal], action, calendar, _event(item))
         assert got is expected, f"{principal} × {kind} × {action.value}: {got.value}, expected {expected.value}"
 
 

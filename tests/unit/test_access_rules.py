@@ -23,6 +23,7 @@ from teamcal.access import (
 from teamcal.auth.principal import Principal
 from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from teamcal.models.calendars import CalendarRecord, CalendarSettings
+from teamcal.models.event_record import EventRecord
 
 pytestmark = pytest.mark.unit
 
@@ -212,9 +213,33 @@ def test_creating_an_event_needs_the_events_edit_right_not_reporter_edit() -> No
     cal = calendar(publicCalendar=True, eventReporterEdit=True)
     viewer = who("vic", scope=[CAL_ID])
     assert decide(viewer, Action.CREATE_EVENT, cal) is Answer.FORBIDDEN
-    assert decide(viewer, Action.EDIT_EVENT, cal, {"reporter": "vic"}) is Answer.ALLOW
-    assert decide(viewer, Action.DELETE_EVENT, cal, {"reporter": "vic"}) is Answer.ALLOW
-    assert decide(viewer, Action.EDIT_EVENT, cal, {"reporter": "rita"}) is Answer.FORBIDDEN
+    assert (
+        decide(
+            viewer,
+            Action.EDIT_EVENT,
+            cal,
+            EventRecord.from_item({"id": 1, "calendarId": 1, "eventTypeConfigId": 1, "reporter": "vic"}),
+        )
+        is Answer.ALLOW
+    )
+    assert (
+        decide(
+            viewer,
+            Action.DELETE_EVENT,
+            cal,
+            EventRecord.from_item({"id": 1, "calendarId": 1, "eventTypeConfigId": 1, "reporter": "vic"}),
+        )
+        is Answer.ALLOW
+    )
+    assert (
+        decide(
+            viewer,
+            Action.EDIT_EVENT,
+            cal,
+            EventRecord.from_item({"id": 1, "calendarId": 1, "eventTypeConfigId": 1, "reporter": "rita"}),
+        )
+        is Answer.FORBIDDEN
+    )
 
 
 # ---------------------------------------------------------------- rule 8: edit events

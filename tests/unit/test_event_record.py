@@ -12,7 +12,9 @@ pytestmark = pytest.mark.unit
 
 HOUR = 3_600_000
 START = 1_772_442_000_000  # 2026-03-02T09:00:00Z, a Monday
-CHILD = {"id": 9, "startDate": 1_000, "endDate": 2_000, "allDay": False, "summary": "moved"}
+CHILD = EventRecord.from_item(
+    {"id": 9, "calendarId": 2, "eventTypeConfigId": 3, "startDate": 1_000, "endDate": 2_000, "allDay": False}
+)
 
 
 def _master(**changes: object) -> EventRecord:
@@ -56,17 +58,37 @@ def test_item_to_record_to_item_is_lossless_extras_and_every_origin_included() -
     assert EventRecord.from_item(single).to_item() == single  # attributes it lacked stay absent
 
 
-def test_it_reads_as_the_stored_mapping_did() -> None:
-    record = _master(origin={"synchronizationId": 4, "eventId": 77}, uid="x")
-    assert record["startDate"] == START
-    assert record["origin"] == {"synchronizationId": 4, "eventId": 77}
+def test_it_is_read_by_attribute_and_no_longer_as_a_mapping() -> None:
+    record = _master(origin={"synchronizationId": 4, "eventId": 77}, uid="x", googleEtag="e1", readOnly=True)
+    assert record.start_date == START
     assert record.origin == Origin.partner(4, 77)
-    assert record.get("uid") == "x"
-    assert "googleEtag" not in record
-    assert record.get("googleEtag") is None
-    assert dict(record) == record.to_item()
-    with pytest.raises(KeyError):
-        EventRecord.from_item({"id": 1, "calendarId": 2, "eventTypeConfigId": 3})["overrides"]
+    assert (record.google_etag, record.read_only, record.private) == ("e1", True, False)
+    assert record.to_item()["origin"] == {"synchronizationId": 4, "eventId": 77}
+    assert record.to_item()["uid"] == "x"  # an attribute it does not name is kept
+    # the transition's Mapping interface is gone: a key read is a TypeError, not a silent default
+    with pytest.raises(TypeError):
+        record["startDate"]  # type: ignore[index]
+    assert not hasattr(record, "get")
+    assert record != record.to_item()
+
+
+def test_the_sync_attributes_it_names_round_trip_and_stay_absent_when_not_stored() -> None:
+    item = {
+        **_master().to_item(),
+        "readOnly": True,
+        "private": True,
+        "external": {"ns": "gcal:x", "key": "g1"},
+        "sequence": 2,
+        "lastModified": 1_000,
+        "googleEtag": "e",
+        "googleExdate": ["20260309T100000"],
+        "googleCancelled": [],
+        "syncApplied": {"synchronizationId": 4, "version": 3},
+    }
+    assert EventRecord.from_item(item).to_item() == item
+    plain = _master().to_item()
+    assert EventRecord.from_item(plain).to_item() == plain
+    assert EventRecord.from_item(plain).google_exdate == []
 
 
 def test_a_record_without_origin_was_made_here() -> None:

@@ -169,8 +169,8 @@ def test_with_exdates_recomputes_a_masters_exdates() -> None:
     )
     assert isinstance(change, Upsert)
     updated = with_exdates(change.fields, ["20260303T090000Z"])
-    assert updated["exdate"] == ["20260303T090000Z"]
-    series = Series.from_wire(updated, "UTC")
+    assert updated.exdate == ["20260303T090000Z"]
+    series = updated.series()
     occurrences = expand(series, ms("2026-03-01T00:00:00+00:00"), ms("2026-03-10T00:00:00+00:00")).occurrences
     assert len(occurrences) == 2
 

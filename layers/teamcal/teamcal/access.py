@@ -79,15 +79,16 @@ from typing import Any, TypeVar
 from teamcal.auth.principal import Principal
 from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from teamcal.models.calendars import CalendarRecord, CalendarSettings
-from teamcal.models.origin import Origin, OriginKind
+from teamcal.models.event_record import EventRecord
+from teamcal.models.origin import OriginKind
 from teamcal.models.sources import SourceRecord
 from teamcal.models.token_record import TokenRecord
 from teamcal.models.tokens import TokenCreate
 from teamcal.models.values import PermissionGrant
 from teamcal.partners.protocol import Scope
 
-#: A source (its record) or an event (its stored item).
-Item = Mapping[str, Any] | SourceRecord
+#: A source or an event (their records).
+Item = EventRecord | SourceRecord
 _Item = TypeVar("_Item", bound=Item)
 
 
@@ -291,16 +292,12 @@ def is_active(record: Mapping[str, Any] | CalendarRecord | SourceRecord | None) 
 
 def is_private(item: Item | None) -> bool:
     """A source synced from a private Google calendar, or one of its events (rule 10)."""
-    if isinstance(item, SourceRecord):
-        return item.private
-    return item is not None and bool(item.get("private"))
+    return item is not None and item.private
 
 
 def is_read_only(item: Item | None) -> bool:
     """A source or event synced from Google: it changes only there (rule 8)."""
-    if isinstance(item, SourceRecord):
-        return item.read_only
-    return item is not None and bool(item.get("readOnly"))
+    return item is not None and item.read_only
 
 
 def item_visible(principal: Principal | None, calendar: CalendarRecord, item: Item | None) -> bool:
@@ -344,7 +341,7 @@ def _allowed(principal: Principal, action: Action, calendar: CalendarRecord, ite
     if action in (Action.CREATE_EVENT, Action.EDIT_EVENT, Action.DELETE_EVENT):
         if is_read_only(item):
             return False
-        reporter = None if action is Action.CREATE_EVENT or not isinstance(item, Mapping) else item.get("reporter")
+        reporter = item.reporter if action is not Action.CREATE_EVENT and isinstance(item, EventRecord) else None
         return can_edit_events(principal, calendar, str(reporter) if reporter else None)
     editor = user_can_edit_calendar(principal, calendar)
     granted = {
@@ -477,7 +474,7 @@ def partner_reach(sync: Mapping[str, Any]) -> PartnerReach:
     return PartnerReach(scope, None if clipped is None else frozenset(int(i) for i in clipped))
 
 
-def may_send_to_partner(event: Mapping[str, Any], source: SourceRecord | None) -> bool:
+def may_send_to_partner(event: EventRecord, source: SourceRecord | None) -> bool:
     """Rule 10: a private Google event (or one of a private source) is never sent to a partner."""
     return not (is_private(event) or is_private(source))
 
@@ -498,7 +495,7 @@ def partner_write_refusal(
     sync_id: int,
     reach: PartnerReach,
     mapping: Mapping[str, Any],
-    stored: Mapping[str, Any] | None,
+    stored: EventRecord | None,
     stored_type: str | None,
     new_type: str | None,
 ) -> PartnerRefusal | None:
@@ -517,13 +514,13 @@ def partner_write_refusal(
             return PartnerRefusal.TYPE_OUT_OF_SCOPE
     if stored is None:
         return None
-    if int(stored["calendarId"]) != calendar_id:
+    if stored.calendar_id != calendar_id:
         return PartnerRefusal.OTHER_CALENDAR
     if is_read_only(stored):
         return PartnerRefusal.READ_ONLY
     if is_private(stored):
         return PartnerRefusal.PRIVATE
-    origin = Origin.of(stored)
+    origin = stored.came_from
     if origin.kind is OriginKind.PARTNER:
         return None if origin.came_through(sync_id) else PartnerRefusal.NOT_THE_PARTNERS
     if origin.kind is not OriginKind.LOCAL or mapping.get("direction") != "BOTH":

@@ -222,10 +222,10 @@ def series_fields(series: Series) -> dict[str, Any]:
     return {**record_series_fields(series, sort_dates=True), **kind_fields(series)}
 
 
-def with_exdates(record: Mapping[str, Any], exdates: Iterable[str]) -> EventRecord:
-    """A stored master with ``exdate`` replaced by ``exdates`` and its time fields recomputed.
-    Raises RecurrenceError on a malformed value."""
-    master = EventRecord.from_item(record)
+def with_exdates(record: EventRecord | Mapping[str, Any], exdates: Iterable[str]) -> EventRecord:
+    """A master (a record, or the wire fields :func:`classify` gives) with ``exdate`` replaced by
+    ``exdates`` and its time fields recomputed. Raises RecurrenceError on a malformed value."""
+    master = record if isinstance(record, EventRecord) else EventRecord.from_item(record)
     series = master.replaced({"exdate": sorted(set(exdates))}).series()
     return master.replaced(series_fields(series))
 

@@ -19,14 +19,15 @@ API, the iCalendar import, the Google and Jira syncs and the replication receive
 
 Attributes carry the CCJ wire names as aliases (``calendarId``, ``startDate`` …); attributes a
 sync keeps that have no field here (an iCalendar UID, a Google id, …) are kept as extras, so
-``from_item(item).to_item() == item``. During the transition the record also reads as a
-read-only ``Mapping`` over its wire names (``record["startDate"]``), as the stored dict did.
+``from_item(item).to_item() == item``. Code reads its attributes (``record.start_date``); the
+stored wire form is :meth:`EventRecord.to_item`, for the few that need one (the storage layer,
+the iCalendar writer, a partner's change body).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,13 +56,13 @@ class OverrideEntry(TypedDict):
     allDay: bool  # noqa: N815
 
 
-def override_entry(child: Mapping[str, Any]) -> OverrideEntry:
+def override_entry(child: EventRecord) -> OverrideEntry:
     """The master's ``overrides`` entry for the exception ``child`` (a stored child record)."""
     return {
-        "id": int(child["id"]),
-        "startDate": int(child["startDate"]),
-        "endDate": int(child["endDate"]),
-        "allDay": bool(child["allDay"]),
+        "id": int(child.id),
+        "startDate": int(child.start_date),
+        "endDate": int(child.end_date),
+        "allDay": bool(child.all_day),
     }
 
 
@@ -145,13 +146,18 @@ def merge_changes(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[s
     return merged
 
 
-class EventRecord(BaseModel, Mapping[str, Any]):
+class EventRecord(BaseModel):
     """A stored event (every kind), immutable: its rules return new records.
 
     ``startDate`` / ``endDate``: epoch ms (UTC) of the event, for a master of its first
     occurrence (end exclusive); ``allDayStart`` / ``allDayEnd``: ISO dates, end inclusive.
     ``kind``: ``single`` | ``master`` | ``child``; masters have ``seriesEnd`` and ``overrides``;
     children ``parentId`` and ``recurrenceId``. ``version`` counts writes (optimistic locking).
+    An event a sync keeps is ``readOnly`` (changed only where it comes from), may be ``private``
+    (a private Google calendar's: its calendar's owner only) and has ``external`` ``{ns, key,
+    …}`` naming it there; an imported one has ``external``, ``sequence`` and ``lastModified``
+    (RFC 5545 SEQUENCE and LAST-MODIFIED, epoch ms); a Google one ``googleEtag``,
+    ``googleExdate`` and ``googleCancelled``.
 
     Build one with :meth:`from_item` (trusted stored or service-built attributes: no validation,
     which keeps a search's thousands of reads cheap); write it with :meth:`to_item`. Only the
@@ -185,6 +191,17 @@ class EventRecord(BaseModel, Mapping[str, Any]):
     series_end: int | None = Field(default=None, alias="seriesEnd")
     overrides: dict[str, OverrideEntry] = Field(default_factory=dict)
     origin: Origin | None = None
+    # kept by the syncs and the importer (absent on an event made through the API)
+    read_only: bool = Field(default=False, alias="readOnly")
+    private: bool = False
+    external: dict[str, Any] | None = None
+    sequence: int | None = None
+    last_modified: int | None = Field(default=None, alias="lastModified")
+    google_etag: str | None = Field(default=None, alias="googleEtag")
+    google_exdate: list[str] = Field(default_factory=list, alias="googleExdate")
+    google_cancelled: list[str] = Field(default_factory=list, alias="googleCancelled")
+    # a partner's change applied here: {synchronizationId, version} (the sender does not echo it)
+    sync_applied: dict[str, Any] | None = Field(default=None, alias="syncApplied")
 
     # ------------------------------------------------------------------ items
     @classmethod
@@ -235,39 +252,10 @@ class EventRecord(BaseModel, Mapping[str, Any]):
         """The API form (``GET /event``)."""
         return Event.model_validate({k: v for k, v in self.to_item().items() if k not in _NOT_ON_WIRE})
 
-    # ------------------------------------------------------------------ read-only mapping (transition)
-    def __getitem__(self, key: str) -> Any:
-        name = _FIELD_OF.get(key)
-        if name is None:
-            extra = self.__pydantic_extra__
-            if not extra or key not in extra:
-                raise KeyError(key)
-            return extra[key]
-        if name not in self.__pydantic_fields_set__:
-            raise KeyError(key)
-        if name == "origin":
-            return self.origin.stored() if self.origin is not None else None
-        return self.__dict__[name]
-
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
-        """The wire names of the stored attributes (as the stored dict's keys)."""
-        yield from (_WIRE_OF[name] for name in self.__pydantic_fields_set__ if name in _WIRE_OF)
-        yield from self.__pydantic_extra__ or ()
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __contains__(self, key: object) -> bool:
-        name = _FIELD_OF.get(key) if isinstance(key, str) else None
-        if name is not None:
-            return name in self.__pydantic_fields_set__
-        return bool(self.__pydantic_extra__) and key in self.__pydantic_extra__  # type: ignore[operator]
-
     def __eq__(self, other: object) -> bool:
+        """Records are equal when their stored forms are (a record never equals a dict)."""
         if isinstance(other, EventRecord):
             return self.to_item() == other.to_item()
-        if isinstance(other, Mapping):
-            return self.to_item() == dict(other)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -294,7 +282,13 @@ class EventRecord(BaseModel, Mapping[str, Any]):
     def series(self, default_zone: str | None = None) -> Series:
         """The recurrence series of the event (``default_zone``, else UTC, when it has no
         ``timeZone``). Raises RecurrenceError (HTTP 400, naming the field) on bad fields."""
-        return Series.from_wire(series_input(self), self.time_zone or default_zone or "UTC")
+        return Series.from_wire(series_input(self._time_fields()), self.time_zone or default_zone or "UTC")
+
+    def _time_fields(self) -> dict[str, Any]:
+        """The stored time and recurrence attributes (wire names) the record has: what
+        :func:`series_input` reads, without building the whole item."""
+        have, values = self.__pydantic_fields_set__, self.__dict__
+        return {wire: values[name] for wire, name in _TIME_FIELDS if name in have}
 
     @property
     def series_end_ms(self) -> int:
@@ -341,7 +335,7 @@ class EventRecord(BaseModel, Mapping[str, Any]):
             changes["recurrenceId"] = recurrence_id
         return self.replaced(changes, drop=("seriesEnd", "overrides"))
 
-    def with_override(self, recurrence_id: str, child: Mapping[str, Any] | None) -> EventRecord:
+    def with_override(self, recurrence_id: str, child: EventRecord | None) -> EventRecord:
         """This master at the next ``version`` with its entry for ``recurrence_id`` set to
         ``child`` (removed when ``child`` is None); ``updated`` is the caller's to set."""
         overrides = dict(self.overrides)
@@ -369,14 +363,14 @@ class EventRecord(BaseModel, Mapping[str, Any]):
         (:meth:`overrides_split`) added to its own."""
         return self.replaced({"overrides": {**self.overrides, **entries}})
 
-    def with_overrides(self, children: Iterable[Mapping[str, Any]], *, without: Iterable[str] = ()) -> EventRecord:
+    def with_overrides(self, children: Iterable[EventRecord], *, without: Iterable[str] = ()) -> EventRecord:
         """A copy (same version) whose entries for ``children`` (stored children) are set, after
         those for the recurrence ids ``without`` are removed."""
         overrides = dict(self.overrides)
         for recurrence_id in without:
             overrides.pop(recurrence_id, None)
         for child in children:
-            overrides[str(child["recurrenceId"])] = override_entry(child)
+            overrides[str(child.recurrence_id)] = override_entry(child)
         return self.replaced({"overrides": overrides})
 
     def cancel_occurrences(self, recurrence_ids: Iterable[str], *, updated: int) -> EventRecord:
@@ -397,6 +391,20 @@ class EventRecord(BaseModel, Mapping[str, Any]):
 
 _FIELD_OF: dict[str, str] = {(f.alias or name): name for name, f in EventRecord.model_fields.items()}
 _WIRE_OF: dict[str, str] = {name: wire for wire, name in _FIELD_OF.items()}
+_TIME_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (wire, _FIELD_OF[wire])
+    for wire in (
+        "allDay",
+        "allDayStart",
+        "allDayEnd",
+        "startDate",
+        "endDate",
+        "timeZone",
+        "recurrence",
+        "exdate",
+        "rdate",
+    )
+)
 _STATIC_DEFAULTS: dict[str, Any] = {
     name: f.default for name, f in EventRecord.model_fields.items() if not f.is_required() and f.default_factory is None
 }

@@ -98,9 +98,9 @@ def to_wire(record: EventRecord) -> Event:
     return record.to_event()
 
 
-def _check_version(record: Mapping[str, Any], expected: int | None) -> None:
-    if expected is not None and expected != record["version"]:
-        raise ConflictError(f"event {record['id']} is at version {record['version']}, not {expected}")
+def _check_version(record: EventRecord, expected: int | None) -> None:
+    if expected is not None and expected != record.version:
+        raise ConflictError(f"event {record.id} is at version {record.version}, not {expected}")
 
 
 # ---------------------------------------------------------------------------- access
@@ -303,10 +303,10 @@ def _edit_occurrence(stores: EventStores, principal: Principal, fields: EventFie
         return _update_child(stores, current, calendar, changes)
     now = now_ms()
     item: dict[str, Any] = {
-        "summary": master.get("summary"),
-        "description": master.get("description"),
-        "userKeys": list(master.get("userKeys") or []),
-        "timeZone": master.get("timeZone"),
+        "summary": master.summary,
+        "description": master.description,
+        "userKeys": list(master.user_keys),
+        "timeZone": master.time_zone,
         **_occurrence_times(series, occurrence),
     }
     item = merge_changes(item, changes)
@@ -445,7 +445,7 @@ def _delete_recurring(stores: EventStores, principal: Principal, event_id: int, 
     record, calendar = _load(stores, principal, event_id)
     require(principal, Action.DELETE_EVENT, calendar, record)
     exdates = request.exdate or request.event.exdate or []
-    master = record if record.kind != "child" else stores.events.get(int(record["parentId"]))
+    master = record if record.kind != "child" else stores.events.get(int(record.parent_id or 0))
     if request.mode == "delete" and request.select == "current" and exdates:
         if master.kind != "master":
             raise InvalidInputError.for_field("exdate", "the event does not repeat")

@@ -348,15 +348,15 @@ def _fetch(
 
 
 # ---------------------------------------------------------------------------- one page
-def _comparable(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The attributes that matter for "did it change" (DynamoDB drops ``None`` attributes)."""
-    return {k: v for k, v in record.items() if v is not None and v != [] and v != {} and k not in _VOLATILE}
+def _comparable(record: EventRecord) -> dict[str, Any]:
+    """The stored attributes that matter for "did it change" (DynamoDB drops ``None`` attributes)."""
+    return {k: v for k, v in record.to_item().items() if v is not None and v != [] and v != {} and k not in _VOLATILE}
 
 
-def _months(record: Mapping[str, Any]) -> set[str]:
-    if record["kind"] == "master":
+def _months(record: EventRecord) -> set[str]:
+    if record.kind == "master":
         return set()
-    return set(months_overlapping(int(record["startDate"]), int(record["endDate"])))
+    return set(months_overlapping(record.start_date, record.end_date))
 
 
 class _Page:
@@ -411,10 +411,10 @@ class _Page:
                 self._cancel(change.google_id, change.master_id, change.recurrence_id)
         self._commit()
 
-    def _ours(self, record: Mapping[str, Any]) -> bool:
-        ours = (record.get("external") or {}).get("ns") == self.ns
+    def _ours(self, record: EventRecord) -> bool:
+        ours = (record.external or {}).get("ns") == self.ns
         if not ours:
-            self.report.note(f"event id {record.get('id')} is taken by another event; skipped")
+            self.report.note(f"event id {record.id} is taken by another event; skipped")
         return ours
 
     # ------------------------------------------------------------------ records
@@ -447,7 +447,7 @@ class _Page:
         return None
 
     def _drop(self, record: EventRecord) -> None:
-        event_id = int(record["id"])
+        event_id = record.id
         if event_id not in self.work:
             self.before[event_id] = record
         self.work[event_id] = None
@@ -455,27 +455,27 @@ class _Page:
     def _children(self, master_id: int) -> list[EventRecord]:
         """The master's exceptions as this page leaves them (stored ones, minus those this page
         deleted, plus those it added)."""
-        found = {int(c["id"]): c for c in self.stores.events.children(master_id) if self._ours(c)}
+        found = {c.id: c for c in self.stores.events.children(master_id) if self._ours(c)}
         for event_id, record in self.work.items():
-            if record is not None and record.get("parentId") == master_id:
+            if record is not None and record.parent_id == master_id:
                 found[event_id] = record
         current = [self.work.get(i, c) for i, c in found.items()]
         return [c for c in current if c is not None]
 
     def _with_cancelled(self, master: EventRecord, cancelled: set[str]) -> EventRecord:
         master = master.replaced({"googleCancelled": sorted(cancelled)})
-        exdates = set(master.get("googleExdate") or []) | cancelled
+        exdates = set(master.google_exdate) | cancelled
         try:
             return with_exdates(master, exdates)
         except InvalidInputError as e:
-            self.report.note(f"event {master['id']}: {e.message}")
+            self.report.note(f"event {master.id}: {e.message}")
             return master
 
     # ------------------------------------------------------------------ changes
     def _upsert(self, change: Upsert) -> None:
         event_id = self.eid(change.google_id)
         old = self.work.get(event_id)
-        if old is not None and change.etag and old.get("googleEtag") == change.etag:
+        if old is not None and change.etag and old.google_etag == change.etag:
             self.report.unchanged += 1
             return
         for note in change.notes:
@@ -488,7 +488,7 @@ class _Page:
             if change.google_id in self.st.pending_parents:
                 new = new.with_overrides(self._children(event_id))
                 self.st.pending_parents.discard(change.google_id)
-            cancelled = set(old.get("googleCancelled") or []) if old is not None and was_master else set()
+            cancelled = set(old.google_cancelled) if old is not None and was_master else set()
             cancelled |= set(self.st.pending_exdates.pop(change.google_id, []))
             if cancelled:
                 new = self._with_cancelled(new, cancelled)
@@ -506,11 +506,11 @@ class _Page:
             for child in self._children(event_id):
                 self._drop(child)
         elif old.kind == "child" and old.parent_id is not None:
-            master = self._get(int(old["parentId"]))
-            external = master.get("external") if master is not None else None
+            master = self._get(old.parent_id)
+            external = master.external if master is not None else None
             master_key = str((external or {}).get("key") or "")
             if master is not None and master_key:
-                self._cancel(change.google_id, master_key, str(old["recurrenceId"]))
+                self._cancel(change.google_id, master_key, str(old.recurrence_id))
                 return
         self.work[event_id] = None
 
@@ -518,7 +518,7 @@ class _Page:
         child_id = self.eid(change.google_id)
         master_id = self.eid(change.master_id)
         old = self.work.get(child_id)
-        if old is not None and change.etag and old.get("googleEtag") == change.etag:
+        if old is not None and change.etag and old.google_etag == change.etag:
             self.report.unchanged += 1
             return
         child = self._base(change.google_id, change.fields, change.etag).as_child(master_id, change.recurrence_id)
@@ -529,7 +529,7 @@ class _Page:
             return
         moved_from = old.recurrence_id if old is not None and old.recurrence_id != change.recurrence_id else None
         new_master = master.with_overrides([child], without=[moved_from] if moved_from is not None else [])
-        cancelled = set(master.get("googleCancelled") or [])
+        cancelled = set(master.google_cancelled)
         if change.recurrence_id in cancelled:  # a cancelled instance came back
             new_master = self._with_cancelled(new_master, cancelled - {change.recurrence_id})
         self.work[master_id] = new_master
@@ -546,7 +546,7 @@ class _Page:
                 pending.append(recurrence_id)
             return
         overrides = {k: v for k, v in master.overrides.items() if k != recurrence_id and int(v["id"]) != child_id}
-        cancelled = set(master.get("googleCancelled") or []) | {recurrence_id}
+        cancelled = set(master.google_cancelled) | {recurrence_id}
         self.work[master_id] = self._with_cancelled(master.replaced({"overrides": overrides}), cancelled)
 
     # ------------------------------------------------------------------ writing
@@ -568,15 +568,13 @@ class _Page:
                 continue
             if len(_months(new)) > MAX_INDEX_MONTHS:
                 self.report.skipped += 1
-                self.report.note(f"event {new['id']}: spans more than {MAX_INDEX_MONTHS} months; skipped")
+                self.report.note(f"event {new.id}: spans more than {MAX_INDEX_MONTHS} months; skipped")
                 continue
             if old is None:
                 puts.append(new.replaced({"version": 1, "created": now, "updated": now}))
             else:
                 previous[event_id] = old
-                puts.append(
-                    new.replaced({"version": old.version + 1, "created": old.get("created", now), "updated": now})
-                )
+                puts.append(new.replaced({"version": old.version + 1, "created": old.created or now, "updated": now}))
         if not puts and not deletes:
             return
         self._require_active_source()

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,8 +192,9 @@ def jira_sources(config: ConfigStores) -> list[tuple[SourceRecord, CalendarRecor
     return sorted(found, key=lambda pair: pair[0].id)
 
 
-def _comparable(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if v is not None and v != [] and v != {} and k not in _VOLATILE}
+def _comparable(record: EventRecord) -> dict[str, Any]:
+    """The stored attributes that matter for "did it change" (DynamoDB drops ``None`` attributes)."""
+    return {k: v for k, v in record.to_item().items() if v is not None and v != [] and v != {} and k not in _VOLATILE}
 
 
 def _object_of(key: str) -> str:
@@ -346,8 +347,8 @@ class _SourceSync:
         }
         return EventRecord.from_item(item)
 
-    def _ours(self, record: Mapping[str, Any]) -> bool:
-        return (record.get("external") or {}).get("ns") == self.config.namespace
+    def _ours(self, record: EventRecord) -> bool:
+        return (record.external or {}).get("ns") == self.config.namespace
 
     def _apply(self, page: Page) -> set[str]:
         desired, candidates, met = self._desired(page)
@@ -370,9 +371,7 @@ class _SourceSync:
                 puts.append(new.replaced({"version": 1, "created": now, "updated": now}))
             else:
                 previous[event_id] = old
-                puts.append(
-                    new.replaced({"version": old.version + 1, "created": old.get("created", now), "updated": now})
-                )
+                puts.append(new.replaced({"version": old.version + 1, "created": old.created or now, "updated": now}))
         deletes = [r for i, r in before.items() if i not in desired]
         self._write(puts, previous, deletes)
         return met
@@ -395,7 +394,7 @@ class _SourceSync:
         """End of a full pass: events of objects not met, or of fields the value no longer names, go."""
         stored = [r for r in self.stores.events.by_source(self.config.source_id) if self._ours(r)]
         self.context.ddb_calls += 1 + (len(stored) + 99) // 100
-        keys = [str(r["external"]["key"]) for r in stored]
+        keys = [str((r.external or {})["key"]) for r in stored]
         kept_fields = keys_kept(self.config, keys) if self.config.kind == "jira" else set(keys)
         gone = [r for r, key in zip(stored, keys, strict=True) if _object_of(key) not in seen or key not in kept_fields]
         self._write([], {}, gone)

@@ -102,7 +102,12 @@ class ChangeStamp:
 
 
 def _calendar_ids(events: Iterable[Mapping[str, Any]]) -> set[int]:
+    """The calendars of stored items (wire names) that name one."""
     return {int(e["calendarId"]) for e in events if e.get("calendarId") is not None}
+
+
+def _record_calendars(records: Iterable[EventRecord]) -> set[int]:
+    return {r.calendar_id for r in records}
 
 
 def _strip(item: dict[str, Any]) -> dict[str, Any]:
@@ -116,10 +121,16 @@ def _record(item: dict[str, Any]) -> EventRecord:
     return EventRecord.from_item(item, ignore=_INDEX_KEY_SET)
 
 
-def _item(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored attributes of an event to write: an :class:`EventRecord`'s item (every writer
-    of the layer passes records; a plain item, as tests and tools write, is taken as it is)."""
-    return event.to_item() if isinstance(event, EventRecord) else dict(event)
+def _item(event: EventRecord) -> dict[str, Any]:
+    """The stored attributes of an event to write: an :class:`EventRecord`'s item.
+
+    Raises:
+        TypeError: ``event`` is not an :class:`EventRecord` (a dict is never written: build the
+            record with :meth:`EventRecord.from_item`).
+    """
+    if not isinstance(event, EventRecord):
+        raise TypeError(f"an EventRecord is written, not {type(event).__name__}")
+    return event.to_item()
 
 
 class EventRepository:
@@ -194,12 +205,14 @@ class EventRepository:
     def _delete(self, pk: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self._table, "Key": {"pk": value(pk), "sk": value(sk)}}}
 
-    def _create_actions(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+    def _create_actions(self, record: EventRecord) -> list[dict[str, Any]]:
+        event = _item(record)
         return [self._put(self._main_item(event), "attribute_not_exists(pk)")] + [
             self._put(b) for b in self._bucket_items(event)
         ]
 
-    def _replace_actions(self, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    def _replace_actions(self, old_record: EventRecord, new_record: EventRecord) -> list[dict[str, Any]]:
+        old, new = _item(old_record), _item(new_record)
         new_buckets = self._bucket_items(new)
         kept = {(b["pk"], b["sk"]) for b in new_buckets}
         actions = [
@@ -214,7 +227,8 @@ class EventRepository:
         actions += [self._delete(pk, sk) for pk, sk in self._bucket_keys(old) if (pk, sk) not in kept]
         return actions
 
-    def _delete_actions(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+    def _delete_actions(self, record: EventRecord) -> list[dict[str, Any]]:
+        event = _item(record)
         main = {
             "Delete": {
                 "TableName": self._table,
@@ -251,9 +265,7 @@ class EventRepository:
             InvalidInputError: an event spans more than :data:`MAX_INDEX_MONTHS` months, or the
                 change needs more than 100 item writes.
         """
-        created = [_item(e) for e in create]
-        replaced = [(_item(old), _item(new)) for old, new in replace]
-        deleted = [_item(e) for e in delete]
+        created, replaced, deleted = list(create), list(replace), list(delete)
         actions = list(conditions)
         for event in created:
             actions += self._create_actions(event)
@@ -261,7 +273,7 @@ class EventRepository:
             actions += self._replace_actions(old, new)
         for event in deleted:
             actions += self._delete_actions(event)
-        touched = _calendar_ids([*created, *deleted, *(e for pair in replaced for e in pair)])
+        touched = _record_calendars([*created, *deleted, *(e for pair in replaced for e in pair)])
         actions += [{"Update": self._bump(calendar_id)} for calendar_id in sorted(touched)]
         self._transact(actions, "the event was changed by another request; reload it and retry")
 

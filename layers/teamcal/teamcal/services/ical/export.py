@@ -141,7 +141,7 @@ def calendar_ics(stores: IcalStores, principal: Principal, calendar_id: int, now
         principal, calendar, (record for source in sources for record in stores.events.by_source(source.id))
     )
     text = CalendarWriter(calendar_name(calendar), source_colors(sources)).write(
-        records, horizon_year=year_of(now) + 10
+        [r.to_item() for r in records], horizon_year=year_of(now) + 10
     )
     return text, len(records)
 

@@ -140,12 +140,13 @@ def _feed_text(stores: IcalStores, calendar: CalendarRecord, sources: list[Sourc
     start, end = now - FEED_PAST_MS, now + FEED_FUTURE_MS
     found: dict[int, EventRecord] = {}
     for event in stores.events.masters(calendar.id, start, end):
-        if event["eventTypeConfigId"] in wanted:
-            found[int(event["id"])] = event
-    child_ids = [int(o["id"]) for m in found.values() for o in (m.get("overrides") or {}).values()]
+        if event.event_type_config_id in wanted:
+            found[event.id] = event
+    child_ids = [int(o["id"]) for m in found.values() for o in m.overrides.values()]
     found.update(stores.events.get_many(child_ids) if child_ids else {})
     for event in stores.events.in_window(calendar.id, start, end):
-        if event["eventTypeConfigId"] in wanted:
-            found.setdefault(int(event["id"]), event)
+        if event.event_type_config_id in wanted:
+            found.setdefault(event.id, event)
     writer = CalendarWriter(calendar_name(calendar), source_colors(sources), refresh_interval=REFRESH_INTERVAL)
-    return writer.write(visible_items(None, calendar, found.values()), horizon_year=year_of(end) + 1)
+    shown = visible_items(None, calendar, found.values())
+    return writer.write([r.to_item() for r in shown], horizon_year=year_of(end) + 1)

@@ -314,11 +314,11 @@ class ImportRun:
             self.stores.jobs.save(self.job, self.run_id)
         return True
 
-    def _may_change(self, stored: Mapping[str, Any]) -> bool:
+    def _may_change(self, stored: EventRecord) -> bool:
         """Whether this import may change the stored event its UID matches: one of the calendar
         imported into that the importing token may edit (:mod:`teamcal.access`, rule 8); the
         token is the job's, kept for the worker (jobs without one: the calendar check only)."""
-        if int(stored["calendarId"]) != self.calendar.id or is_read_only(stored):
+        if stored.calendar_id != self.calendar.id or is_read_only(stored):
             return False
         return (
             self.principal is None or decide(self.principal, Action.EDIT_EVENT, self.calendar, stored) is Answer.ALLOW
@@ -470,7 +470,7 @@ class ImportRun:
                 continue
             record = segment.final.record()
             before = stored if segment.first else existing.get(record.id)
-            if before is not None and record is not before and record.get("version") == before.get("version"):
+            if before is not None and record is not before and record.version == before.version:
                 record = record.replaced({"version": before.version + 1, "updated": self.clock()})
             writes.put(record, before)
 
@@ -522,7 +522,7 @@ class ImportRun:
             return
         if split.before is None:
             segments.pop()
-            event_id = int(segment.final.base["id"])
+            event_id = segment.final.base.id
         else:
             segment.final.base = segment.final.base.replaced(input_fields(split.before)).normalized(zone)
             writes.amend(segment.final.base)  # the master written for the file ends before the split
@@ -613,7 +613,7 @@ class ImportRun:
             stored = existing.get(event_id)
             fields = {**master.fields, "startDate": start_ms, "endDate": end_ms}
             data = dataclasses.replace(master, fields=fields)
-            extra = {"kind": "child", "parentId": int(final.base["id"]), "recurrenceId": rid}
+            extra = {"kind": "child", "parentId": final.base.id, "recurrenceId": rid}
             try:
                 record = self._record(data, stored, event_id, extra=extra)
             except VEventError as e:
@@ -643,7 +643,7 @@ class ImportRun:
         if (
             not force
             and stored is not None
-            and not master.is_newer_than(int(stored.get("sequence") or 0), stored.get("lastModified"))
+            and not master.is_newer_than(int(stored.sequence or 0), stored.last_modified)
         ):
             writes.outcome(span, ImportOutcome.SKIPPED)
             return stored
@@ -670,7 +670,7 @@ class ImportRun:
         if child.cancelled:
             writes.outcome(span, ImportOutcome.SKIPPED)
             return
-        if stored is not None and not child.is_newer_than(int(stored.get("sequence") or 0), stored.get("lastModified")):
+        if stored is not None and not child.is_newer_than(int(stored.sequence or 0), stored.last_modified):
             writes.outcome(span, ImportOutcome.SKIPPED)
             return
         try:
@@ -679,7 +679,9 @@ class ImportRun:
         except VEventError as e:
             writes.outcome(span, ImportOutcome.FAILED, e.reason)
             return
-        record = record.replaced({"external": {**record["external"], "recurrenceId": rid_key(child.recurrence_id)}})
+        record = record.replaced(
+            {"external": {**(record.external or {}), "recurrenceId": rid_key(child.recurrence_id)}}
+        )
         writes.put(record, stored)
         writes.outcome(span, ImportOutcome.UPDATED if stored is not None else ImportOutcome.CREATED)
 
@@ -717,7 +719,7 @@ class ImportRun:
                 writes.delete(stored)
             writes.outcome(span, ImportOutcome.UPDATED if changed or stored is not None else ImportOutcome.SKIPPED)
             return
-        if stored is not None and not child.is_newer_than(int(stored.get("sequence") or 0), stored.get("lastModified")):
+        if stored is not None and not child.is_newer_than(int(stored.sequence or 0), stored.last_modified):
             final.keep(rid, stored)
             writes.outcome(span, ImportOutcome.SKIPPED)
             return
@@ -726,7 +728,7 @@ class ImportRun:
                 child,
                 stored,
                 event_id,
-                extra={"kind": "child", "parentId": int(final.base["id"]), "recurrenceId": rid},
+                extra={"kind": "child", "parentId": final.base.id, "recurrenceId": rid},
             )
         except VEventError as e:
             writes.outcome(span, ImportOutcome.FAILED, e.reason)
@@ -736,7 +738,7 @@ class ImportRun:
         writes.outcome(span, ImportOutcome.UPDATED if stored is not None else ImportOutcome.CREATED)
 
     def _record(
-        self, data: VEventData, stored: Mapping[str, Any] | None, event_id: int, extra: Mapping[str, Any] | None = None
+        self, data: VEventData, stored: EventRecord | None, event_id: int, extra: Mapping[str, Any] | None = None
     ) -> EventRecord:
         """The event record for ``data`` (replacing ``stored``), validated and normalised.
 
@@ -749,12 +751,12 @@ class ImportRun:
             **data.fields,
             "id": event_id,
             "calendarId": self.calendar.id,
-            "eventTypeConfigId": int(stored["eventTypeConfigId"]) if stored else self.source.id,
-            "reporter": stored.get("reporter") if stored else self.job.get("user"),
+            "eventTypeConfigId": stored.event_type_config_id if stored else self.source.id,
+            "reporter": stored.reporter if stored else self.job.get("user"),
             "parentId": None,
             "recurrenceId": None,
-            "version": int(stored["version"]) + 1 if stored else 1,
-            "created": int(stored["created"]) if stored else now,
+            "version": stored.version + 1 if stored else 1,
+            "created": stored.created if stored else now,
             "updated": now,
             "external": external,
             "sequence": data.sequence,
@@ -765,8 +767,8 @@ class ImportRun:
         record = EventRecord.from_item(item)
         if record.kind == "child":
             record = record.as_child()
-        elif stored is not None and stored.get("overrides"):
-            record = record.replaced({"overrides": dict(stored["overrides"])})
+        elif stored is not None and stored.overrides:
+            record = record.replaced({"overrides": dict(stored.overrides)})
         try:
             record = record.normalized(self.zone)
         except InvalidInputError as e:
@@ -828,11 +830,11 @@ def _shifted_rid(item: VEventData, segment: _Segment, zone: str) -> str | None:
     return wall.strftime("%Y%m%d") if segment.series.all_day else wall.strftime("%Y%m%dT%H%M%S")
 
 
-def _start_ref(record: Mapping[str, Any]) -> str:
+def _start_ref(record: EventRecord) -> str:
     """The recurrence id of a master record's DTSTART (a date, or its local wall time)."""
-    if record.get("allDay"):
-        return str(record["allDayStart"]).replace("-", "")
-    start = dt.datetime.fromtimestamp(int(record["startDate"]) / 1000, ZoneInfo(str(record["timeZone"])))
+    if record.all_day:
+        return str(record.all_day_start).replace("-", "")
+    start = dt.datetime.fromtimestamp(record.start_date / 1000, ZoneInfo(str(record.time_zone)))
     return start.strftime("%Y%m%dT%H%M%S")
 
 
@@ -849,17 +851,17 @@ class _MasterChanges:
 
     def __init__(self, base: EventRecord) -> None:
         self.base = base
-        self.overrides: dict[str, Any] = dict(base.get("overrides") or {})
-        self.exdate: list[str] = list(base.get("exdate") or [])
+        self.overrides: dict[str, Any] = dict(base.overrides)
+        self.exdate: list[str] = list(base.exdate)
         self.changed = False
 
-    def attach(self, rid: str, child: Mapping[str, Any]) -> None:
+    def attach(self, rid: str, child: EventRecord) -> None:
         entry = override_entry(child)
         if self.overrides.get(rid) != entry:
             self.overrides[rid] = entry
             self.changed = True
 
-    def keep(self, rid: str, child: Mapping[str, Any]) -> None:
+    def keep(self, rid: str, child: EventRecord) -> None:
         if rid not in self.overrides:
             self.attach(rid, child)
 
@@ -879,7 +881,7 @@ class _MasterChanges:
         its series)."""
         exdate = sorted(self.exdate)
         record = self.base.replaced({"overrides": self.overrides})
-        if exdate != sorted(self.base.get("exdate") or []):
+        if exdate != sorted(self.base.exdate):
             record = record.replaced({"exdate": exdate}).normalized(self.base.time_zone or "UTC")
         return record
 

@@ -64,27 +64,44 @@ def _pick_source(ctx: SyncContext, calendar: CalendarRecord, type_key: str) -> i
     return chosen[0].id
 
 
-def _newer(change: EventChange, stored: Mapping[str, Any]) -> int:
-    """1 if the change is newer than ``stored``, 0 if the same, -1 if older (``updated``, then ``version``)."""
-    mine = (int(stored.get("updated") or 0), int(stored.get("version") or 0))
+@dataclasses.dataclass(frozen=True)
+class _State:
+    """Our state a partner's change is weighed against: a stored event, or its tombstone."""
+
+    event_id: int
+    updated: int
+    version: int
+
+    @classmethod
+    def of(cls, record: EventRecord) -> _State:
+        return cls(record.id, record.updated, record.version)
+
+    @classmethod
+    def of_tombstone(cls, event_id: int, tomb: Mapping[str, Any]) -> _State:
+        return cls(event_id, int(tomb.get("updated") or 0), int(tomb.get("version") or 0))
+
+
+def _newer(change: EventChange, ours: _State) -> int:
+    """1 if the change is newer than ``ours``, 0 if the same, -1 if older (``updated``, then ``version``)."""
+    mine = (ours.updated, ours.version)
     theirs = (change.updated, change.version)
     return (theirs > mine) - (theirs < mine)
 
 
-def _log_loser(sync_id: int, change: EventChange, stored: Mapping[str, Any]) -> ChangeResult:
+def _log_loser(sync_id: int, change: EventChange, ours: _State) -> ChangeResult:
     logger.info(
         "replication conflict: the partner's change lost to ours",
         extra={
             "synchronizationId": sync_id,
-            "eventId": stored["id"],
+            "eventId": ours.event_id,
             "changeId": change.change_id,
             "op": change.op,
             "theirs": {"updated": change.updated, "version": change.version},
-            "ours": {"updated": stored.get("updated"), "version": stored.get("version")},
+            "ours": {"updated": ours.updated, "version": ours.version},
         },
     )
     metrics.add_metric(name="SyncConflictLost", unit="Count", value=1)
-    return ChangeResult(result=ChangeOutcome.STALE, eventId=int(stored["id"]))
+    return ChangeResult(result=ChangeOutcome.STALE, eventId=ours.event_id)
 
 
 def _stamped(record: EventRecord, sync_id: int) -> EventRecord:
@@ -140,8 +157,8 @@ def _refuse(target: _Target, change: EventChange, refusal: PartnerRefusal, *, cr
     raise ForbiddenError(refusal.value)
 
 
-def _type_of(ctx: SyncContext, event: Mapping[str, Any]) -> str | None:
-    source = ctx.config.sources.get(int(event["eventTypeConfigId"]))
+def _type_of(ctx: SyncContext, event: EventRecord) -> str | None:
+    source = ctx.config.sources.get(event.event_type_config_id)
     return source.event_type_key if source else None
 
 
@@ -160,7 +177,7 @@ def apply_change(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange)
         return ChangeResult(result=ChangeOutcome.DUPLICATE)
     local_id = _local_id(target.calendar.id, target.sync_id, change.ref)
     stored = _get_or_none(ctx, local_id)
-    if stored is not None and int(stored["calendarId"]) != target.calendar.id:
+    if stored is not None and stored.calendar_id != target.calendar.id:
         raise NotFoundError(f"event {change.ref.id} is not in the mapped calendar")
     refusal = partner_write_refusal(
         target.sync_id,
@@ -205,27 +222,27 @@ def _apply_upsert(
     if not _wanted_type(target, change.event_type):
         return ChangeResult(result=ChangeOutcome.SKIPPED)
     tomb = ctx.invitations.tombstone(local_id) if stored is None else None
-    if tomb is not None and _newer(change, tomb) <= 0:
-        return _log_loser(target.sync_id, change, {**tomb, "id": local_id})  # deleted here after it was made
+    if tomb is not None and _newer(change, _State.of_tombstone(local_id, tomb)) <= 0:
+        return _log_loser(target.sync_id, change, _State.of_tombstone(local_id, tomb))  # deleted here after it was made
     if stored is None and tomb is None and change.ref.home == "receiver":
         return ChangeResult(result=ChangeOutcome.ABSENT)  # not ours (any more): never create an id a partner picks
     if stored is not None:
-        order = _newer(change, stored)
+        order = _newer(change, _State.of(stored))
         if order == 0:
             return ChangeResult(result=ChangeOutcome.DUPLICATE, eventId=local_id)
         if order < 0:
-            return _log_loser(target.sync_id, change, stored)
-        if (stored["kind"] == "child") != (change.kind == "child"):
+            return _log_loser(target.sync_id, change, _State.of(stored))
+        if (stored.kind == "child") != (change.kind == "child"):
             raise InvalidInputError.for_field("kind", "an exception cannot become a plain event, nor the reverse")
     master: EventRecord | None = None
     if change.kind == "child":
         assert change.parent_ref is not None
         master = _get_or_none(ctx, _local_id(target.calendar.id, target.sync_id, change.parent_ref))
-        if master is None or master["kind"] != "master" or int(master["calendarId"]) != target.calendar.id:
+        if master is None or master.kind != "master" or master.calendar_id != target.calendar.id:
             raise RetryableError("the master of this exception has not arrived yet")
-        source_id = int(master["eventTypeConfigId"])
+        source_id = master.event_type_config_id
     elif stored is not None:
-        source_id = int(stored["eventTypeConfigId"])
+        source_id = stored.event_type_config_id
     else:
         source_id = _pick_source(ctx, target.calendar, change.event_type)
     record = _replica(target, change, local_id, stored, source_id, master)
@@ -264,10 +281,10 @@ def _replica(
         "calendarId": target.calendar.id,
         "eventTypeConfigId": source_id,
         "reporter": (stored.reporter if stored is not None else None) or f"partner:{target.sync_id}",
-        "parentId": int(master["id"]) if master is not None else None,
+        "parentId": master.id if master is not None else None,
         "recurrenceId": change.event.recurrence_id if master is not None else None,
         "version": max(stored.version + 1, change.version) if stored is not None else change.version,
-        "created": int((stored.get("created") if stored is not None else None) or change.created or change.updated),
+        "created": int((stored.created if stored is not None else None) or change.created or change.updated),
         "updated": change.updated,
     }
     keys = ("allDayStart", "allDayEnd") if change.event.all_day else ("startDate", "endDate")
@@ -295,14 +312,14 @@ def _placement(
     replace: list[tuple[EventRecord, EventRecord]] = [] if stored is None else [(stored, record)]
     delete: list[EventRecord] = []
     if master is not None:
-        rid = str(record["recurrenceId"])
-        if stored is not None and stored.get("parentId") not in (None, master["id"]):
-            old_parent = _get_or_none(ctx, int(stored["parentId"]))
+        rid = str(record.recurrence_id)
+        if stored is not None and stored.parent_id not in (None, master.id):
+            old_parent = _get_or_none(ctx, int(stored.parent_id or 0))
             if old_parent is not None:
-                replace.append((old_parent, _with_override(old_parent, str(stored["recurrenceId"]), None, sync_id)))
+                replace.append((old_parent, _with_override(old_parent, str(stored.recurrence_id), None, sync_id)))
         replace.append((master, _with_override(master, rid, record, sync_id)))
-    elif stored is not None and stored["kind"] == "master" and record["kind"] != "master":
-        delete = ctx.events.children(int(stored["id"]))  # the series is gone: so are its exceptions
+    elif stored is not None and stored.kind == "master" and record.kind != "master":
+        delete = ctx.events.children(stored.id)  # the series is gone: so are its exceptions
         if len(delete) > _CHILD_CHUNK:
             raise InvalidInputError.for_field("recurrence", "too many exceptions to drop with the series at once")
     return create, replace, delete
@@ -311,33 +328,33 @@ def _placement(
 def _apply_delete(ctx: SyncContext, target: _Target, change: EventChange, stored: EventRecord | None) -> ChangeResult:
     if stored is None:
         return ChangeResult(result=ChangeOutcome.ABSENT)
-    if _newer(change, stored) < 0:
-        return _log_loser(target.sync_id, change, stored)
-    sync_id, event_id = target.sync_id, int(stored["id"])
+    if _newer(change, _State.of(stored)) < 0:
+        return _log_loser(target.sync_id, change, _State.of(stored))
+    sync_id, event_id = target.sync_id, stored.id
     receipt = ctx.invitations.receipt_action(sync_id, change.change_id, event_id)
     replace: list[tuple[EventRecord, EventRecord]] = []
-    if stored["kind"] == "master":
+    if stored.kind == "master":
         children = ctx.events.children(event_id)
         for start in range(0, len(children), _CHILD_CHUNK):
             chunk = children[start : start + _CHILD_CHUNK]
             _commit(ctx, target, change, delete=chunk, conditions=[_tomb(ctx, c, change, sync_id) for c in chunk])
         stored = ctx.events.get(event_id) if children else stored
-    elif stored["kind"] == "child":
-        parent = _get_or_none(ctx, int(stored["parentId"]))
+    elif stored.kind == "child":
+        parent = _get_or_none(ctx, int(stored.parent_id or 0))
         if parent is not None:
-            replace.append((parent, _with_override(parent, str(stored["recurrenceId"]), None, sync_id)))
+            replace.append((parent, _with_override(parent, str(stored.recurrence_id), None, sync_id)))
     applied = _commit(
         ctx, target, change, delete=[stored], replace=replace, conditions=[_tomb(ctx, stored, change, sync_id), receipt]
     )
     return ChangeResult(result=ChangeOutcome.APPLIED if applied else ChangeOutcome.DUPLICATE, eventId=event_id)
 
 
-def _tomb(ctx: SyncContext, deleted: Mapping[str, Any], change: EventChange, sync_id: int) -> dict[str, Any]:
+def _tomb(ctx: SyncContext, deleted: EventRecord, change: EventChange, sync_id: int) -> dict[str, Any]:
     """The tombstone of an event deleted for a partner's change (in the same transaction)."""
     return ctx.invitations.tombstone_action(
-        int(deleted["id"]),
+        deleted.id,
         updated=change.updated,
         version=change.version,
-        deleted_version=int(deleted["version"]),
+        deleted_version=deleted.version,
         applied_by=sync_id,
     )

@@ -32,11 +32,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from teamcal.access import may_send_to_partner, partner_reach
 from teamcal.errors import RetryableError, UnauthorizedError
 from teamcal.ids import now_ms
+from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin
 from teamcal.models.sources import SourceRecord
 from teamcal.observability import logger, metrics
 from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
-from teamcal.services.replication.shared import PUSHES, applied_sync, event_or_none
+from teamcal.services.replication.shared import PUSHES, applied_sync_of, event_or_none
 from teamcal.services.sync_context import SyncContext, partner_url, signing_secret
 from teamcal.storage.sync_queue import SyncQueue
 
@@ -44,12 +45,12 @@ from teamcal.storage.sync_queue import SyncQueue
 MAX_BACKOFF_SECONDS = 900
 
 
-def _ref(record: Mapping[str, Any], target_sync: int) -> dict[str, Any]:
-    """How the partner of ``target_sync`` names ``record``: by its own id when it is the home."""
-    origin = Origin.of(record)
+def _ref(event_id: int, origin: Origin, target_sync: int) -> dict[str, Any]:
+    """How the partner of ``target_sync`` names our event ``event_id`` of ``origin``: by its own
+    id when it is the home."""
     if origin.came_through(target_sync):
         return {"home": "receiver", "id": int(origin.event_id or 0)}
-    return {"home": "sender", "id": int(record["id"])}
+    return {"home": "sender", "id": int(event_id)}
 
 
 class _Retry(Exception):
@@ -73,59 +74,61 @@ def _source(ctx: SyncContext, source_id: int, cache: dict[int, SourceRecord | No
     return cache[source_id]
 
 
-def _replicated_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+def _replicated_fields(record: EventRecord) -> dict[str, Any]:
+    """The event body of an upsert (the partner protocol's wire names)."""
     fields: dict[str, Any] = {
-        "summary": record.get("summary"),
-        "description": record.get("description"),
-        "userKeys": list(record.get("userKeys") or []),
-        "allDay": bool(record.get("allDay")),
-        "timeZone": str(record.get("timeZone") or "UTC"),
-        "recurrence": record.get("recurrence"),
-        "rdate": list(record.get("rdate") or []),
-        "exdate": list(record.get("exdate") or []),
-        "recurrenceId": record.get("recurrenceId"),
+        "summary": record.summary,
+        "description": record.description,
+        "userKeys": list(record.user_keys),
+        "allDay": bool(record.all_day),
+        "timeZone": str(record.time_zone or "UTC"),
+        "recurrence": record.recurrence,
+        "rdate": list(record.rdate),
+        "exdate": list(record.exdate),
+        "recurrenceId": record.recurrence_id,
     }
     if fields["allDay"]:
-        fields.update(allDayStart=record.get("allDayStart"), allDayEnd=record.get("allDayEnd"))
+        fields.update(allDayStart=record.all_day_start, allDayEnd=record.all_day_end)
     else:
-        fields.update(startDate=record.get("startDate"), endDate=record.get("endDate"))
+        fields.update(startDate=record.start_date, endDate=record.end_date)
     return fields
 
 
-def _delete_change(body: Mapping[str, Any], image: Mapping[str, Any], target: int) -> dict[str, Any]:
-    """The delete of ``image``, whose ``updated`` and ``version`` are the delete's own."""
-    version, updated = int(image.get("version") or 1), int(image.get("updated") or 0)
+def _delete_change(
+    body: Mapping[str, Any], event_id: int, origin: Origin, kind: str, version: int, updated: int, target: int
+) -> dict[str, Any]:
+    """The delete of our event ``event_id``; ``updated`` and ``version`` are the delete's own."""
     return {
-        "changeId": f"ev{image['id']}v{version}d",
+        "changeId": f"ev{event_id}v{version}d",
         "mappingId": int(body["mappingId"]),
         "op": "delete",
-        "ref": _ref(image, target),
-        "kind": str(image.get("kind") or "single"),
+        "ref": _ref(event_id, origin, target),
+        "kind": kind,
         "version": version,
         "updated": updated,
     }
 
 
 def _upsert_change(
-    ctx: SyncContext, body: Mapping[str, Any], record: Mapping[str, Any], type_key: str, target: int
+    ctx: SyncContext, body: Mapping[str, Any], record: EventRecord, type_key: str, target: int
 ) -> dict[str, Any] | None:
     change: dict[str, Any] = {
-        "changeId": f"ev{record['id']}v{record['version']}u",
+        "changeId": f"ev{record.id}v{record.version}u",
         "mappingId": int(body["mappingId"]),
         "op": "upsert",
-        "ref": _ref(record, target),
-        "kind": str(record.get("kind") or "single"),
+        "ref": _ref(record.id, record.came_from, target),
+        "kind": record.kind,
         "eventType": type_key,
-        "version": int(record["version"]),
-        "updated": int(record["updated"]),
-        "created": int(record.get("created") or record["updated"]),
+        "version": record.version,
+        "updated": record.updated,
+        "created": record.created or record.updated,
         "event": _replicated_fields(record),
     }
-    if record.get("kind") == "child":
-        parent = event_or_none(ctx, int(record["parentId"]))
+    if record.kind == "child":
+        parent = event_or_none(ctx, int(record.parent_id or 0))
         if parent is None:
             return None
-        change["parentRef"] = _ref(parent, target)
+        change["parentRef"] = _ref(parent.id, parent.came_from, target)
     return change
 
 
@@ -141,32 +144,29 @@ def _change_for(
     (:mod:`teamcal.access`, rules 10 and 12), is sent as a delete: gone for the partner."""
     target = int(sync["id"])
     if body["op"] == "delete":
-        image = {
-            "id": body["eventId"],
-            "kind": body.get("kind"),
-            "version": body.get("version"),
-            "updated": body.get("updated"),
-            "origin": body.get("origin"),
-        }
-        return _delete_change(body, image, target)
+        origin = Origin.of({"origin": body.get("origin")})
+        version, updated = int(body.get("version") or 1), int(body.get("updated") or 0)
+        kind = str(body.get("kind") or "single")
+        return _delete_change(body, int(body["eventId"]), origin, kind, version, updated, target)
     record = event_or_none(ctx, int(body["eventId"]))
     if record is None:
         return None  # deleted since: its delete message follows
-    if applied_sync(record) == target:
+    if applied_sync_of(record.sync_applied, record.version) == target:
         return None  # this state came from that partner
-    source = _source(ctx, int(record["eventTypeConfigId"]), sources)
+    source = _source(ctx, record.event_type_config_id, sources)
     type_key = source.event_type_key if source else None
     reach = partner_reach(sync)
     wanted = set(mapping.get("eventTypes") or [])
     if (
         type_key is None
-        or int(record["calendarId"]) != int(mapping["localCalendarId"])
-        or not reach.covers(int(record["calendarId"]), type_key)
+        or record.calendar_id != int(mapping["localCalendarId"])
+        or not reach.covers(record.calendar_id, type_key)
         or (wanted and type_key not in wanted)
         or not may_send_to_partner(record, source)
     ):
-        gone = {**record, "version": int(record["version"]) + 1, "updated": max(int(record["updated"]) + 1, now_ms())}
-        return _delete_change(body, gone, target)  # it left the mapping or our scope: gone for them
+        # it left the mapping or our scope: gone for them
+        version, updated = record.version + 1, max(record.updated + 1, now_ms())
+        return _delete_change(body, record.id, record.came_from, record.kind, version, updated, target)
     return _upsert_change(ctx, body, record, type_key, target)
 
 

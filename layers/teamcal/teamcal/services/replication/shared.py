@@ -17,9 +17,15 @@ PUSHES = ("PUSH", "BOTH")
 
 
 def applied_sync(record: Mapping[str, Any]) -> int | None:
-    """The partner whose change this state of ``record`` is (``syncApplied`` at this version)."""
-    applied = record.get("syncApplied") or {}
-    if applied and int(applied.get("version") or -1) == int(record.get("version") or 0):
+    """The partner whose change this state of ``record`` (a stream image's plain item) is:
+    ``syncApplied`` at this version (:func:`applied_sync_of`)."""
+    return applied_sync_of(record.get("syncApplied"), int(record.get("version") or 0))
+
+
+def applied_sync_of(applied: Mapping[str, Any] | None, version: int) -> int | None:
+    """The synchronization of a stored ``syncApplied`` ``{synchronizationId, version}`` when it
+    names this ``version`` of the event (a partner's change, not to be sent back), else None."""
+    if applied and int(applied.get("version") or -1) == version:
         return int(applied["synchronizationId"])
     return None
 
