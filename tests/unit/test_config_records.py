@@ -1,6 +1,6 @@
-"""``CalendarRecord`` and ``TokenRecord``: stored items read and written back without loss (no
-migration); the repositories write records, never dicts; the authorizer reads tokens without
-pydantic."""
+"""``CalendarRecord``, ``TokenRecord`` and ``CalendarMappingRecord``: stored items read and
+written back without loss (no migration); the repositories write records, never dicts; the
+authorizer reads tokens without pydantic."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ import pytest
 
 from teamcal.access import is_active, manages_token
 from teamcal.auth.principal import Principal
+from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.token_record import TokenRecord
 from teamcal.storage.calendars import CalendarRepository
 from teamcal.storage.dynamo import deserialize, serialize
+from teamcal.storage.invitations import InvitationRepository
 from teamcal.storage.tokens import TokenRepository
 
 pytestmark = pytest.mark.unit
@@ -162,12 +164,40 @@ def test_an_admin_manages_the_tokens_it_created_read_from_the_record() -> None:
     assert not manages_token(other, record)
 
 
+MAPPING: dict[str, Any] = {
+    "id": 77,
+    "synchronizationId": 12,
+    "localCalendarId": 1959,
+    "partnerCalendarId": 4242,
+    "eventTypes": ["meeting"],
+    "direction": "PULL",
+    "createdBy": "PARTNER",
+    "created": 1_767_225_600_000,
+}
+
+
+def test_a_mapping_item_read_and_written_back_is_the_same_item() -> None:
+    read = _through_dynamo(MAPPING)
+    record = CalendarMappingRecord.from_item(read)
+    assert record.item() == MAPPING
+    assert serialize(record.item()) == serialize(MAPPING)
+    assert (record.pulls, record.pushes) == (True, False)
+    assert record.wants_type("meeting")
+    assert not record.wants_type("vacation")
+    # no types listed: every type; an attribute it does not name is kept
+    other = {**MAPPING, "eventTypes": [], "note": "kept"}
+    assert CalendarMappingRecord.from_item(other).wants_type("vacation")
+    assert CalendarMappingRecord.from_item(other).item() == other
+
+
 def test_the_repositories_refuse_to_write_a_dict() -> None:
     # No client is needed: the refusal comes before any call
     with pytest.raises(TypeError, match="CalendarRecord"):
         CalendarRepository(None, "calendars").create(dict(CALENDAR))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="TokenRecord"):
         TokenRepository(None, "tokens").put(dict(TOKEN))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="CalendarMappingRecord"):
+        InvitationRepository(None, "invitations").add_mapping({}, {}, dict(MAPPING))  # type: ignore[arg-type]
 
 
 def test_the_authorizer_imports_no_pydantic() -> None:

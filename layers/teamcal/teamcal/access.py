@@ -78,6 +78,7 @@ from typing import Any, TypeVar
 
 from teamcal.auth.principal import Principal
 from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
+from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.calendars import CalendarRecord, CalendarSettings
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import OriginKind
@@ -494,7 +495,7 @@ class PartnerRefusal(enum.Enum):
 def partner_write_refusal(
     sync_id: int,
     reach: PartnerReach,
-    mapping: Mapping[str, Any],
+    mapping: CalendarMappingRecord,
     stored: EventRecord | None,
     stored_type: str | None,
     new_type: str | None,
@@ -503,14 +504,13 @@ def partner_write_refusal(
     None) or change / delete the stored event ``stored`` (of type ``stored_type``), giving it
     type ``new_type`` (None for a delete)? None when it may.
     """
-    calendar_id = int(mapping["localCalendarId"])
-    if mapping.get("direction") not in ("PULL", "BOTH"):
+    calendar_id = mapping.local_calendar_id
+    if not mapping.pulls:
         return PartnerRefusal.MAPPING_DOES_NOT_PULL
     if not reach.covers_calendar(calendar_id):
         return PartnerRefusal.OUT_OF_REACH
-    wanted = set(mapping.get("eventTypes") or [])
     for type_key in (new_type, stored_type):
-        if type_key is not None and not (reach.covers_type(type_key) and (not wanted or type_key in wanted)):
+        if type_key is not None and not (reach.covers_type(type_key) and mapping.wants_type(type_key)):
             return PartnerRefusal.TYPE_OUT_OF_SCOPE
     if stored is None:
         return None
@@ -523,7 +523,7 @@ def partner_write_refusal(
     origin = stored.came_from
     if origin.kind is OriginKind.PARTNER:
         return None if origin.came_through(sync_id) else PartnerRefusal.NOT_THE_PARTNERS
-    if origin.kind is not OriginKind.LOCAL or mapping.get("direction") != "BOTH":
+    if origin.kind is not OriginKind.LOCAL or mapping.direction != "BOTH":
         return PartnerRefusal.NOT_THE_PARTNERS
     return None
 

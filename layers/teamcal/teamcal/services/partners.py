@@ -57,6 +57,7 @@ from teamcal.errors import (
     UnauthorizedError,
 )
 from teamcal.ids import new_id, now_ms
+from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.calendars import CalendarRecord
 from teamcal.observability import logger
 from teamcal.partners.errors import (
@@ -173,8 +174,8 @@ def _calendar(ctx: SyncContext, calendar_id: int) -> CalendarRecord | None:
     return calendar if is_active(calendar) else None
 
 
-def _mapping_view(mapping: Mapping[str, Any]) -> CalendarMapping:
-    return CalendarMapping.model_validate(mapping)
+def _mapping_view(mapping: CalendarMappingRecord) -> CalendarMapping:
+    return CalendarMapping.model_validate(mapping.item())
 
 
 # ---------------------------------------------------------------------------- our API
@@ -398,20 +399,20 @@ def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: M
     if outside:
         raise InvalidInputError.for_field("eventTypes", f"outside this synchronization's scope: {', '.join(outside)}")
     for existing in ctx.invitations.mappings(sync_id):
-        if (existing["localCalendarId"], existing["partnerCalendarId"]) == (calendar.id, request.partner_calendar_id):
+        if (existing.local_calendar_id, existing.partner_calendar_id) == (calendar.id, request.partner_calendar_id):
             raise ConflictError("these two calendars are mapped already")
-    mapping = {
-        "id": new_id(),
-        "synchronizationId": sync_id,
-        "localCalendarId": calendar.id,
-        "partnerCalendarId": request.partner_calendar_id,
-        "eventTypes": request.event_types,
-        "direction": request.direction,
-        "createdBy": "LOCAL",
-        "created": now_ms(),
-    }
+    mapping = CalendarMappingRecord(
+        id=new_id(),
+        synchronization_id=sync_id,
+        local_calendar_id=calendar.id,
+        partner_calendar_id=request.partner_calendar_id,
+        event_types=tuple(request.event_types),
+        direction=request.direction,
+        created_by="LOCAL",
+        created=now_ms(),
+    )
     body = {
-        "mappingId": mapping["id"],
+        "mappingId": mapping.id,
         "calendarId": request.partner_calendar_id,
         "partnerCalendarId": calendar.id,
         "eventTypes": request.event_types,
@@ -432,7 +433,7 @@ def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: M
     return _mapping_view(mapping)
 
 
-def _store_mapping(ctx: SyncContext, sync_id: int, mapping: Mapping[str, Any]) -> None:
+def _store_mapping(ctx: SyncContext, sync_id: int, mapping: CalendarMappingRecord) -> None:
     for _ in range(_RETRIES):
         sync = require_sync(ctx, sync_id)
         status = next_status(sync["status"], "map")
@@ -441,7 +442,7 @@ def _store_mapping(ctx: SyncContext, sync_id: int, mapping: Mapping[str, Any]) -
             ctx.invitations.add_mapping(sync, new, mapping)
             return
         except ConflictError:
-            if ctx.invitations.mapping(sync_id, int(mapping["id"])) is not None:
+            if ctx.invitations.mapping(sync_id, mapping.id) is not None:
                 raise
     raise ConflictError(f"synchronization {sync_id} keeps changing; retry")
 
@@ -655,20 +656,20 @@ def partner_mapping_added(ctx: SyncContext, sync_id: int, call: SignedCall) -> C
     if outside:
         raise InvalidInputError.for_field("eventTypes", f"outside this synchronization's scope: {', '.join(outside)}")
     for existing in ctx.invitations.mappings(sync_id):
-        if int(existing["id"]) == body.mapping_id or (
-            (existing["localCalendarId"], existing["partnerCalendarId"]) == (calendar.id, body.partner_calendar_id)
+        if existing.id == body.mapping_id or (
+            (existing.local_calendar_id, existing.partner_calendar_id) == (calendar.id, body.partner_calendar_id)
         ):
             raise ConflictError("these two calendars are mapped already")
-    mapping = {
-        "id": body.mapping_id,
-        "synchronizationId": sync_id,
-        "localCalendarId": calendar.id,
-        "partnerCalendarId": body.partner_calendar_id,
-        "eventTypes": body.event_types,
-        "direction": body.direction,
-        "createdBy": "PARTNER",
-        "created": now_ms(),
-    }
+    mapping = CalendarMappingRecord(
+        id=body.mapping_id,
+        synchronization_id=sync_id,
+        local_calendar_id=calendar.id,
+        partner_calendar_id=body.partner_calendar_id,
+        event_types=tuple(body.event_types),
+        direction=body.direction,
+        created_by="PARTNER",
+        created=now_ms(),
+    )
     _store_mapping(ctx, sync_id, mapping)
     return _mapping_view(mapping)
 

@@ -26,7 +26,9 @@ never rely on the deletion, only on the keys being unique):
   from a partner, ``appliedBy`` (that synchronization: the stream consumer does not send it back);
   expiring after 14 days. Re-creating the event removes it in the same transaction.
 
-No Scan: every read is a GetItem or a Query on a key above.
+No Scan: every read is a GetItem or a Query on a key above. Mappings are read and written as
+:class:`~teamcal.models.calendar_mapping.CalendarMappingRecord` values; synchronizations,
+tombstones and the other items are still plain dicts of their stored attributes.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.storage.dynamo import batch_write, deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import error_code
 
@@ -63,6 +66,10 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
 
 def _public(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
+
+
+def _mapping(item: Mapping[str, Any]) -> CalendarMappingRecord:
+    return CalendarMappingRecord.from_item(_public(item))
 
 
 def _receipt_pk(sync_id: int, change_id: str) -> str:
@@ -181,26 +188,27 @@ class InvitationRepository:
 
     def delete(self, sync_id: int) -> None:
         """Remove a synchronization and every mapping it still has (idempotent)."""
-        keys = [(_sync_pk(sync_id), "SYNC")] + [
-            (_sync_pk(sync_id), _mapping_sk(int(m["id"]))) for m in self.mappings(sync_id)
-        ]
+        keys = [(_sync_pk(sync_id), "SYNC")] + [(_sync_pk(sync_id), _mapping_sk(m.id)) for m in self.mappings(sync_id)]
         self._batch_delete(keys)
 
     # ------------------------------------------------------------------ mappings
-    def _mapping_item(self, mapping: Mapping[str, Any]) -> dict[str, Any]:
-        sync_id, mapping_id = int(mapping["synchronizationId"]), int(mapping["id"])
+    def _mapping_item(self, mapping: CalendarMappingRecord) -> dict[str, Any]:
+        if not isinstance(mapping, CalendarMappingRecord):
+            raise TypeError(f"a CalendarMappingRecord is written, not {type(mapping).__name__}")
+        sync_id, mapping_id = mapping.synchronization_id, mapping.id
         return {
-            **mapping,
+            **mapping.item(),
             "pk": _sync_pk(sync_id),
             "sk": _mapping_sk(mapping_id),
-            "gsi1pk": f"MAPCAL#{mapping['localCalendarId']}",
+            "gsi1pk": f"MAPCAL#{mapping.local_calendar_id}",
             "gsi1sk": f"{sync_id:016d}#{mapping_id:016d}",
         }
 
-    def add_mapping(self, old: Mapping[str, Any], new: Mapping[str, Any], mapping: Mapping[str, Any]) -> None:
+    def add_mapping(self, old: Mapping[str, Any], new: Mapping[str, Any], mapping: CalendarMappingRecord) -> None:
         """Insert ``mapping`` and replace the synchronization ``old`` by ``new``, together.
 
         Raises:
+            TypeError: ``mapping`` is not a :class:`CalendarMappingRecord` (a dict is not written).
             ConflictError: the mapping id is taken or the synchronization changed meanwhile.
         """
         put = {
@@ -227,7 +235,7 @@ class InvitationRepository:
         }
         self._transact([delete, self._replace_action(old, new)], "the synchronization was changed meanwhile; retry")
 
-    def mapping(self, sync_id: int, mapping_id: int) -> dict[str, Any] | None:
+    def mapping(self, sync_id: int, mapping_id: int) -> CalendarMappingRecord | None:
         """One mapping of a synchronization, or None."""
         try:
             out = self._client.get_item(
@@ -235,12 +243,12 @@ class InvitationRepository:
             )
         except ClientError as e:
             raise translate(e) from e
-        return _public(deserialize(out["Item"])) if "Item" in out else None
+        return _mapping(deserialize(out["Item"])) if "Item" in out else None
 
-    def mappings(self, sync_id: int) -> list[dict[str, Any]]:
+    def mappings(self, sync_id: int) -> list[CalendarMappingRecord]:
         """The mappings of a synchronization, by id (one Query)."""
         return [
-            _public(i)
+            _mapping(i)
             for i in query_all(
                 self._client,
                 TableName=self._table,
@@ -250,11 +258,11 @@ class InvitationRepository:
             )
         ]
 
-    def mappings_of_calendar(self, calendar_id: int) -> list[dict[str, Any]]:
+    def mappings_of_calendar(self, calendar_id: int) -> list[CalendarMappingRecord]:
         """Every mapping, of any synchronization, whose local calendar is ``calendar_id`` (one
         Query on ``gsi1``; eventually consistent, re-checked by the sender)."""
         return [
-            _public(i)
+            _mapping(i)
             for i in query_all(
                 self._client,
                 TableName=self._table,
@@ -266,7 +274,7 @@ class InvitationRepository:
 
     def delete_mappings(self, sync_id: int) -> None:
         """Delete every mapping of a synchronization (idempotent, resumable)."""
-        self._batch_delete([(_sync_pk(sync_id), _mapping_sk(int(m["id"]))) for m in self.mappings(sync_id)])
+        self._batch_delete([(_sync_pk(sync_id), _mapping_sk(m.id)) for m in self.mappings(sync_id)])
 
     # ------------------------------------------------------------------ replay protection
     def remember_nonce(self, scope: str, nonce: str) -> bool:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from teamcal.errors import RetryableError
 from teamcal.ids import now_ms
+from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.observability import logger
 from teamcal.services.replication.shared import PUSHES, applied_sync
 from teamcal.storage.dynamo import plain
@@ -32,14 +33,14 @@ class OutboxMessage:
     body: dict[str, Any]
 
 
-def _pushing(mappings: Iterable[Mapping[str, Any]], skip_sync: int | None) -> list[Mapping[str, Any]]:
-    return [m for m in mappings if m.get("direction") in PUSHES and int(m["synchronizationId"]) != skip_sync]
+def _pushing(mappings: Iterable[CalendarMappingRecord], skip_sync: int | None) -> list[CalendarMappingRecord]:
+    return [m for m in mappings if m.direction in PUSHES and m.synchronization_id != skip_sync]
 
 
-def _message(record_id: str, mapping: Mapping[str, Any], op: str, image: Mapping[str, Any]) -> OutboxMessage:
+def _message(record_id: str, mapping: CalendarMappingRecord, op: str, image: Mapping[str, Any]) -> OutboxMessage:
     """A message about ``image``; for a delete, ``image`` carries the delete's ``updated`` and
     ``version`` (its tombstone's)."""
-    sync_id, mapping_id = int(mapping["synchronizationId"]), int(mapping["id"])
+    sync_id, mapping_id = mapping.synchronization_id, mapping.id
     body = {
         "v": 1,
         "synchronizationId": sync_id,
@@ -82,7 +83,7 @@ def _removed(
 
 
 def messages_for(
-    invitations: InvitationRepository, record: DynamoDBRecord, cache: dict[int, list[dict[str, Any]]]
+    invitations: InvitationRepository, record: DynamoDBRecord, cache: dict[int, list[CalendarMappingRecord]]
 ) -> list[OutboxMessage]:
     """The sync-queue messages of one DynamoDB stream record (Powertools' data class over
     Lambda's stream event shape; its images' ``Decimal`` numbers become ``int``/``float`` here,
@@ -95,7 +96,7 @@ def messages_for(
     old = plain(data.old_image) if data.old_image else None
     record_id = str(record.event_id or data.sequence_number)
 
-    def mappings(calendar_id: int) -> list[dict[str, Any]]:
+    def mappings(calendar_id: int) -> list[CalendarMappingRecord]:
         if calendar_id not in cache:
             cache[calendar_id] = invitations.mappings_of_calendar(calendar_id)
         return cache[calendar_id]
@@ -110,7 +111,7 @@ def messages_for(
     elif new is None and old is not None and "id" in old and "calendarId" in old:
         targets = _pushing(mappings(int(old["calendarId"])), None)
         deleted, origin = _removed(invitations, old, bool(targets))
-        out += [_message(record_id, m, "delete", deleted) for m in targets if int(m["synchronizationId"]) != origin]
+        out += [_message(record_id, m, "delete", deleted) for m in targets if m.synchronization_id != origin]
     return out
 
 
@@ -120,7 +121,7 @@ def publish(invitations: InvitationRepository, queue: SyncQueue, event: DynamoDB
     Returns the ``SequenceNumber`` of the first record that could not be fully queued (the stream
     retries from it: Lambda's ReportBatchItemFailures), or None when all were.
     """
-    cache: dict[int, list[dict[str, Any]]] = {}
+    cache: dict[int, list[CalendarMappingRecord]] = {}
     for record in event.records:
         try:
             for message in messages_for(invitations, record, cache):

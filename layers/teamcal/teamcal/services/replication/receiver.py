@@ -16,6 +16,7 @@ from teamcal.errors import (
     RetryableError,
 )
 from teamcal.ids import external_id
+from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin
@@ -117,7 +118,7 @@ class _Target:
     """Where a change lands: our synchronization, mapping and calendar."""
 
     sync_id: int
-    mapping: Mapping[str, Any]
+    mapping: CalendarMappingRecord
     calendar: CalendarRecord
     reach: PartnerReach
 
@@ -127,7 +128,7 @@ def _target(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> _
     mapping = ctx.invitations.mapping(sync_id, change.mapping_id)
     if mapping is None:
         raise NotFoundError(f"mapping {change.mapping_id} not found")
-    calendar = ctx.config.calendars.get(int(mapping["localCalendarId"]))
+    calendar = ctx.config.calendars.get(mapping.local_calendar_id)
     if not is_active(calendar):
         raise ConflictError("the mapped calendar no longer exists")
     assert calendar is not None
@@ -210,8 +211,7 @@ def _commit(ctx: SyncContext, target: _Target, change: EventChange, **writes: An
 
 
 def _wanted_type(target: _Target, type_key: str) -> bool:
-    wanted = set(target.mapping.get("eventTypes") or [])
-    return target.reach.covers_type(type_key) and (not wanted or type_key in wanted)
+    return target.reach.covers_type(type_key) and target.mapping.wants_type(type_key)
 
 
 def _apply_upsert(

@@ -32,12 +32,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from teamcal.access import may_send_to_partner, partner_reach
 from teamcal.errors import RetryableError, UnauthorizedError
 from teamcal.ids import now_ms
+from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin
 from teamcal.models.sources import SourceRecord
 from teamcal.observability import logger, metrics
 from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
-from teamcal.services.replication.shared import PUSHES, applied_sync_of, event_or_none
+from teamcal.services.replication.shared import applied_sync_of, event_or_none
 from teamcal.services.sync_context import SyncContext, partner_url, signing_secret
 from teamcal.storage.sync_queue import SyncQueue
 
@@ -136,7 +137,7 @@ def _change_for(
     ctx: SyncContext,
     body: Mapping[str, Any],
     sync: Mapping[str, Any],
-    mapping: Mapping[str, Any],
+    mapping: CalendarMappingRecord,
     sources: dict[int, SourceRecord | None],
 ) -> dict[str, Any] | None:
     """The change to send for one queue message, or None when there is nothing to send. An event
@@ -156,12 +157,11 @@ def _change_for(
     source = _source(ctx, record.event_type_config_id, sources)
     type_key = source.event_type_key if source else None
     reach = partner_reach(sync)
-    wanted = set(mapping.get("eventTypes") or [])
     if (
         type_key is None
-        or record.calendar_id != int(mapping["localCalendarId"])
+        or record.calendar_id != mapping.local_calendar_id
         or not reach.covers(record.calendar_id, type_key)
-        or (wanted and type_key not in wanted)
+        or not mapping.wants_type(type_key)
         or not may_send_to_partner(record, source)
     ):
         # it left the mapping or our scope: gone for them
@@ -197,7 +197,7 @@ def send_message(ctx: SyncContext, body: Mapping[str, Any], sources: dict[int, S
     if sync is None or sync["status"] != "ACTIVE":
         return Sent(Outcome.DROPPED, "the synchronization is not ACTIVE")
     mapping = ctx.invitations.mapping(int(sync["id"]), int(body["mappingId"]))
-    if mapping is None or mapping.get("direction") not in PUSHES:
+    if mapping is None or not mapping.pushes:
         return Sent(Outcome.DROPPED, "the mapping is gone or does not push")
     change = _change_for(ctx, body, sync, mapping, sources)
     if change is None:
