@@ -785,8 +785,8 @@ def test_a_sealed_secret_moved_to_another_received_invitation_does_not_open(
     one, two = ctx.invitations.get(first), ctx.invitations.get(second)
     assert one is not None
     assert two is not None
-    assert one["sealedSecret"] != two["sealedSecret"]
-    ctx.invitations.replace(two, bumped(two, now_ms(), sealedSecret=one["sealedSecret"]))
+    assert one.sealed_secret != two.sealed_secret
+    ctx.invitations.replace(two, bumped(two, now_ms(), sealedSecret=one.sealed_secret))
     # When the admin accepts the second one
     partner.on("POST", "/partner/v1/synchronization/501/accept", (200, {}))
     status, body = call(lambda_context, "POST", f"/synchronization/{second}/accept", {"scope": SHOW_ALL})
@@ -794,4 +794,4 @@ def test_a_sealed_secret_moved_to_another_received_invitation_does_not_open(
     # the partner is not called and the invitation stays as it was
     assert status == 401, body
     assert not partner.calls("/501/accept")
-    assert ctx.invitations.get(second)["status"] == "INVITATION_RECEIVED"  # type: ignore[index]
+    assert getattr(ctx.invitations.get(second), "status", None) == "INVITATION_RECEIVED"

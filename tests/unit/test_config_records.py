@@ -1,6 +1,6 @@
-"""``CalendarRecord``, ``TokenRecord`` and ``CalendarMappingRecord``: stored items read and
-written back without loss (no migration); the repositories write records, never dicts; the
-authorizer reads tokens without pydantic."""
+"""``CalendarRecord``, ``TokenRecord``, ``SynchronizationRecord`` and ``CalendarMappingRecord``:
+stored items read and written back without loss (no migration); the repositories write records,
+never dicts; the authorizer reads tokens without pydantic."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from teamcal.access import is_active, manages_token
 from teamcal.auth.principal import Principal
 from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.synchronization import SynchronizationRecord
 from teamcal.models.token_record import TokenRecord
 from teamcal.storage.calendars import CalendarRepository
 from teamcal.storage.dynamo import deserialize, serialize
@@ -190,6 +191,51 @@ def test_a_mapping_item_read_and_written_back_is_the_same_item() -> None:
     assert CalendarMappingRecord.from_item(other).item() == other
 
 
+SYNC: dict[str, Any] = {
+    "id": 12,
+    "name": "with the other office",
+    "status": "INVITATION_RECEIVED",
+    "role": "INVITEE",
+    "partnerUrl": "https://partner.example/rest/brizo-calendar/api/1",
+    "partnerSynchronizationId": 501,
+    "partnerDeploymentId": "d" * 32,
+    "mappingCount": 0,
+    "partnerNotified": True,
+    "keyVersion": 1,
+    "version": 1,
+    "created": 1_767_225_600_000,
+    "updated": 1_767_225_600_000,
+    "sealedSecret": "sealed",
+}
+ACCEPTED: dict[str, Any] = {
+    **{k: v for k, v in SYNC.items() if k != "sealedSecret"},
+    "status": "NOT_CONFIGURED",
+    "scope": {"mode": "SHOW_SELECTED", "calendarIds": [1959], "eventTypes": []},
+    "managerTokenId": 17,
+    "reach": [1959],
+    "keyVersion": 2,
+}
+
+
+@pytest.mark.parametrize("item", [SYNC, ACCEPTED], ids=["received", "accepted"])
+def test_a_synchronization_item_read_and_written_back_is_the_same_item(item: dict[str, Any]) -> None:
+    read = _through_dynamo(item)
+    record = SynchronizationRecord.from_item(read)
+    assert record.item() == item
+    assert serialize(record.item()) == serialize(item)
+
+
+def test_a_synchronization_evolves_to_its_next_version_and_none_removes_an_attribute() -> None:
+    record = SynchronizationRecord.from_item(SYNC)
+    new = record.evolved(99, status="NOT_CONFIGURED", sealedSecret=None, keyVersion=2)
+    assert (new.version, new.updated, new.status, new.key_version) == (2, 99, "NOT_CONFIGURED", 2)
+    assert new.sealed_secret is None
+    assert "sealedSecret" not in new.item()
+    assert (record.version, record.sealed_secret) == (1, "sealed")  # records are immutable
+    accepted = SynchronizationRecord.from_item(ACCEPTED)
+    assert (accepted.manager_token_id, accepted.reach, accepted.scope) == (17, (1959,), ACCEPTED["scope"])
+
+
 def test_the_repositories_refuse_to_write_a_dict() -> None:
     # No client is needed: the refusal comes before any call
     with pytest.raises(TypeError, match="CalendarRecord"):
@@ -198,6 +244,8 @@ def test_the_repositories_refuse_to_write_a_dict() -> None:
         TokenRepository(None, "tokens").put(dict(TOKEN))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="CalendarMappingRecord"):
         InvitationRepository(None, "invitations").add_mapping({}, {}, dict(MAPPING))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="SynchronizationRecord"):
+        InvitationRepository(None, "invitations").create(dict(SYNC))  # type: ignore[arg-type]
 
 
 def test_the_authorizer_imports_no_pydantic() -> None:

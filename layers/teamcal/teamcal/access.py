@@ -83,6 +83,7 @@ from teamcal.models.calendars import CalendarRecord, CalendarSettings
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import OriginKind
 from teamcal.models.sources import SourceRecord
+from teamcal.models.synchronization import SynchronizationRecord
 from teamcal.models.token_record import TokenRecord
 from teamcal.models.tokens import TokenCreate
 from teamcal.models.values import PermissionGrant
@@ -419,17 +420,17 @@ def require_sync_manager(principal: Principal) -> None:
         raise ForbiddenError("synchronizations are managed with an admin token or a token that may edit calendars")
 
 
-def manages_sync(principal: Principal, sync: Mapping[str, Any]) -> bool:
+def manages_sync(principal: Principal, sync: SynchronizationRecord) -> bool:
     """Rule 12: an admin token, the token that created or accepted ``sync`` (``managerTokenId``),
     or any manager for a received invitation nobody has accepted yet."""
-    manager = sync.get("managerTokenId")
-    return principal.admin or manager is None or int(manager) == principal.token_id
+    manager = sync.manager_token_id
+    return principal.admin or manager is None or manager == principal.token_id
 
 
-def require_manages_sync(principal: Principal, sync: Mapping[str, Any]) -> None:
+def require_manages_sync(principal: Principal, sync: SynchronizationRecord) -> None:
     """:func:`manages_sync`; another token's synchronization is a 404. Raises NotFoundError."""
     if not manages_sync(principal, sync):
-        raise NotFoundError(f"synchronization {sync.get('id')} not found")
+        raise NotFoundError(f"synchronization {sync.id} not found")
 
 
 def manager_reach(principal: Principal, calendars: Iterable[CalendarRecord]) -> list[int] | None:
@@ -466,13 +467,13 @@ class PartnerReach:
 _NOTHING = Scope.model_construct(mode="SHOW_SELECTED", calendar_ids=[-1], event_types=["-"])
 
 
-def partner_reach(sync: Mapping[str, Any]) -> PartnerReach:
+def partner_reach(sync: SynchronizationRecord) -> PartnerReach:
     """The reach of a stored synchronization (``scope`` and the clipped ``reach``; nothing before
     we chose a scope)."""
-    raw = sync.get("scope")
+    raw = sync.scope
     scope = Scope.model_validate(raw) if raw else _NOTHING
-    clipped = sync.get("reach")
-    return PartnerReach(scope, None if clipped is None else frozenset(int(i) for i in clipped))
+    clipped = sync.reach
+    return PartnerReach(scope, None if clipped is None else frozenset(clipped))
 
 
 def may_send_to_partner(event: EventRecord, source: SourceRecord | None) -> bool:

@@ -59,6 +59,7 @@ from teamcal.errors import (
 from teamcal.ids import new_id, now_ms
 from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.calendars import CalendarRecord
+from teamcal.models.synchronization import SynchronizationRecord
 from teamcal.observability import logger
 from teamcal.partners.errors import (
     PartnerAddressError,
@@ -114,7 +115,7 @@ _RETRIES = 3
 
 
 # ---------------------------------------------------------------------------- helpers
-def _managed(ctx: SyncContext, principal: Principal, sync_id: int) -> dict[str, Any]:
+def _managed(ctx: SyncContext, principal: Principal, sync_id: int) -> SynchronizationRecord:
     """The synchronization, if ``principal`` manages it (:mod:`teamcal.access`, rule 12).
 
     Raises:
@@ -138,7 +139,7 @@ def _calendars(ctx: SyncContext, ids: frozenset[int]) -> list[CalendarRecord]:
     return ctx.config.calendars.get_many(ids) if ids else []
 
 
-def _update(ctx: SyncContext, sync_id: int, change: Mapping[str, Any]) -> dict[str, Any]:
+def _update(ctx: SyncContext, sync_id: int, change: Mapping[str, Any]) -> SynchronizationRecord:
     """Apply ``change`` to the stored synchronization, re-reading after a lost race."""
     for _ in range(_RETRIES):
         sync = require_sync(ctx, sync_id)
@@ -151,22 +152,22 @@ def _update(ctx: SyncContext, sync_id: int, change: Mapping[str, Any]) -> dict[s
     raise ConflictError(f"synchronization {sync_id} keeps changing; retry")
 
 
-def _notify(ctx: SyncContext, sync: Mapping[str, Any], method: str, route: str, key: bytes) -> bool:
+def _notify(ctx: SyncContext, sync: SynchronizationRecord, method: str, route: str, key: bytes) -> bool:
     """Tell the partner something it should know; False (logged) when it could not be told."""
     try:
         ctx.client.call(partner_url(ctx, sync), method, route, {}, key=key)
     except _PARTNER_FAILURES as e:
         logger.warning(
-            "partner not notified", extra={"synchronizationId": sync["id"], "route": route, "reason": e.message}
+            "partner not notified", extra={"synchronizationId": sync.id, "route": route, "reason": e.message}
         )
         return False
     return True
 
 
-def _visible(sync: Mapping[str, Any], now: int) -> bool:
-    if sync.get("status") != "INVITATION_RECEIVED":
+def _visible(sync: SynchronizationRecord, now: int) -> bool:
+    if sync.status != "INVITATION_RECEIVED":
         return True
-    return int(sync["created"]) + INVITATION_TTL_SECONDS * 1000 > now
+    return int(sync.created) + INVITATION_TTL_SECONDS * 1000 > now
 
 
 def _calendar(ctx: SyncContext, calendar_id: int) -> CalendarRecord | None:
@@ -224,7 +225,7 @@ def invite(
         "updated": now,
     }
     ctx.secrets.put(sync_id, "invitation", secret)
-    ctx.invitations.create(record)
+    ctx.invitations.create(SynchronizationRecord.from_item(record))
     body = {
         "protocol": PROTOCOL_VERSION,
         "synchronizationId": sync_id,
@@ -271,10 +272,10 @@ def update(ctx: SyncContext, principal: Principal, sync_id: int, request: Synchr
         ForbiddenError, NotFoundError; ConflictError: deleted / rejected, or a stale ``version``.
     """
     sync = _managed(ctx, principal, sync_id)
-    if sync["status"] in ("DELETED", "REJECTED"):
-        raise ConflictError(f"a synchronization in status {sync['status']} cannot be changed")
-    if request.version is not None and request.version != sync["version"]:
-        raise ConflictError(f"synchronization {sync_id} is at version {sync['version']}, not {request.version}")
+    if sync.status in ("DELETED", "REJECTED"):
+        raise ConflictError(f"a synchronization in status {sync.status} cannot be changed")
+    if request.version is not None and request.version != sync.version:
+        raise ConflictError(f"synchronization {sync_id} is at version {sync.version}, not {request.version}")
     changes: dict[str, Any] = {}
     if request.name is not None:
         changes["name"] = request.name
@@ -298,10 +299,10 @@ def accept(ctx: SyncContext, principal: Principal, sync_id: int, request: Accept
         PartnerHttpError (502, e.g. the inviter deleted its invitation) — the status is unchanged.
     """
     sync = _managed(ctx, principal, sync_id)
-    next_status(sync["status"], "accept")
+    next_status(sync.status, "accept")
     secret = signing_secret(ctx, sync, "invitation")
     salt = new_secret()
-    partner_id = int(sync["partnerSynchronizationId"])
+    partner_id = int(sync.partner_synchronization_id or 0)
     ctx.client.call(
         partner_url(ctx, sync),
         "POST",
@@ -316,9 +317,9 @@ def accept(ctx: SyncContext, principal: Principal, sync_id: int, request: Accept
         status="NOT_CONFIGURED",
         scope=request.scope.model_dump(by_alias=True),
         **_manager_fields(ctx, principal),
-        keyVersion=int(sync.get("keyVersion") or 1) + 1,
+        keyVersion=int(sync.key_version or 1) + 1,
+        sealedSecret=None,
     )
-    new.pop("sealedSecret", None)
     ctx.invitations.replace(sync, new)
     logger.info("invitation accepted", extra={"synchronizationId": sync_id})
     return view(new)
@@ -331,11 +332,10 @@ def reject(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronizat
         ConflictError: not an INVITATION_RECEIVED one.
     """
     sync = _managed(ctx, principal, sync_id)
-    status = next_status(sync["status"], "reject")
+    status = next_status(sync.status, "reject")
     secret = signing_secret(ctx, sync, "invitation")
-    told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/reject", secret)
-    new = bumped(sync, now_ms(), status=status, partnerNotified=told)
-    new.pop("sealedSecret", None)
+    told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync.partner_synchronization_id}/reject", secret)
+    new = bumped(sync, now_ms(), status=status, partnerNotified=told, sealedSecret=None)
     ctx.invitations.replace(sync, new)
     ctx.secrets.delete(sync_id)
     return view(new)
@@ -349,9 +349,9 @@ def delete(ctx: SyncContext, principal: Principal, sync_id: int) -> Synchronizat
         ConflictError: not NOT_CONFIGURED or ACTIVE.
     """
     sync = _managed(ctx, principal, sync_id)
-    status = next_status(sync["status"], "delete")
+    status = next_status(sync.status, "delete")
     key = signing_secret(ctx, sync, "key")
-    told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/delete", key)
+    told = _notify(ctx, sync, "POST", f"/partner/v1/synchronization/{sync.partner_synchronization_id}/delete", key)
     new = bumped(sync, now_ms(), status=status, mappingCount=0, partnerNotified=told)
     ctx.invitations.replace(sync, new)
     ctx.invitations.delete_mappings(sync_id)
@@ -368,7 +368,7 @@ def remove_record(ctx: SyncContext, principal: Principal, sync_id: int) -> Synch
         ConflictError: any other status.
     """
     sync = _managed(ctx, principal, sync_id)
-    next_status(sync["status"], "remove")
+    next_status(sync.status, "remove")
     ctx.invitations.delete(sync_id)
     ctx.secrets.delete(sync_id)
     return view(sync)
@@ -387,7 +387,7 @@ def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: M
         InvalidInputError: outside our scope, or refused by the partner. Partner errors (502/503).
     """
     sync = _managed(ctx, principal, sync_id)
-    next_status(sync["status"], "map")
+    next_status(sync.status, "map")
     missing = NotFoundError(f"calendar {request.local_calendar_id} not found", {"localCalendarId": "not found"})
     calendar = require(principal, Action.CREATE_EVENT, _calendar(ctx, request.local_calendar_id), missing=missing)
     reach = partner_reach(sync)
@@ -418,7 +418,7 @@ def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: M
         "eventTypes": request.event_types,
         "direction": MIRROR[request.direction],
     }
-    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/mappings"
+    route = f"/partner/v1/synchronization/{sync.partner_synchronization_id}/mappings"
     try:
         ctx.client.call(partner_url(ctx, sync), "POST", route, body, key=signing_secret(ctx, sync, "key"))
     except PartnerHttpError as e:
@@ -436,8 +436,8 @@ def add_mapping(ctx: SyncContext, principal: Principal, sync_id: int, request: M
 def _store_mapping(ctx: SyncContext, sync_id: int, mapping: CalendarMappingRecord) -> None:
     for _ in range(_RETRIES):
         sync = require_sync(ctx, sync_id)
-        status = next_status(sync["status"], "map")
-        new = bumped(sync, now_ms(), status=status, mappingCount=int(sync.get("mappingCount") or 0) + 1)
+        status = next_status(sync.status, "map")
+        new = bumped(sync, now_ms(), status=status, mappingCount=int(sync.mapping_count or 0) + 1)
         try:
             ctx.invitations.add_mapping(sync, new, mapping)
             return
@@ -450,8 +450,8 @@ def _store_mapping(ctx: SyncContext, sync_id: int, mapping: CalendarMappingRecor
 def _drop_mapping(ctx: SyncContext, sync_id: int, mapping_id: int) -> None:
     for _ in range(_RETRIES):
         sync = require_sync(ctx, sync_id)
-        left = max(int(sync.get("mappingCount") or 1) - 1, 0)
-        status = next_status(sync["status"], "unmap", mappings_left=left)
+        left = max(int(sync.mapping_count or 1) - 1, 0)
+        status = next_status(sync.status, "unmap", mappings_left=left)
         try:
             ctx.invitations.remove_mapping(sync, bumped(sync, now_ms(), status=status, mappingCount=left), mapping_id)
             return
@@ -478,8 +478,8 @@ def delete_mapping(ctx: SyncContext, principal: Principal, sync_id: int, mapping
     mapping = ctx.invitations.mapping(sync_id, mapping_id)
     if mapping is None:
         raise NotFoundError(f"mapping {mapping_id} not found")
-    next_status(sync["status"], "unmap")
-    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/mappings/{mapping_id}"
+    next_status(sync.status, "unmap")
+    route = f"/partner/v1/synchronization/{sync.partner_synchronization_id}/mappings/{mapping_id}"
     _notify(ctx, sync, "DELETE", route, signing_secret(ctx, sync, "key"))
     _drop_mapping(ctx, sync_id, mapping_id)
     return _mapping_view(mapping)
@@ -493,9 +493,9 @@ def partner_calendars(ctx: SyncContext, principal: Principal, sync_id: int) -> l
         ConflictError: not accepted. Partner errors (502/503).
     """
     sync = _managed(ctx, principal, sync_id)
-    if sync["status"] not in ACCEPTED:
-        raise ConflictError(f"a synchronization in status {sync['status']} has no partner calendars to show")
-    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/calendars"
+    if sync.status not in ACCEPTED:
+        raise ConflictError(f"a synchronization in status {sync.status} has no partner calendars to show")
+    route = f"/partner/v1/synchronization/{sync.partner_synchronization_id}/calendars"
     answer = ctx.client.call(partner_url(ctx, sync), "GET", route, key=signing_secret(ctx, sync, "key"))
     try:
         return CalendarsOut.model_validate(answer).values
@@ -514,7 +514,7 @@ def _check_size(call: SignedCall) -> None:
         raise PayloadTooLargeError(f"a partner call body may be at most {MAX_WEBHOOK_BYTES} bytes")
 
 
-def authenticate(ctx: SyncContext, sync_id: int, call: SignedCall, stage: str) -> tuple[dict[str, Any], bytes]:
+def authenticate(ctx: SyncContext, sync_id: int, call: SignedCall, stage: str) -> tuple[SynchronizationRecord, bytes]:
     """Check a signed call to synchronization ``sync_id`` (see the module docstring for the order);
     ``stage`` is the secret it must be signed with (``invitation`` before acceptance, else ``key``).
     Returns the synchronization and the secret.
@@ -525,8 +525,8 @@ def authenticate(ctx: SyncContext, sync_id: int, call: SignedCall, stage: str) -
     _check_size(call)
     sync = require_sync(ctx, sync_id)
     allowed = ("INVITATION_SENT",) if stage == "invitation" else tuple(ACCEPTED)
-    if sync["status"] not in allowed:
-        raise ConflictError(f"synchronization {sync_id} is {sync['status']}")
+    if sync.status not in allowed:
+        raise ConflictError(f"synchronization {sync_id} is {sync.status}")
     signed = read_headers(call.headers, int(ctx.clock()))
     secret = signing_secret(ctx, sync, stage)
     verify(secret, call.method, call.path, call.body, signed)
@@ -560,9 +560,7 @@ def receive_invitation(ctx: SyncContext, call: SignedCall) -> InvitationOut:
     except PartnerAddressError as e:
         raise InvalidInputError.for_field("url", e.errors.get("partnerUrl", e.message)) from e
     sync_id, now = new_id(), now_ms()
-    pending = sum(
-        1 for s in ctx.invitations.list_all() if s.get("status") == "INVITATION_RECEIVED" and _visible(s, now)
-    )
+    pending = sum(1 for s in ctx.invitations.list_all() if s.status == "INVITATION_RECEIVED" and _visible(s, now))
     if pending >= MAX_PENDING_RECEIVED:
         raise TooManyRequestsError(
             f"this deployment holds {MAX_PENDING_RECEIVED} invitations not yet answered; try again later"
@@ -586,7 +584,7 @@ def receive_invitation(ctx: SyncContext, call: SignedCall) -> InvitationOut:
     # context = this synchronization id) into the record, which expires (TTL) with everything
     # the invitation created
     record["sealedSecret"] = ctx.require_sealer().seal(secret, sync_id)
-    ctx.invitations.create(record)
+    ctx.invitations.create(SynchronizationRecord.from_item(record))
     logger.info("invitation received", extra={"synchronizationId": sync_id, "partnerUrl": url.base})
     return InvitationOut.model_validate({"synchronizationId": sync_id, "deploymentId": me})
 
@@ -595,7 +593,7 @@ def partner_accepted(ctx: SyncContext, sync_id: int, call: SignedCall) -> Synchr
     """``POST /partner/v1/synchronization/{id}/accept`` on the inviter: derive the key, NOT_CONFIGURED."""
     sync, secret = authenticate(ctx, sync_id, call, "invitation")
     body = parse_body(AcceptIn, call.body)
-    known = sync.get("partnerSynchronizationId")
+    known = sync.partner_synchronization_id
     if known is not None and int(known) != body.partner_synchronization_id:
         raise InvalidInputError.for_field("partnerSynchronizationId", "is not the id the invitation was answered with")
     salt = decode_secret(body.salt, "salt")
@@ -605,9 +603,9 @@ def partner_accepted(ctx: SyncContext, sync_id: int, call: SignedCall) -> Synchr
     new = bumped(
         sync,
         now_ms(),
-        status=next_status(sync["status"], "accepted"),
+        status=next_status(sync.status, "accepted"),
         partnerSynchronizationId=body.partner_synchronization_id,
-        keyVersion=int(sync.get("keyVersion") or 1) + 1,
+        keyVersion=int(sync.key_version or 1) + 1,
     )
     ctx.invitations.replace(sync, new)
     return view(new)
@@ -617,7 +615,7 @@ def partner_rejected(ctx: SyncContext, sync_id: int, call: SignedCall) -> Synchr
     """``POST /partner/v1/synchronization/{id}/reject`` on the inviter: REJECTED."""
     sync, _ = authenticate(ctx, sync_id, call, "invitation")
     notice = parse_body(NoticeIn, call.body)
-    new = bumped(sync, now_ms(), status=next_status(sync["status"], "rejected"))
+    new = bumped(sync, now_ms(), status=next_status(sync.status, "rejected"))
     ctx.invitations.replace(sync, new)
     ctx.secrets.delete(sync_id)
     logger.info("invitation rejected by the partner", extra={"synchronizationId": sync_id, "reason": notice.reason})
@@ -628,7 +626,7 @@ def partner_deleted(ctx: SyncContext, sync_id: int, call: SignedCall) -> Synchro
     """``POST /partner/v1/synchronization/{id}/delete``: DELETED; mappings and key go."""
     sync, _ = authenticate(ctx, sync_id, call, "key")
     parse_body(NoticeIn, call.body)
-    new = bumped(sync, now_ms(), status=next_status(sync["status"], "delete"), mappingCount=0)
+    new = bumped(sync, now_ms(), status=next_status(sync.status, "delete"), mappingCount=0)
     ctx.invitations.replace(sync, new)
     ctx.invitations.delete_mappings(sync_id)
     ctx.secrets.delete(sync_id)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from teamcal.errors import ConflictError, NotFoundError, SettingsError, UnauthorizedError
+from teamcal.models.synchronization import SynchronizationRecord
 from teamcal.partners.client import PartnerClient
 from teamcal.partners.protocol import Synchronization
 from teamcal.partners.urls import PartnerUrl, parse_partner_url
@@ -165,7 +166,7 @@ class SignedCall:
     body: bytes
 
 
-def require_sync(ctx: SyncContext, sync_id: int) -> dict[str, Any]:
+def require_sync(ctx: SyncContext, sync_id: int) -> SynchronizationRecord:
     """The synchronization ``sync_id``. Raises NotFoundError."""
     sync = ctx.invitations.get(sync_id)
     if sync is None:
@@ -173,37 +174,38 @@ def require_sync(ctx: SyncContext, sync_id: int) -> dict[str, Any]:
     return sync
 
 
-def partner_url(ctx: SyncContext, sync: Mapping[str, Any]) -> PartnerUrl:
+def partner_url(ctx: SyncContext, sync: SynchronizationRecord) -> PartnerUrl:
     """The stored partner URL, checked again against today's rules (PartnerAddressError)."""
-    return parse_partner_url(str(sync["partnerUrl"]), ctx.allow_loopback)
+    return parse_partner_url(str(sync.partner_url), ctx.allow_loopback)
 
 
-def signing_secret(ctx: SyncContext, sync: Mapping[str, Any], stage: str) -> bytes:
+def signing_secret(ctx: SyncContext, sync: SynchronizationRecord, stage: str) -> bytes:
     """The synchronization's secret of ``stage`` (``invitation``: the one-time secret, before
     acceptance; ``key``: the signing key, after).
 
     Raises:
         UnauthorizedError: there is no such secret (any more).
     """
-    sealed = sync.get("sealedSecret")
+    sealed = sync.sealed_secret
     if stage == "invitation" and sealed:  # a received invitation (see receive_invitation)
         try:
-            return ctx.require_sealer().unseal(str(sealed), int(sync["id"]))
+            return ctx.require_sealer().unseal(str(sealed), sync.id)
         except SealError as e:
             raise UnauthorizedError("this synchronization has no signing secret for the call") from e
-    found = ctx.secrets.get(int(sync["id"]), int(sync.get("keyVersion") or 1))
+    found = ctx.secrets.get(sync.id, sync.key_version or 1)
     if found is None or found[0] != stage:
         raise UnauthorizedError("this synchronization has no signing secret for the call")
     return found[1]
 
 
-def bumped(sync: Mapping[str, Any], now_ms: int, **changes: Any) -> dict[str, Any]:
-    """``sync`` with ``changes``, the next ``version`` and ``updated`` = ``now_ms``."""
-    return {**sync, **changes, "version": int(sync["version"]) + 1, "updated": now_ms}
+def bumped(sync: SynchronizationRecord, now_ms: int, **changes: Any) -> SynchronizationRecord:
+    """``sync`` with ``changes`` (wire names; None removes one), the next ``version`` and
+    ``updated`` = ``now_ms`` (:meth:`SynchronizationRecord.evolved`)."""
+    return sync.evolved(now_ms, **changes)
 
 
-def view(sync: Mapping[str, Any]) -> Synchronization:
+def view(sync: SynchronizationRecord) -> Synchronization:
     """The API form of a stored synchronization."""
     return Synchronization.model_validate(
-        {k: v for k, v in sync.items() if k not in ("partnerDeploymentId", "keyVersion", "sealedSecret")}
+        {k: v for k, v in sync.item().items() if k not in ("partnerDeploymentId", "keyVersion", "sealedSecret")}
     )

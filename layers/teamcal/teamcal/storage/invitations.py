@@ -26,9 +26,10 @@ never rely on the deletion, only on the keys being unique):
   from a partner, ``appliedBy`` (that synchronization: the stream consumer does not send it back);
   expiring after 14 days. Re-creating the event removes it in the same transaction.
 
-No Scan: every read is a GetItem or a Query on a key above. Mappings are read and written as
-:class:`~teamcal.models.calendar_mapping.CalendarMappingRecord` values; synchronizations,
-tombstones and the other items are still plain dicts of their stored attributes.
+No Scan: every read is a GetItem or a Query on a key above. Synchronizations are read and
+written as :class:`~teamcal.models.synchronization.SynchronizationRecord` values, mappings as
+:class:`~teamcal.models.calendar_mapping.CalendarMappingRecord` values; a tombstone is a plain
+dict of its stored attributes (only the replication bookkeeping reads one).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.models.calendar_mapping import CalendarMappingRecord
+from teamcal.models.synchronization import SynchronizationRecord
 from teamcal.storage.dynamo import batch_write, deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import error_code
 
@@ -66,6 +68,10 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
 
 def _public(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _INDEX_KEYS}
+
+
+def _sync(item: Mapping[str, Any]) -> SynchronizationRecord:
+    return SynchronizationRecord.from_item(_public(item))
 
 
 def _mapping(item: Mapping[str, Any]) -> CalendarMappingRecord:
@@ -119,45 +125,49 @@ class InvitationRepository:
             raise translate(e) from e
 
     # ------------------------------------------------------------------ synchronizations
-    def _sync_item(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    def _sync_item(self, record: SynchronizationRecord) -> dict[str, Any]:
+        if not isinstance(record, SynchronizationRecord):
+            raise TypeError(f"a SynchronizationRecord is written, not {type(record).__name__}")
         item = {
-            **record,
-            "pk": _sync_pk(int(record["id"])),
+            **record.item(),
+            "pk": _sync_pk(record.id),
             "sk": "SYNC",
             "gsi1pk": _LIST_PK,
-            "gsi1sk": f"{int(record['created']) + 10**14:015d}#{int(record['id']):016d}",
+            "gsi1sk": f"{record.created + 10**14:015d}#{record.id:016d}",
         }
-        if record.get("status") == "INVITATION_RECEIVED":
-            item["expiresAt"] = int(record["created"]) // 1000 + INVITATION_TTL_SECONDS
+        if record.status == "INVITATION_RECEIVED":
+            item["expiresAt"] = record.created // 1000 + INVITATION_TTL_SECONDS
         return item
 
-    def create(self, record: Mapping[str, Any]) -> None:
+    def create(self, record: SynchronizationRecord) -> None:
         """Insert a new synchronization.
 
         Raises:
+            TypeError: ``record`` is not a :class:`SynchronizationRecord` (a dict is not written).
             ConflictError: the id is taken.
         """
+        item = serialize(self._sync_item(record))
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=serialize(self._sync_item(record)),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as e:
             raise translate(e, "a synchronization with this id exists") from e
 
-    def get(self, sync_id: int) -> dict[str, Any] | None:
+    def get(self, sync_id: int) -> SynchronizationRecord | None:
         """The synchronization ``sync_id`` (strongly consistent), or None."""
         try:
             out = self._client.get_item(TableName=self._table, Key=_key(_sync_pk(sync_id), "SYNC"), ConsistentRead=True)
         except ClientError as e:
             raise translate(e) from e
-        return _public(deserialize(out["Item"])) if "Item" in out else None
+        return _sync(deserialize(out["Item"])) if "Item" in out else None
 
-    def list_all(self) -> list[dict[str, Any]]:
+    def list_all(self) -> list[SynchronizationRecord]:
         """Every synchronization, oldest first (one Query on ``gsi1``, following pages)."""
         return [
-            _public(i)
+            _sync(i)
             for i in query_all(
                 self._client,
                 TableName=self._table,
@@ -167,19 +177,19 @@ class InvitationRepository:
             )
         ]
 
-    def _replace_action(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    def _replace_action(self, old: SynchronizationRecord, new: SynchronizationRecord) -> dict[str, Any]:
         return {
             "Put": {
                 "TableName": self._table,
                 "Item": serialize(self._sync_item(new)),
                 "ConditionExpression": "#v = :v",
                 "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": {":v": value(old["version"])},
+                "ExpressionAttributeValues": {":v": value(old.version)},
             }
         }
 
-    def replace(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        """Write ``new`` over ``old`` if the stored version is still ``old["version"]``.
+    def replace(self, old: SynchronizationRecord, new: SynchronizationRecord) -> None:
+        """Write ``new`` over ``old`` if the stored version is still ``old.version``.
 
         Raises:
             ConflictError: another request changed it meanwhile.
@@ -204,7 +214,9 @@ class InvitationRepository:
             "gsi1sk": f"{sync_id:016d}#{mapping_id:016d}",
         }
 
-    def add_mapping(self, old: Mapping[str, Any], new: Mapping[str, Any], mapping: CalendarMappingRecord) -> None:
+    def add_mapping(
+        self, old: SynchronizationRecord, new: SynchronizationRecord, mapping: CalendarMappingRecord
+    ) -> None:
         """Insert ``mapping`` and replace the synchronization ``old`` by ``new``, together.
 
         Raises:
@@ -220,7 +232,7 @@ class InvitationRepository:
         }
         self._transact([put, self._replace_action(old, new)], "the synchronization was changed meanwhile; retry")
 
-    def remove_mapping(self, old: Mapping[str, Any], new: Mapping[str, Any], mapping_id: int) -> None:
+    def remove_mapping(self, old: SynchronizationRecord, new: SynchronizationRecord, mapping_id: int) -> None:
         """Delete a mapping and replace the synchronization ``old`` by ``new``, together.
 
         Raises:
@@ -229,7 +241,7 @@ class InvitationRepository:
         delete = {
             "Delete": {
                 "TableName": self._table,
-                "Key": _key(_sync_pk(int(old["id"])), _mapping_sk(mapping_id)),
+                "Key": _key(_sync_pk(old.id), _mapping_sk(mapping_id)),
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }

@@ -20,6 +20,7 @@ from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin
+from teamcal.models.synchronization import SynchronizationRecord
 from teamcal.observability import logger, metrics
 from teamcal.partners.protocol import ChangeOutcome, ChangeResult, EventChange, EventRef
 from teamcal.services.events import JIRA_BACKED, calendar_zone
@@ -123,8 +124,8 @@ class _Target:
     reach: PartnerReach
 
 
-def _target(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> _Target:
-    sync_id = int(sync["id"])
+def _target(ctx: SyncContext, sync: SynchronizationRecord, change: EventChange) -> _Target:
+    sync_id = int(sync.id)
     mapping = ctx.invitations.mapping(sync_id, change.mapping_id)
     if mapping is None:
         raise NotFoundError(f"mapping {change.mapping_id} not found")
@@ -163,7 +164,7 @@ def _type_of(ctx: SyncContext, event: EventRecord) -> str | None:
     return source.event_type_key if source else None
 
 
-def apply_change(ctx: SyncContext, sync: Mapping[str, Any], change: EventChange) -> ChangeResult:
+def apply_change(ctx: SyncContext, sync: SynchronizationRecord, change: EventChange) -> ChangeResult:
     """Apply one partner change to the mapped local calendar (see the module docstring).
 
     Raises:

@@ -36,6 +36,7 @@ from teamcal.models.calendar_mapping import CalendarMappingRecord
 from teamcal.models.event_record import EventRecord
 from teamcal.models.origin import Origin
 from teamcal.models.sources import SourceRecord
+from teamcal.models.synchronization import SynchronizationRecord
 from teamcal.observability import logger, metrics
 from teamcal.partners.errors import PartnerAddressError, PartnerHttpError, PartnerProtocolError, PartnerUnreachableError
 from teamcal.services.replication.shared import applied_sync_of, event_or_none
@@ -136,14 +137,14 @@ def _upsert_change(
 def _change_for(
     ctx: SyncContext,
     body: Mapping[str, Any],
-    sync: Mapping[str, Any],
+    sync: SynchronizationRecord,
     mapping: CalendarMappingRecord,
     sources: dict[int, SourceRecord | None],
 ) -> dict[str, Any] | None:
     """The change to send for one queue message, or None when there is nothing to send. An event
     outside the mapping or the synchronization's reach, or a private Google one
     (:mod:`teamcal.access`, rules 10 and 12), is sent as a delete: gone for the partner."""
-    target = int(sync["id"])
+    target = int(sync.id)
     if body["op"] == "delete":
         origin = Origin.of({"origin": body.get("origin")})
         version, updated = int(body.get("version") or 1), int(body.get("updated") or 0)
@@ -194,15 +195,15 @@ def send_message(ctx: SyncContext, body: Mapping[str, Any], sources: dict[int, S
         _Retry: the change must be retried later.
     """
     sync = ctx.invitations.get(int(body["synchronizationId"]))
-    if sync is None or sync["status"] != "ACTIVE":
+    if sync is None or sync.status != "ACTIVE":
         return Sent(Outcome.DROPPED, "the synchronization is not ACTIVE")
-    mapping = ctx.invitations.mapping(int(sync["id"]), int(body["mappingId"]))
+    mapping = ctx.invitations.mapping(int(sync.id), int(body["mappingId"]))
     if mapping is None or not mapping.pushes:
         return Sent(Outcome.DROPPED, "the mapping is gone or does not push")
     change = _change_for(ctx, body, sync, mapping, sources)
     if change is None:
         return Sent(Outcome.SKIPPED)
-    route = f"/partner/v1/synchronization/{sync['partnerSynchronizationId']}/events"
+    route = f"/partner/v1/synchronization/{sync.partner_synchronization_id}/events"
     try:
         ctx.client.call(partner_url(ctx, sync), "POST", route, change, key=signing_secret(ctx, sync, "key"))
     except PartnerUnreachableError as e:
