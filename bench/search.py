@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import random
 import statistics
@@ -260,6 +261,10 @@ def local_stack_search(items: dict[str, list[dict[str, Any]]], calendar_id: int,
     from devstack.stream_driver import StreamDriver
     from teamcal.api import BASE_PATH
 
+    # this process holds the in-process run's data (moto's tables, the .ics): its garbage
+    # collections would rescan all of it while the gateway (a thread here) serves the searches
+    gc.collect()
+    gc.freeze()
     with LocalStack(port=0, stack_name="teamcal-bench") as stack:
         assert stack.endpoint is not None
         client = stack.endpoint.client("dynamodb")
