@@ -49,8 +49,12 @@ template-lint: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint
 
+# Tiers run on every core (pytest-xdist), a test file at a time on one worker: an e2e file's stacks
+# are module fixtures, and tests/integration/test_ical_corpus.py sums up its own per-file tests.
+XDIST := -n auto --dist loadfile
+
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 # The OpenAPI 3.1 document of the whole API, generated from the code (tests/unit/test_openapi.py
 # fails when the committed file is stale). The local stack serves it with Swagger UI at /swagger.
@@ -86,7 +90,7 @@ test-lowest: tools
 	test -x .venv-lowest/bin/python || $(TOOLS)/bin/uv venv -q -p $(PYTHON) .venv-lowest
 	VIRTUAL_ENV=.venv-lowest $(TOOLS)/bin/uv pip install -q -r requirements-dev.txt -c .venv-lowest.txt
 	VIRTUAL_ENV=.venv-lowest $(TOOLS)/bin/uv pip install -q --no-deps -e layers/teamcal
-	.venv-lowest/bin/python -m pytest -q -p no:cacheprovider tests/unit \
+	.venv-lowest/bin/python -m pytest -q -p no:cacheprovider $(XDIST) tests/unit \
 		--deselect tests/unit/test_openapi.py::test_the_committed_document_is_current
 
 # The unit and integration tiers under Python 3.13 (the Lambda runtime), from the same lock.
@@ -95,7 +99,7 @@ test-py313: tools
 	test -x .venv-py313/bin/python || $(TOOLS)/bin/uv venv -q -p "$(PY313)" .venv-py313
 	VIRTUAL_ENV=.venv-py313 $(TOOLS)/bin/uv pip install -q --require-hashes -r requirements-dev.lock
 	VIRTUAL_ENV=.venv-py313 $(TOOLS)/bin/uv pip install -q --no-deps -e layers/teamcal
-	.venv-py313/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration
+	.venv-py313/bin/python -m pytest -q -p no:cacheprovider $(XDIST) tests/unit tests/integration
 
 # Benchmarks print figures; they are not tests (see bench/*.py docstrings).
 bench: install
