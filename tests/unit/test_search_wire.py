@@ -165,15 +165,22 @@ def test_rows_sort_as_a_stable_sort_by_start_id_and_recurrence_id() -> None:
         }
         for n in range(400)
     ]
-    rows = [events._row(v) for v in values]
+    rows: list[Any] = [(v["startDate"], v["id"], v["recurrenceId"] or "", v) for v in values]
     events._sort(rows)
     expected = sorted(values, key=lambda v: (v["startDate"], v["id"], v.get("recurrenceId") or ""))
-    assert [events._value(r)["n"] for r in rows] == [v["n"] for v in expected]
+    assert [r[3]["n"] for r in rows] == [v["n"] for v in expected]
 
 
-def test_an_expanded_row_sorts_by_the_recurrence_id_its_value_carries() -> None:
-    rows, _ = events._occurrence_rows([], MASTERS, START - 7 * DAY, START + 84 * DAY, events.SEARCH_CAP)
+def test_every_row_sorts_by_the_start_id_and_recurrence_id_its_value_carries() -> None:
+    found = [
+        _single(1, startDate=START + DAY, endDate=START + DAY + HOUR),
+        _single(2, allDayStart="2026-03-05", allDayEnd="2026-03-06", timeZone="Europe/Paris"),
+        # an exception whose master was not read: shown as itself, with its recurrence id
+        _single(3, startDate=START, endDate=START + HOUR).as_child(9999, "20260302T090000"),
+    ]
+    rows, _ = events._occurrence_rows(found, MASTERS, START - 7 * DAY, START + 84 * DAY, events.SEARCH_CAP)
     assert any(r[2] is None for r in rows)
+    assert sum(isinstance(r[3], EventRecord) for r in rows) == len(found)
     for row in rows:
         value = events._value(row)
         assert (row[0], row[1], events._recurrence_key(row)) == (

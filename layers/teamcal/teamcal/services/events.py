@@ -562,18 +562,22 @@ def _occurrence_wire(
 
 
 #: A search value before it is built: its sort key (startDate, id, recurrenceId or ""; the
-#: recurrence id of an expanded occurrence is None until needed: see :func:`_sort`) and the wire
-#: dict itself or the arguments of :func:`_occurrence_wire` that build it.
+#: recurrence id of an expanded occurrence is None until needed: see :func:`_sort`) and what
+#: builds the wire dict (:func:`_value`): the stored record of a single event or exception, or the
+#: arguments of :func:`_occurrence_wire` for an expanded occurrence.
 _Row = tuple[int, int, str | None, Any]
 
 
-def _row(value: dict[str, Any]) -> _Row:
-    return value["startDate"], value["id"], value.get("recurrenceId") or "", value
+def _row(record: EventRecord) -> _Row:
+    """A stored single event or exception as a row; its wire dict is built by :func:`_value`."""
+    return record.start_date, record.id, record.recurrence_id or "", record
 
 
 def _value(row: _Row) -> dict[str, Any]:
     payload = row[3]
-    return payload if isinstance(payload, dict) else _occurrence_wire(*payload)
+    if isinstance(payload, EventRecord):
+        return to_wire(payload).model_dump(by_alias=True)
+    return _occurrence_wire(*payload)
 
 
 def _recurrence_key(row: _Row) -> str:
@@ -642,10 +646,8 @@ def _occurrence_rows(
             child_id = int(str(occurrence.override.key))
             shown_children.add(child_id)
             if child_id in by_id:
-                rows.append(_row(to_wire(by_id[child_id]).model_dump(by_alias=True)))
-    rows.extend(
-        _row(to_wire(e).model_dump(by_alias=True)) for e in found if e.kind == "single" or e.id not in shown_children
-    )
+                rows.append(_row(by_id[child_id]))
+    rows.extend(_row(e) for e in found if e.kind == "single" or e.id not in shown_children)
     return rows, truncated or len(rows) > budget
 
 
