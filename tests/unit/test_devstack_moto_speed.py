@@ -289,3 +289,67 @@ def test_a_changed_item_is_measured_again(client: Any) -> None:
     moto_speed.uninstall()
     assert got == _pages(client, call, None)
     assert [len(p["Items"]) for p in got] != [len(p["Items"]) for p in first]
+
+
+def _query_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count moto's own Query runs (beneath the speed-ups' answer memory)."""
+    from moto.dynamodb.models.table import Table
+
+    calls: list[int] = []
+    original = Table.query
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Table, "query", counted)
+    return calls
+
+
+def test_a_repeated_query_gets_the_same_answer_without_running_again(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the speed-ups, and a Query answered once
+    moto_speed.install()
+    calls = _query_calls(monkeypatch)
+    call = CALLS["gsi range + filter (search masters)"]
+    first = call(client)
+    assert len(calls) == 1
+    # When the same request comes again (a search's next page)
+    second = call(client)
+    # Then moto does not run it again, and the answer is the same but for a new request id
+    assert len(calls) == 1
+    ids = [a.pop("ResponseMetadata")["RequestId"] for a in (first, second)]
+    assert first == second
+    assert first["Items"]
+    assert ids[0] != ids[1]
+    # and a different request is answered by moto
+    CALLS["gsi string"](client)
+    assert len(calls) == 2
+
+
+def test_a_write_forgets_the_remembered_answers(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the speed-ups, and a Query answered once
+    moto_speed.install()
+    calls = _query_calls(monkeypatch)
+    call = CALLS["table partition"]
+    before = call(client)["Items"]
+    # When an item of its partition is written (any call that is not an item read)
+    client.put_item(TableName="t", Item={"pk": {"S": "P#1"}, "sk": {"S": "new"}})
+    # Then the same Query runs again and finds it
+    after = call(client)["Items"]
+    assert len(calls) == 2
+    assert len(after) == len(before) + 1
+    assert {"pk": {"S": "P#1"}, "sk": {"S": "new"}} in after
+
+
+def test_a_failed_query_is_not_remembered(client: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    moto_speed.install()
+    for _ in range(2):
+        with pytest.raises(ClientError):
+            client.query(
+                TableName="absent", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "x"}}
+            )
+    assert not moto_speed._answers
