@@ -64,6 +64,8 @@ The rules, in the order they are checked:
     ``admin``, a ``user`` other than its own, or ``groups`` it does not have only from an
     all-calendars admin. An all-calendars admin lists and revokes every token; any other admin
     only the tokens it created (:func:`manages_token`; others are absent or 404).
+15. **Jira** (``/jira/connection``, ``POST /jira/sync``) — admin tokens only (403 otherwise):
+    the connection holds the site's credentials and a sync runs for every Jira source.
 
 The answers for each kind of principal and object are tabulated in the README ("Permissions"),
 checked against ``tests/unit/test_access.py``.
@@ -135,9 +137,24 @@ def shares_more(calendar: CalendarRecord, update: CalendarSettings) -> bool:
     return False
 
 
+def in_scope(principal: Principal, calendar_id: int) -> bool:
+    """Rule 1: the token reaches the calendar (all calendars, or it is in the token's list)."""
+    return principal.all_calendars or calendar_id in principal.calendar_ids
+
+
+def require_admin(principal: Principal) -> None:
+    """Rules 9, 14 and 15: an admin-only operation.
+
+    Raises:
+        ForbiddenError: ``principal`` is not an admin token.
+    """
+    if not principal.admin:
+        raise ForbiddenError("this operation needs an admin token")
+
+
 def can_view(principal: Principal, calendar: CalendarRecord) -> bool:
     """Rules 1-2: in scope, and public or owner, admin, or listed in a view or edit grant."""
-    if not principal.sees_calendar(calendar.id):
+    if not in_scope(principal, calendar.id):
         return False
     return (
         calendar.public_calendar
@@ -550,7 +567,7 @@ def require_token_grant(caller: Principal, request: TokenCreate) -> None:
         ForbiddenError: the caller is not an admin, or the new token would reach further than the
             caller; ``errors`` names the offending field.
     """
-    caller.require_admin()
+    require_admin(caller)
     if is_root_admin(caller):
         return
     problems: dict[str, str] = {}

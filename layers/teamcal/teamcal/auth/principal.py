@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teamcal.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from teamcal.errors import UnauthorizedError
 
 
 def _groups(value: Any) -> list[str]:
@@ -92,17 +92,3 @@ class Principal:
             delete_sources=_flag(context.get("deleteSources")),
             admin=_flag(context.get("admin")),
         )
-
-    def sees_calendar(self, calendar_id: int) -> bool:
-        """Whether the token is tied to ``calendar_id`` (CCJ: tokens are tied to calendars)."""
-        return self.all_calendars or calendar_id in self.calendar_ids
-
-    def require_calendar(self, calendar_id: int, what: str = "calendar") -> None:
-        """Raise NotFoundError (not 403: existence is not revealed) outside the token's scope."""
-        if not self.sees_calendar(calendar_id):
-            raise NotFoundError(f"{what} {calendar_id} not found")
-
-    def require_admin(self) -> None:
-        """Raise ForbiddenError unless this is an admin token."""
-        if not self.admin:
-            raise ForbiddenError("this operation needs an admin token")

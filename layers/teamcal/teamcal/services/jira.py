@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from teamcal.access import require_admin
 from teamcal.auth.principal import Principal
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.jira.credentials import JiraCredentials
@@ -141,7 +142,7 @@ def connect(
         InvalidInputError: the credential fields do not form one kind.
         RetryableError: Jira did not answer (503).
     """
-    principal.require_admin()
+    require_admin(principal)
     base = check_base_url(body.base_url, config.allow_loopback)
     credentials = _credentials(body)
     me = client_for(base.base, credentials).myself()
@@ -181,7 +182,7 @@ def connect(
 
 def get_status(stores: JiraStores, principal: Principal) -> JiraConnectionStatus:
     """``GET /jira/connection``. Raises ForbiddenError (not admin), NotFoundError (not connected)."""
-    principal.require_admin()
+    require_admin(principal)
     items = stores.jira.load()
     if items.connection is None:
         raise NotFoundError("Jira is not connected: PUT /jira/connection first")
@@ -191,7 +192,7 @@ def get_status(stores: JiraStores, principal: Principal) -> JiraConnectionStatus
 def disconnect(stores: JiraStores, principal: Principal) -> JiraConnectionStatus:
     """``DELETE /jira/connection``: schedule, secret, sync state and synced events go; returns
     the status as it was. Raises ForbiddenError, NotFoundError (not connected)."""
-    principal.require_admin()
+    require_admin(principal)
     items = stores.jira.load()
     if items.connection is None:
         raise NotFoundError("Jira is not connected")
@@ -221,7 +222,7 @@ def sync_now(
             is already going on.
         JiraConfigError: with ``sourceId``: that source cannot be synced as configured (400).
     """
-    principal.require_admin()
+    require_admin(principal)
     conn = stores.jira.load().connection
     if conn is None:
         raise NotFoundError("Jira is not connected: PUT /jira/connection first")

@@ -108,9 +108,10 @@ def list_tokens(repo: TokenRepository, caller: Principal | None = None) -> list[
     Raises:
         ForbiddenError: ``caller`` is not an admin token.
     """
+    from teamcal.access import manages_token, require_admin  # lazily: the authorizer never loads it
+
     if caller is not None:
-        caller.require_admin()
-    from teamcal.access import manages_token  # lazily: the authorizer never loads it
+        require_admin(caller)
     from teamcal.models.tokens import Token
 
     return [Token.model_validate(_shown(r)) for r in repo.list() if caller is None or manages_token(caller, r)]
@@ -128,9 +129,10 @@ def revoke_token(
         NotFoundError: no token has this id, or ``caller`` does not manage it (existence is not
             revealed).
     """
-    caller.require_admin()
+    from teamcal.access import manages_token, require_admin  # lazily: the authorizer never loads it
+
+    require_admin(caller)
     found = next((r for r in repo.list() if r.id == token_id), None)
-    from teamcal.access import manages_token  # lazily: the authorizer never loads it
     from teamcal.models.tokens import Token
 
     if found is None or not manages_token(caller, found):
