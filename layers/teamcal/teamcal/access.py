@@ -74,9 +74,9 @@ checked against ``tests/unit/test_access.py``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from teamcal.auth.principal import Principal
 from teamcal.errors import ForbiddenError, InvalidInputError, NotFoundError
@@ -301,12 +301,9 @@ class Answer(enum.Enum):
     NOT_FOUND = "not found"
 
 
-def is_active(record: Mapping[str, Any] | CalendarRecord | SourceRecord | None) -> bool:
+def is_active(record: CalendarRecord | SourceRecord | None) -> bool:
     """A calendar or source record that exists and is not being deleted (``status`` ACTIVE)."""
-    if record is None:
-        return False
-    status = record.status if isinstance(record, CalendarRecord | SourceRecord) else record.get("status", "ACTIVE")
-    return status == "ACTIVE"
+    return record is not None and record.active
 
 
 def is_private(item: Item | None) -> bool:

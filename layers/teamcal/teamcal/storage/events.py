@@ -254,7 +254,7 @@ class EventRepository:
         """Write several events at once, all or nothing (one TransactWriteItems).
 
         ``create``: new events (their id must be free); ``replace``: ``(old, new)`` pairs, written
-        only if the stored version is still ``old["version"]`` (index items of months the event left
+        only if the stored version is still ``old.version`` (index items of months the event left
         are deleted); ``delete``: events removed with their index items, only if unchanged since
         read; ``conditions``: extra ``ConditionCheck`` actions (e.g. the source is ACTIVE). A retry
         after a failure is safe: nothing was written.
