@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from teamcal.models.feed_record import FeedRecord
 from teamcal.storage.dynamo import deserialize, serialize, translate, value
 
 SK = "FEED"
@@ -33,12 +34,13 @@ def _hash_key(token_hash: str) -> dict[str, Any]:
     return {"pk": value(f"FEED#{token_hash}"), "sk": value(SK)}
 
 
-def _record(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _KEYS}
+def _record(item: Mapping[str, Any]) -> FeedRecord:
+    return FeedRecord.from_item({k: v for k, v in item.items() if k not in _KEYS})
 
 
 class FeedRepository:
-    """Stores feed records (``calendarId``, ``tokenHash``, ``hint``, ``created``, ``createdBy``).
+    """Stores :class:`FeedRecord` s (items: ``calendarId``, ``tokenHash``, ``hint``, ``created``,
+    ``createdBy``).
 
     ``client`` is a boto3 DynamoDB client; ``table`` the calendars table name.
     """
@@ -47,72 +49,79 @@ class FeedRepository:
         self._client = client
         self._table = table
 
-    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+    def _get(self, key: dict[str, Any]) -> FeedRecord | None:
         try:
             out = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
         except ClientError as e:
             raise translate(e) from e
         return _record(deserialize(out["Item"])) if "Item" in out else None
 
-    def by_hash(self, token_hash: str) -> dict[str, Any] | None:
+    def by_hash(self, token_hash: str) -> FeedRecord | None:
         """The feed whose secret hashes to ``token_hash``, or ``None`` (unknown or revoked)."""
         return self._get(_hash_key(token_hash))
 
-    def of_calendar(self, calendar_id: int) -> dict[str, Any] | None:
+    def of_calendar(self, calendar_id: int) -> FeedRecord | None:
         """The calendar's current feed, or ``None``."""
         return self._get(_calendar_key(calendar_id))
 
-    def replace(self, record: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
+    def replace(self, record: FeedRecord, old: FeedRecord | None) -> None:
         """Make ``record`` the calendar's feed, revoking ``old`` (the current one, as read).
 
         Raises:
             ConflictError: the feed changed since ``old`` was read (retry).
+            TypeError: ``record`` or ``old`` is not a :class:`FeedRecord` (a dict is not written).
         """
-        calendar_id = int(record["calendarId"])
+        if not isinstance(record, FeedRecord) or not (old is None or isinstance(old, FeedRecord)):
+            bad = record if not isinstance(record, FeedRecord) else old
+            raise TypeError(f"a FeedRecord is written, not {type(bad).__name__}")
+        item = record.item()
         pointer: dict[str, Any] = {
             "TableName": self._table,
-            "Item": serialize({**record, "pk": f"CAL#{calendar_id}#FEED", "sk": SK}),
+            "Item": serialize({**item, "pk": f"CAL#{record.calendar_id}#FEED", "sk": SK}),
         }
         if old is None:
             pointer["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             pointer["ConditionExpression"] = "tokenHash = :old"
-            pointer["ExpressionAttributeValues"] = {":old": value(old["tokenHash"])}
+            pointer["ExpressionAttributeValues"] = {":old": value(old.token_hash)}
         actions: list[dict[str, Any]] = [
             {"Put": pointer},
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": serialize({**record, "pk": f"FEED#{record['tokenHash']}", "sk": SK}),
+                    "Item": serialize({**item, "pk": f"FEED#{record.token_hash}", "sk": SK}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
         ]
         if old is not None:
-            actions.append({"Delete": {"TableName": self._table, "Key": _hash_key(str(old["tokenHash"]))}})
+            actions.append({"Delete": {"TableName": self._table, "Key": _hash_key(old.token_hash)}})
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as e:
             raise translate(e, "the calendar's feed was changed by another request; retry") from e
 
-    def delete(self, current: Mapping[str, Any]) -> None:
+    def delete(self, current: FeedRecord) -> None:
         """Revoke ``current`` (both items), if it is still the calendar's feed.
 
         Raises:
             ConflictError: the feed changed since it was read (retry).
+            TypeError: ``current`` is not a :class:`FeedRecord`.
         """
+        if not isinstance(current, FeedRecord):
+            raise TypeError(f"a FeedRecord is deleted, not {type(current).__name__}")
         try:
             self._client.transact_write_items(
                 TransactItems=[
                     {
                         "Delete": {
                             "TableName": self._table,
-                            "Key": _calendar_key(int(current["calendarId"])),
+                            "Key": _calendar_key(current.calendar_id),
                             "ConditionExpression": "tokenHash = :h",
-                            "ExpressionAttributeValues": {":h": value(current["tokenHash"])},
+                            "ExpressionAttributeValues": {":h": value(current.token_hash)},
                         }
                     },
-                    {"Delete": {"TableName": self._table, "Key": _hash_key(str(current["tokenHash"]))}},
+                    {"Delete": {"TableName": self._table, "Key": _hash_key(current.token_hash)}},
                 ]
             )
         except ClientError as e:

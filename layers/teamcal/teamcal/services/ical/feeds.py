@@ -7,8 +7,6 @@ and the masters index, as a search does). Only the secret's SHA-256 is stored.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
-from typing import Any
 
 from teamcal.access import Action, require, visible_items
 from teamcal.auth.principal import Principal
@@ -18,6 +16,7 @@ from teamcal.errors import NotFoundError
 from teamcal.ical.writer import CalendarWriter
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
+from teamcal.models.feed_record import FeedRecord
 from teamcal.models.ical import Feed
 from teamcal.models.sources import SourceRecord
 from teamcal.services.ical.export import IcsAnswer, calendar_name, event_sources, ics_validators, source_colors, year_of
@@ -38,12 +37,12 @@ def _require_feed_admin(principal: Principal, calendar: CalendarRecord) -> None:
     require(principal, Action.MANAGE_FEED, calendar)
 
 
-def _feed(record: Mapping[str, Any]) -> Feed:
+def _feed(record: FeedRecord) -> Feed:
     return Feed(
-        calendar_id=int(record["calendarId"]),
-        hint=str(record["hint"]),
-        created=int(record["created"]),
-        created_by=record.get("createdBy"),
+        calendar_id=record.calendar_id,
+        hint=str(record.hint),
+        created=record.created,
+        created_by=record.created_by,
     )
 
 
@@ -58,13 +57,13 @@ def create_feed(stores: IcalStores, principal: Principal, calendar_id: int, now:
     calendar = active_calendar(stores, principal, calendar_id)
     _require_feed_admin(principal, calendar)
     secret = FEED_PREFIX + secrets.token_urlsafe(32)
-    record = {
-        "calendarId": calendar.id,
-        "tokenHash": hash_token(secret),
-        "hint": secret[-4:],
-        "created": now,
-        "createdBy": principal.user,
-    }
+    record = FeedRecord(
+        calendar_id=calendar.id,
+        token_hash=hash_token(secret),
+        hint=secret[-4:],
+        created=now,
+        created_by=principal.user,
+    )
     stores.feeds.replace(record, stores.feeds.of_calendar(calendar.id))
     return _feed(record), secret
 
@@ -101,7 +100,7 @@ def _feed_calendar(stores: IcalStores, secret: str) -> tuple[CalendarRecord, lis
     record = stores.feeds.by_hash(hash_token(secret))
     if record is None:
         raise NotFoundError("no such feed")
-    calendar = active_calendar(stores, None, int(record["calendarId"]))
+    calendar = active_calendar(stores, None, record.calendar_id)
     return calendar, event_sources(stores, calendar, None)
 
 
