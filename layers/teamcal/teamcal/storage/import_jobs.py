@@ -1,4 +1,5 @@
-"""iCalendar import jobs, stored in the calendars table.
+"""iCalendar import jobs, stored in the calendars table, read and written as
+:class:`~teamcal.models.import_job.ImportJobRecord`.
 
 Item shape (calendars table keys ``pk``/``sk``; no index):
 
@@ -24,6 +25,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.errors import ConflictError
+from teamcal.models.import_job import ImportJobRecord
 from teamcal.storage.dynamo import deserialize, serialize, translate, value
 from teamcal.storage.versioned import error_code
 
@@ -37,12 +39,23 @@ def _key(job_id: int) -> dict[str, Any]:
     return {"pk": value(f"JOB#{job_id}"), "sk": value(SK)}
 
 
-def _record(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _KEYS}
+def _record(item: Mapping[str, Any]) -> ImportJobRecord:
+    return ImportJobRecord.from_item({k: v for k, v in item.items() if k not in _KEYS})
+
+
+def _item(job: ImportJobRecord) -> dict[str, Any]:
+    """The item to put for ``job`` (its attributes and the table keys).
+
+    Raises:
+        TypeError: ``job`` is not an :class:`ImportJobRecord` (a plain dict, say).
+    """
+    if not isinstance(job, ImportJobRecord):
+        raise TypeError(f"an import job is written as an ImportJobRecord, not {type(job).__name__}")
+    return {**job.item(), "pk": f"JOB#{job.id}", "sk": SK}
 
 
 class ImportJobRepository:
-    """Stores import job records (plain dicts, see the module docstring).
+    """Stores import jobs (:class:`ImportJobRecord`, see the module docstring).
 
     ``client`` is a boto3 DynamoDB client; ``table`` the calendars table name.
     """
@@ -51,21 +64,22 @@ class ImportJobRepository:
         self._client = client
         self._table = table
 
-    def create(self, job: Mapping[str, Any]) -> None:
+    def create(self, job: ImportJobRecord) -> None:
         """Insert a new job.
 
         Raises:
             ConflictError: the id is taken (the caller draws another).
+            TypeError: ``job`` is not an :class:`ImportJobRecord`.
         """
-        item = {**job, "pk": f"JOB#{job['id']}", "sk": SK}
+        item = _item(job)
         try:
             self._client.put_item(
                 TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as e:
-            raise translate(e, f"import job id {job['id']} is taken") from e
+            raise translate(e, f"import job id {job.id} is taken") from e
 
-    def get(self, job_id: int) -> dict[str, Any] | None:
+    def get(self, job_id: int) -> ImportJobRecord | None:
         """The job (strongly consistent read), or ``None``."""
         try:
             out = self._client.get_item(TableName=self._table, Key=_key(job_id), ConsistentRead=True)
@@ -73,9 +87,10 @@ class ImportJobRepository:
             raise translate(e) from e
         return _record(deserialize(out["Item"])) if "Item" in out else None
 
-    def claim(self, job_id: int, run_id: str, now_ms: int, lease_until_ms: int) -> dict[str, Any] | None:
-        """Make ``run_id`` the job's only worker; returns the job, or ``None`` when another
-        worker holds a live lease, the job is finished, or it does not exist."""
+    def claim(self, job_id: int, run_id: str, now_ms: int, lease_until_ms: int) -> ImportJobRecord | None:
+        """Make ``run_id`` the job's only worker until ``lease_until_ms`` (epoch ms UTC; a lease
+        ended before ``now_ms`` is expired); returns the job, or ``None`` when another worker
+        holds a live lease, the job is finished, or it does not exist."""
         try:
             out = self._client.update_item(
                 TableName=self._table,
@@ -102,14 +117,15 @@ class ImportJobRepository:
             raise translate(e) from e
         return _record(deserialize(out["Attributes"]))
 
-    def save(self, job: Mapping[str, Any], run_id: str | None) -> None:
+    def save(self, job: ImportJobRecord, run_id: str | None) -> None:
         """Replace the job with ``job``, on condition that ``run_id`` still owns it (``None``: that
         no worker does — for a job nobody has claimed).
 
         Raises:
             ConflictError: another worker owns the job now.
+            TypeError: ``job`` is not an :class:`ImportJobRecord`.
         """
-        item = {**job, "pk": f"JOB#{job['id']}", "sk": SK}
+        item = _item(job)
         if run_id is None:
             condition, values = "attribute_exists(pk) AND attribute_not_exists(runId)", None
         else:
@@ -121,5 +137,5 @@ class ImportJobRepository:
             self._client.put_item(**kwargs)
         except ClientError as e:
             if error_code(e) == "ConditionalCheckFailedException":
-                raise ConflictError(f"import job {job['id']} is run by another worker now") from e
+                raise ConflictError(f"import job {job.id} is run by another worker now") from e
             raise translate(e) from e

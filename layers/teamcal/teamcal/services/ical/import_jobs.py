@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from teamcal.access import Action, require
 from teamcal.auth.principal import Principal
@@ -36,7 +35,8 @@ from teamcal.ical import reader
 from teamcal.ical.errors import IcsFileError
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
-from teamcal.models.ical import ImportJob, ImportOutcome, UploadTicket
+from teamcal.models.ical import ImportJob, UploadTicket
+from teamcal.models.import_job import ImportJobRecord
 from teamcal.models.sources import SourceRecord
 from teamcal.services.events import JIRA_BACKED
 from teamcal.services.ical.importer import ImportRun
@@ -104,36 +104,39 @@ def _import_source(
 
 def _new_job(
     calendar: CalendarRecord, source: SourceRecord, principal: Principal, origin: str, now: int
-) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "calendarId": calendar.id,
-        "sourceId": source.id,
-        "user": principal.user,
-        "principal": principal.to_context(),
-        "origin": origin,
-        "status": "RUNNING" if origin == "inline" else "PENDING_UPLOAD",
-        "total": 0,
-        "processed": 0,
-        **{outcome.value: 0 for outcome in ImportOutcome},
-        "errors": [],
-        "errorsOmitted": 0,
-        "warnings": [],
-        "message": None,
-        "checkpoint": 0,
-        "submitted": now,
-        "started": now if origin == "inline" else None,
-        "finished": None,
-    }
+) -> ImportJobRecord:
+    """A new job (not stored yet) of ``principal`` importing into ``source`` at ``now`` (epoch
+    ms UTC): RUNNING for an ``inline`` import, PENDING_UPLOAD for an ``upload``."""
+    return ImportJobRecord(
+        id=new_id(),
+        calendar_id=calendar.id,
+        source_id=source.id,
+        user=principal.user,
+        principal=principal.to_context(),
+        origin=origin,
+        status="RUNNING" if origin == "inline" else "PENDING_UPLOAD",
+        total=0,
+        processed=0,
+        created=0,
+        updated=0,
+        skipped=0,
+        failed=0,
+        errors=[],
+        errors_omitted=0,
+        warnings=[],
+        checkpoint=0,
+        submitted=now,
+        started=now if origin == "inline" else None,
+    )
 
 
-def to_wire(job: Mapping[str, Any], now: int | None = None) -> ImportJob:
-    """The API form of a stored job; a RUNNING job whose worker's lease expired shows as
-    INTERRUPTED."""
-    shown = dict(job)
-    if shown.get("status") == "RUNNING" and now is not None and int(shown.get("leaseUntil") or now) < now:
+def to_wire(job: ImportJobRecord, now: int | None = None) -> ImportJob:
+    """The API form of a stored job; a RUNNING job whose worker's lease expired (``now``: epoch
+    ms UTC) shows as INTERRUPTED."""
+    shown = job.item()
+    if job.status == "RUNNING" and now is not None and (job.lease_until or now) < now:
         shown["status"] = "INTERRUPTED"
-        shown["message"] = shown.get("message") or "the import stopped unexpectedly; import the file again to finish"
+        shown["message"] = job.message or "the import stopped unexpectedly; import the file again to finish"
     return ImportJob.model_validate(shown)
 
 
@@ -168,14 +171,15 @@ def import_inline(
     job = _new_job(calendar, source, principal, "inline", now)
     run_id = uuid.uuid4().hex
     # the key the rest of the file goes to if the budget runs out (the upload worker's S3 trigger)
-    job.update(runId=run_id, leaseUntil=now + budget_ms + 60_000, key=upload_key(calendar.id, int(job["id"])))
+    key = job.key = upload_key(calendar.id, job.id)
+    job.run_id, job.lease_until = run_id, now + budget_ms + 60_000
     stores.jobs.create(job)
     deadline = now + budget_ms
     ImportRun(stores, job, run_id, calendar, source, doc, lambda: clock() >= deadline, clock).run()
-    if job["status"] == "INTERRUPTED":
+    if job.status == "INTERRUPTED":
         # hand over: the file lands in the bucket, its S3 event runs the worker, which resumes
         # from the checkpoint just saved (as an interrupted upload does); the job says so
-        stores.files.put_bytes(str(job["key"]), body)
+        stores.files.put_bytes(key, body)
     shown = to_wire(job)
     if shown.status == "FAILED":
         errors = {f"VEVENT {e.uid}"[:200]: e.reason for e in shown.errors[:20]}
@@ -209,14 +213,14 @@ def request_upload(
     now = clock()
     source = _import_source(stores, principal, calendar, source_id, now)
     job = _new_job(calendar, source, principal, "upload", now)
-    job["key"] = upload_key(calendar.id, int(job["id"]))
+    key = job.key = upload_key(calendar.id, job.id)
     stores.jobs.create(job)
-    url, fields = stores.files.upload_form(str(job["key"]), max_bytes, expires_seconds)
+    url, fields = stores.files.upload_form(key, max_bytes, expires_seconds)
     return UploadTicket(
-        job_id=int(job["id"]),
+        job_id=job.id,
         url=url,
         fields=fields,
-        key=str(job["key"]),
+        key=key,
         expires=now + expires_seconds * 1000,
         max_bytes=max_bytes,
         job=to_wire(job),
@@ -229,7 +233,7 @@ def get_job(stores: IcalStores, principal: Principal, job_id: int, now: int) -> 
     job = stores.jobs.get(job_id)
     if job is None:
         raise NotFoundError(f"import job {job_id} not found")
-    calendar = stores.config.calendars.get(int(job["calendarId"]))
+    calendar = stores.config.calendars.get(job.calendar_id)
     require(principal, Action.VIEW, calendar, missing=NotFoundError(f"import job {job_id} not found"))
     return to_wire(job, now)
 
@@ -253,20 +257,20 @@ def run_upload(
     if parsed is None:
         return None
     job = stores.jobs.get(parsed[1])
-    if job is None or job.get("key") != key or int(job["calendarId"]) != parsed[0]:
+    if job is None or job.key != key or job.calendar_id != parsed[0]:
         return None
     run_id = uuid.uuid4().hex
     now = clock()
-    claimed = stores.jobs.claim(int(job["id"]), run_id, now, now + time_left_ms() + 60_000)
+    claimed = stores.jobs.claim(job.id, run_id, now, now + time_left_ms() + 60_000)
     if claimed is None:
         return None
     job = claimed
-    job["started"] = job.get("started") or now
+    job.started = job.started or now
     try:
-        calendar = active_calendar(stores, None, int(job["calendarId"]))
-        source = stores.config.sources.get(int(job["sourceId"]))
+        calendar = active_calendar(stores, None, job.calendar_id)
+        source = stores.config.sources.get(job.source_id) if job.source_id is not None else None
         if source is None or not source.active:
-            raise NotFoundError(f"source {job['sourceId']} no longer exists")
+            raise NotFoundError(f"source {job.source_id} no longer exists")
         try:
             data = stores.files.read(key, max_bytes)
         except TooLargeError as e:
@@ -281,16 +285,16 @@ def run_upload(
             stores.files.delete(key)  # a rejected upload is not kept
         return to_wire(job)
     except RetryableError:
-        _release(stores, int(job["id"]), run_id, "the file store was busy; the import resumes when retried")
+        _release(stores, job.id, run_id, "the file store was busy; the import resumes when retried")
         raise
     deadline = lambda: time_left_ms() < WORKER_MARGIN_MS  # noqa: E731 - a one-line predicate
     run = ImportRun(stores, job, run_id, calendar, source, doc, deadline, clock)
     try:
         run.run()
     except RetryableError:
-        _release(stores, int(job["id"]), run_id, "DynamoDB is throttling the import; it resumes when retried")
+        _release(stores, job.id, run_id, "DynamoDB is throttling the import; it resumes when retried")
         raise
-    if job["status"] == "INTERRUPTED":
+    if job.status == "INTERRUPTED":
         stores.files.touch(key)
     return to_wire(job)
 
@@ -299,16 +303,15 @@ def _release(stores: IcalStores, job_id: int, run_id: str, message: str) -> None
     """Leave the job INTERRUPTED at its last saved checkpoint after a failure a retry of the
     invocation may overcome (throttling), so that the retry can claim it at once."""
     saved = stores.jobs.get(job_id)
-    if saved is None or saved.get("runId") != run_id:
+    if saved is None or saved.run_id != run_id:
         return
-    saved.update(status="INTERRUPTED", message=message)
-    saved.pop("runId", None)
-    saved.pop("leaseUntil", None)
+    saved.status, saved.message = "INTERRUPTED", message
+    saved.release()
     stores.jobs.save(saved, run_id)
 
 
-def _finish_failed(stores: IcalStores, job: dict[str, Any], run_id: str, message: str, now: int) -> None:
-    job.update(status="FAILED", message=message, finished=now)
-    job.pop("runId", None)
-    job.pop("leaseUntil", None)
+def _finish_failed(stores: IcalStores, job: ImportJobRecord, run_id: str, message: str, now: int) -> None:
+    """End ``job`` FAILED with ``message`` at ``now`` (epoch ms UTC) and save it."""
+    job.status, job.message, job.finished = "FAILED", message, now
+    job.release()
     stores.jobs.save(job, run_id)

@@ -66,6 +66,7 @@ from teamcal.ids import external_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord, input_fields, override_entry
 from teamcal.models.ical import ImportOutcome
+from teamcal.models.import_job import ImportJobRecord
 from teamcal.models.sources import SourceRecord
 from teamcal.recurrence import RecurrenceError, Series, parse_ref
 from teamcal.recurrence.expand import is_excluded, locate
@@ -134,7 +135,7 @@ class ImportRun:
     def __init__(
         self,
         stores: IcalStores,
-        job: dict[str, Any],
+        job: ImportJobRecord,
         run_id: str,
         calendar: CalendarRecord,
         source: SourceRecord,
@@ -150,8 +151,7 @@ class ImportRun:
         self.doc = doc
         self.deadline = deadline
         self.clock = clock
-        context = job.get("principal")
-        self.principal = Principal.from_context(context) if context else None
+        self.principal = Principal.from_context(job.principal) if job.principal else None
         self.zone = calendar_zone(calendar)
         self.ctx = Context(self.zone, ZoneResolver(doc.timezones), self._x_wr_timezone())
         self.groups: dict[str, _Group] = {}
@@ -166,15 +166,15 @@ class ImportRun:
             return None
         zone = named_zone(raw)
         if zone is None:
-            self.job.setdefault("warnings", []).append(f"X-WR-TIMEZONE {raw[:64]!r} is not a known time zone: ignored")
+            self._warnings().append(f"X-WR-TIMEZONE {raw[:64]!r} is not a known time zone: ignored")
         return zone
 
     # ------------------------------------------------------------------ driver
     def run(self) -> None:
         job, doc = self.job, self.doc
-        job["total"] = len(doc.events)
-        checkpoint = int(job.get("checkpoint") or 0)
-        done_ranges = list(job.get("doneAfter") or [])
+        job.total = len(doc.events)
+        checkpoint = job.checkpoint or 0
+        done_ranges = list(job.done_after or [])
         done_keys = {self._key(span) for span in doc.events[:checkpoint]}
         if checkpoint == 0:
             self._warn_document()
@@ -214,8 +214,14 @@ class ImportRun:
     def _key(self, span: VEventSpan) -> str:
         return span.uid if span.uid is not None else f"\x00{span.index}"
 
+    def _warnings(self) -> list[str]:
+        """The job's warnings (an empty list set on a job that had none)."""
+        if self.job.warnings is None:
+            self.job.warnings = []
+        return self.job.warnings
+
     def _warn_document(self) -> None:
-        warnings = self.job.setdefault("warnings", [])
+        warnings = self._warnings()
         warnings.extend(self.doc.warnings)
         for name, count in sorted(self.doc.ignored.items()):
             warnings.append(f"{count} {name} component(s) ignored: only VEVENTs are imported")
@@ -250,27 +256,29 @@ class ImportRun:
 
     def _warn(self, note: str) -> None:
         """Add a warning to the job (at most :data:`MAX_WARNINGS`; then one line counts the rest)."""
-        warnings = self.job.setdefault("warnings", [])
+        warnings = self._warnings()
         if note in warnings:
             return
         if len(warnings) < MAX_WARNINGS:
             warnings.append(note)
             return
-        omitted = int(self.job.get("warningsOmitted") or 0) + 1
-        self.job["warningsOmitted"] = omitted
+        self.job.add("warningsOmitted")
+        omitted = self.job.count("warningsOmitted")
         warnings[-1] = f"... and {omitted + 1} more warnings"
 
     def _outcome(
         self, span: VEventSpan | None, outcome: ImportOutcome, reason: str | None = None, uid: str | None = None
     ) -> None:
         job = self.job
-        job[outcome.value] = int(job.get(outcome.value) or 0) + 1
-        job["processed"] = int(job.get("processed") or 0) + 1
+        job.add(outcome.value)
+        job.add("processed")
         if reason is None:
             return
-        errors = job.setdefault("errors", [])
+        if job.errors is None:
+            job.errors = []
+        errors = job.errors
         if len(errors) >= MAX_ERRORS:
-            job["errorsOmitted"] = int(job.get("errorsOmitted") or 0) + 1
+            job.add("errorsOmitted")
             return
         shown_uid = uid or (span.uid if span is not None and span.uid else None)
         if shown_uid is None and span is not None:
@@ -308,8 +316,8 @@ class ImportRun:
             for group in groups:
                 self.done_after.extend(group.spans)
         checkpoint = min([g.first_index for g in self.groups.values()] + [next_index])
-        self.job["checkpoint"] = checkpoint
-        self.job["doneAfter"] = _ranges(i for i in self.done_after if i >= checkpoint)
+        self.job.checkpoint = checkpoint
+        self.job.done_after = _ranges(i for i in self.done_after if i >= checkpoint)
         if not last:
             self.stores.jobs.save(self.job, self.run_id)
         return True
@@ -350,32 +358,30 @@ class ImportRun:
         pending = [g.first_index for g in self.groups.values()] + [g.first_index for g in self.ready]
         checkpoint = min([*pending, next_index])
         job = self.job
-        job["checkpoint"] = checkpoint
-        job["doneAfter"] = _ranges(i for i in self.done_after if i >= checkpoint)
-        job["status"] = "INTERRUPTED"
-        job["message"] = f"stopped after {job.get('processed', 0)} of {job.get('total', 0)} VEVENTs (time limit); " + (
-            "it resumes by itself" if job.get("key") else "send the same file again to finish"
+        job.checkpoint = checkpoint
+        job.done_after = _ranges(i for i in self.done_after if i >= checkpoint)
+        job.status = "INTERRUPTED"
+        job.message = f"stopped after {job.count('processed')} of {job.count('total')} VEVENTs (time limit); " + (
+            "it resumes by itself" if job.key else "send the same file again to finish"
         )
-        job.pop("runId", None)
-        job.pop("leaseUntil", None)
+        job.release()
         self.stores.jobs.save(job, self.run_id)
 
     def _finish(self) -> None:
         job = self.job
-        failed = int(job.get(ImportOutcome.FAILED) or 0)
-        done = sum(int(job.get(k) or 0) for k in (ImportOutcome.CREATED, ImportOutcome.UPDATED, ImportOutcome.SKIPPED))
+        failed = job.count(ImportOutcome.FAILED.value)
+        done = sum(job.count(k.value) for k in (ImportOutcome.CREATED, ImportOutcome.UPDATED, ImportOutcome.SKIPPED))
         if failed == 0:
-            job["status"] = "SUCCEEDED"
+            job.status = "SUCCEEDED"
         elif done > 0:
-            job["status"] = "COMPLETED_WITH_ERRORS"
+            job.status = "COMPLETED_WITH_ERRORS"
         else:
-            job["status"] = "FAILED"
-            job["message"] = f"no VEVENT could be imported ({failed} failed: see errors)"
-        job["finished"] = self.clock()
-        job["checkpoint"] = len(self.doc.events)
-        job.pop("doneAfter", None)
-        job.pop("runId", None)
-        job.pop("leaseUntil", None)
+            job.status = "FAILED"
+            job.message = f"no VEVENT could be imported ({failed} failed: see errors)"
+        job.finished = self.clock()
+        job.checkpoint = len(self.doc.events)
+        job.done_after = None
+        job.release()
         self.stores.jobs.save(job, self.run_id)
 
     # ------------------------------------------------------------------ resolution
@@ -752,7 +758,7 @@ class ImportRun:
             "id": event_id,
             "calendarId": self.calendar.id,
             "eventTypeConfigId": stored.event_type_config_id if stored else self.source.id,
-            "reporter": stored.reporter if stored else self.job.get("user"),
+            "reporter": stored.reporter if stored else self.job.user,
             "parentId": None,
             "recurrenceId": None,
             "version": stored.version + 1 if stored else 1,
