@@ -1,5 +1,5 @@
-"""``FeedRecord`` (and the Jira and Google state records): stored items read and written back
-without loss (no migration); the repositories write records, never dicts; secrets and token
+"""``FeedRecord``, ``JiraConnectionRecord`` and ``JiraSyncStateRecord``: stored items read and
+written back without loss (no migration); the repositories write records, never dicts; token
 hashes stay out of a record's repr."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from teamcal.models.feed_record import FeedRecord
+from teamcal.models.jira_state import JiraConnectionRecord, JiraSyncStateRecord
 from teamcal.storage.dynamo import deserialize, serialize
 from teamcal.storage.feeds import FeedRepository
+from teamcal.storage.jira import JiraRepository
 
 pytestmark = pytest.mark.unit
 
@@ -65,3 +67,119 @@ def test_the_feed_repository_refuses_dicts() -> None:
         FeedRepository(None, "calendars").replace(FeedRecord.from_item(FEED), dict(FEED))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="FeedRecord"):
         FeedRepository(None, "calendars").delete(dict(FEED))  # type: ignore[arg-type]
+
+
+JIRA_CONNECTION: dict[str, Any] = {
+    "baseUrl": "https://example.atlassian.net",
+    "flavor": "cloud",
+    "account": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Ann", "emailAddress": "ann@example.com"},
+    "timeZone": "Europe/Berlin",
+    "status": "connected",
+    "rateMinutes": 15,
+    "scheduleName": "teamcal-jira-0",
+    "scheduleState": "ENABLED",
+    "lastSyncAt": 1_764_547_260_000,
+    "lastRun": {"trigger": "schedule", "started": 1, "finished": 2, "outcome": "synced", "sources": []},
+    "lastError": "throttled",
+    "createdBy": "ann",
+    "created": 1_764_547_200_000,
+    "updated": 1_764_547_230_000,
+    "leaseUntil": 1_764_547_320_000,
+    "leaseId": "0f0e",
+}
+JIRA_STATE: dict[str, Any] = {
+    "sourceId": 77,
+    "calendarId": 1959,
+    "kind": "jira",
+    "fingerprint": "ab12",
+    "mode": "full",
+    "cursor": "50",
+    "passStarted": 1_764_547_200_000,
+    "since": 1_764_540_000_000,
+    "seen": "10001,10002",
+    "lastPassAt": 1_764_500_000_000,
+    "lastFullAt": 1_764_400_000_000,
+    "eventCount": 12,
+    "lastRun": {"sourceId": 77, "pages": 2},
+    "error": "boom",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "item"),
+    [
+        (JiraConnectionRecord, JIRA_CONNECTION),
+        (JiraConnectionRecord, {"status": "needs_reauth", "futureAttribute": [1, 2]}),
+        (JiraSyncStateRecord, JIRA_STATE),
+        (JiraSyncStateRecord, {"sourceId": 5, "calendarId": 1, "kind": "jira", "error": "x", "future": {"a": 1}}),
+    ],
+    ids=["connection", "sparse-connection", "state", "sparse-state"],
+)
+def test_a_jira_item_round_trips(kind: type[JiraConnectionRecord | JiraSyncStateRecord], item: dict[str, Any]) -> None:
+    assert kind.from_item(item).item() == item
+    assert kind.from_item(deserialize(serialize(item))).item() == item
+
+
+def test_jira_records_read_as_attributes_and_evolve() -> None:
+    conn = JiraConnectionRecord.from_item(JIRA_CONNECTION)
+    assert conn.base_url == "https://example.atlassian.net"
+    assert conn.lease_until == 1_764_547_320_000
+    state = JiraSyncStateRecord.from_item(JIRA_STATE)
+    assert state.source_id == 77
+    assert state.pass_started == 1_764_547_200_000
+    done = state.evolved(pass_started=None, cursor=None)
+    assert "passStarted" not in done.item()
+    assert "cursor" not in done.item()
+    assert state.item() == JIRA_STATE  # frozen: the original is unchanged
+
+
+class _Recorder:
+    """Records the UpdateItem calls of a repository (no network)."""
+
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+
+    def update_item(self, **args: Any) -> dict[str, Any]:
+        self.updates.append(args)
+        return {}
+
+
+def _written(args: dict[str, Any]) -> tuple[set[str], set[str]]:
+    names = args["ExpressionAttributeNames"]
+    expression = args["UpdateExpression"]
+    sets = expression.split(" REMOVE ")[0].removeprefix("SET ")
+    removes = expression.split(" REMOVE ")[1] if " REMOVE " in expression else ""
+    set_names = {names[p.split(" = ")[0].strip()] for p in sets.split(",") if " = " in p}
+    removed = {names[p.strip()] for p in removes.split(",") if p.strip()}
+    return set_names, removed
+
+
+def test_the_jira_repository_writes_only_what_a_record_changes() -> None:
+    client = _Recorder()
+    repo = JiraRepository(client, "calendars")
+    conn = JiraConnectionRecord.from_item(JIRA_CONNECTION)
+    repo.update_connection(conn.evolved(status="needs_reauth", last_error=None), conn)
+    sets, removes = _written(client.updates[-1])
+    assert sets == {"status"}
+    assert removes == {"lastError"}
+    assert client.updates[-1]["ConditionExpression"] == "attribute_exists(pk)"
+    # The lease attributes are written by the lease methods only
+    repo.save_connection(conn.evolved(lease_id="other", updated=5), conn)
+    assert _written(client.updates[-1]) == ({"updated"}, set())
+    state = JiraSyncStateRecord.from_item(JIRA_STATE)
+    repo.save_state(state.evolved(cursor="100", seen=None), state)
+    assert _written(client.updates[-1]) == ({"cursor", "sourceId"}, {"seen"})
+    # Without a previous state, every attribute of the record is written and nothing removed
+    repo.save_state(JiraSyncStateRecord(5, calendar_id=1, kind="jira", error="x"), None)
+    assert _written(client.updates[-1]) == ({"sourceId", "calendarId", "kind", "error"}, set())
+
+
+def test_the_jira_repository_refuses_dicts() -> None:
+    repo = JiraRepository(_Recorder(), "calendars")
+    conn = JiraConnectionRecord.from_item(JIRA_CONNECTION)
+    with pytest.raises(TypeError, match="JiraConnectionRecord"):
+        repo.save_connection(dict(JIRA_CONNECTION), None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="JiraConnectionRecord"):
+        repo.update_connection(conn, dict(JIRA_CONNECTION))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="JiraSyncStateRecord"):
+        repo.save_state(dict(JIRA_STATE), None)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.jira.credentials import JiraCredentials
 from teamcal.jira.errors import JiraConfigError
 from teamcal.models.jira import ConnectionRequest, JiraConnectionStatus, SourceSyncStatus, SyncRequest
+from teamcal.models.jira_state import JiraConnectionRecord, JiraSyncStateRecord
 from teamcal.models.outcomes import SyncOutcome
 from teamcal.partners.errors import PartnerAddressError
 from teamcal.partners.urls import PartnerUrl, parse_partner_url
@@ -78,29 +79,28 @@ def _credentials(body: ConnectionRequest) -> JiraCredentials:
 
 
 def _status(
-    items_connection: Mapping[str, Any] | None, states: Mapping[int, Mapping[str, Any]], *, gone: bool = False
+    conn: JiraConnectionRecord | None, states: Mapping[int, JiraSyncStateRecord], *, gone: bool = False
 ) -> JiraConnectionStatus:
-    conn = items_connection or {}
-    status = "disconnected" if gone or not conn else str(conn.get("status") or "connected")
+    status = "disconnected" if gone or conn is None else str(conn.status or "connected")
     schedule = None
-    if conn.get("scheduleName"):
+    if conn is not None and conn.schedule_name:
         schedule = {
-            "name": conn["scheduleName"],
-            "rateMinutes": conn.get("rateMinutes"),
-            "state": "DELETED" if gone else conn.get("scheduleState"),
+            "name": conn.schedule_name,
+            "rateMinutes": conn.rate_minutes,
+            "state": "DELETED" if gone else conn.schedule_state,
         }
     sources = [
         SourceSyncStatus.model_validate(
             {
                 "sourceId": source_id,
-                "calendarId": s.get("calendarId"),
-                "type": s.get("kind"),
-                "mode": s.get("mode"),
-                "pending": s.get("passStarted") is not None,
-                "lastPassAt": s.get("lastPassAt"),
-                "lastFullAt": s.get("lastFullAt"),
-                "lastRun": s.get("lastRun"),
-                "error": s.get("error"),
+                "calendarId": s.calendar_id,
+                "type": s.kind,
+                "mode": s.mode,
+                "pending": s.pass_started is not None,
+                "lastPassAt": s.last_pass_at,
+                "lastFullAt": s.last_full_at,
+                "lastRun": s.last_run,
+                "error": s.error,
             }
         )
         for source_id, s in sorted(states.items())
@@ -110,13 +110,13 @@ def _status(
             "connected": status != "disconnected",
             "status": status,
             "needsReauth": status == "needs_reauth",
-            "site": conn.get("baseUrl"),
-            "flavor": conn.get("flavor"),
-            "account": conn.get("account"),
+            "site": conn.base_url if conn is not None else None,
+            "flavor": conn.flavor if conn is not None else None,
+            "account": conn.account if conn is not None else None,
             "schedule": schedule,
-            "lastSyncAt": conn.get("lastSyncAt"),
-            "lastRun": conn.get("lastRun"),
-            "lastError": conn.get("lastError"),
+            "lastSyncAt": conn.last_sync_at if conn is not None else None,
+            "lastRun": conn.last_run if conn is not None else None,
+            "lastError": conn.last_error if conn is not None else None,
             "sources": sources,
         }
     )
@@ -158,23 +158,24 @@ def connect(
         )
     stores.secrets.put(stores.secret_name, credentials.to_json(), "teamcal Jira connection credentials")
     previous = stores.jira.load().connection
-    rate = body.rate_minutes or int((previous or {}).get("rateMinutes") or config.default_rate_minutes)
+    rate = body.rate_minutes or int((previous.rate_minutes if previous else None) or config.default_rate_minutes)
     stores.schedules.put(CONNECTION_KEY, rate, target_arn, enabled=True)
     stores.jira.save_connection(
-        {
-            "baseUrl": base.base,
-            "flavor": credentials.flavor,
-            "account": {k: str(v) for k, v in account.items() if v},
-            "timeZone": str(me.get("timeZone") or "UTC"),
-            "status": "connected",
-            "rateMinutes": rate,
-            "scheduleName": stores.schedules.schedule_name(CONNECTION_KEY),
-            "scheduleState": "ENABLED",
-            "lastError": None,
-            "createdBy": principal.user,
-            "created": int((previous or {}).get("created") or now),
-            "updated": now,
-        }
+        (previous or JiraConnectionRecord()).evolved(
+            base_url=base.base,
+            flavor=credentials.flavor,
+            account={k: str(v) for k, v in account.items() if v},
+            time_zone=str(me.get("timeZone") or "UTC"),
+            status="connected",
+            rate_minutes=rate,
+            schedule_name=stores.schedules.schedule_name(CONNECTION_KEY),
+            schedule_state="ENABLED",
+            last_error=None,
+            created_by=principal.user,
+            created=int((previous.created if previous else None) or now),
+            updated=now,
+        ),
+        previous,
     )
     items = stores.jira.load()
     return _status(items.connection, items.states)
@@ -232,18 +233,18 @@ def sync_now(
     if result.outcome == SyncOutcome.BUSY:
         raise ConflictError("a Jira sync is already running; try again in a moment")
     if result.outcome == SyncOutcome.NEEDS_REAUTH:
-        _refuse_reauth({"status": "needs_reauth", "lastError": result.error})
+        _refuse_reauth(JiraConnectionRecord(status="needs_reauth", last_error=result.error))
     if body.source_id is not None and not result.sources:
         raise NotFoundError(f"source {body.source_id} is not an active Jira-backed source")
     items = stores.jira.load()
     return _status(items.connection, items.states)
 
 
-def _refuse_reauth(conn: Mapping[str, Any]) -> None:
-    if conn.get("status") == "needs_reauth":
+def _refuse_reauth(conn: JiraConnectionRecord) -> None:
+    if conn.status == "needs_reauth":
         raise ConflictError(
             "the Jira connection needs new credentials and its schedule is paused: "
-            f"{conn.get('lastError') or 'Jira refused the credentials'}; PUT /jira/connection again"
+            f"{conn.last_error or 'Jira refused the credentials'}; PUT /jira/connection again"
         )
 
 

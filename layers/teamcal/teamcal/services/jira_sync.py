@@ -57,6 +57,7 @@ from teamcal.jira.mapping import (
 )
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
+from teamcal.models.jira_state import JiraConnectionRecord, JiraSyncStateRecord
 from teamcal.models.outcomes import SyncOutcome
 from teamcal.models.sources import SourceRecord
 from teamcal.services.events import JIRA_BACKED, calendar_zone
@@ -78,20 +79,6 @@ BUDGET_MARGIN_MS = 5_000
 MARGIN_MS = 5 * 60_000
 _MAX_NOTES = 20
 _VOLATILE = ("version", "created", "updated")
-_STATE_KEYS = (
-    "calendarId",
-    "kind",
-    "fingerprint",
-    "mode",
-    "cursor",
-    "passStarted",
-    "since",
-    "seen",
-    "lastPassAt",
-    "lastFullAt",
-    "lastRun",
-    "error",
-)
 
 ClientFactory = Callable[[str, JiraCredentials], JiraClient]
 
@@ -211,14 +198,16 @@ class _SourceSync:
         client: JiraClient,
         config: SourceConfig,
         calendar: CalendarRecord,
-        state: dict[str, Any],
+        stored: JiraSyncStateRecord | None,
         context: _RunContext,
     ) -> None:
         self.stores = stores
         self.client = client
         self.config = config
         self.calendar = calendar
-        self.state = state
+        #: The state as the pass goes on, and as last written (what the next write changes).
+        self.state = stored or JiraSyncStateRecord(config.source_id)
+        self.saved = stored
         self.context = context
         self.report = SourceReport(config.source_id, config.kind)
         self.zone = calendar_zone(calendar)
@@ -230,73 +219,73 @@ class _SourceSync:
     def _begin(self, now: int) -> None:
         st = self.state
         fingerprint = self.config.fingerprint()
-        unfinished = st.get("passStarted") is not None
-        if unfinished and st.get("fingerprint") == fingerprint and not (self.context.full and st.get("mode") != "full"):
-            self.report.mode = str(st.get("mode") or "full")
+        unfinished = st.pass_started is not None
+        if unfinished and st.fingerprint == fingerprint and not (self.context.full and st.mode != "full"):
+            self.report.mode = str(st.mode or "full")
             return
-        last_full = st.get("lastFullAt")
+        last_full = st.last_full_at
         full = (
             self.context.full
             or self.config.kind != "jira"
-            or st.get("fingerprint") != fingerprint
+            or st.fingerprint != fingerprint
             or last_full is None
             or now - int(last_full) >= self.context.full_every_ms
-            or st.get("lastPassAt") is None
+            or st.last_pass_at is None
         )
-        st.update(
+        self.state = st.evolved(
             mode="full" if full else "incremental",
             cursor=None,
-            passStarted=now,
-            since=None if full else int(st["lastPassAt"]) - MARGIN_MS,
+            pass_started=now,
+            since=None if full or st.last_pass_at is None else int(st.last_pass_at) - MARGIN_MS,
             seen=None,
             fingerprint=fingerprint,
         )
-        self.report.mode = str(st["mode"])
+        self.report.mode = str(self.state.mode)
 
     def run(self) -> SourceReport:
         now = now_ms()
         self._begin(now)
-        st = self.state
-        seen: set[str] = set(filter(None, str(st.get("seen") or "").split(",")))
+        seen: set[str] = set(filter(None, str(self.state.seen or "").split(",")))
+        full = self.state.mode == "full"
         while True:
             if self.context.clock.time_left_ms() < BUDGET_MARGIN_MS:
                 self.report.note("stopped at the time budget; the next run resumes from the stored page")
                 break
-            cursor = st.get("cursor")
+            cursor = self.state.cursor
             page = self._fetch(str(cursor) if cursor else None)
             met = self._apply(page)
-            if st["mode"] == "full":
+            if full:
                 seen |= met
             self.report.pages += 1
-            st["cursor"] = page.cursor
+            self.state = self.state.evolved(cursor=page.cursor)
             if page.cursor is None:
                 self.report.complete = True
                 break
-            st["seen"] = ",".join(sorted(seen)) if st["mode"] == "full" else None
+            self.state = self.state.evolved(seen=",".join(sorted(seen)) if full else None)
             self._save()
         if self.report.complete:
-            if st["mode"] == "full":
+            if full:
                 self._reconcile(seen)
-                st["lastFullAt"] = st["passStarted"]
-            st.update(lastPassAt=st["passStarted"], passStarted=None, cursor=None, seen=None, since=None)
+                self.state = self.state.evolved(last_full_at=self.state.pass_started)
+            self.state = self.state.evolved(
+                last_pass_at=self.state.pass_started, pass_started=None, cursor=None, seen=None, since=None
+            )
         else:
-            st["seen"] = ",".join(sorted(seen)) if st["mode"] == "full" else None
-        st["lastRun"] = self.report.to_dict()
-        st["error"] = None
+            self.state = self.state.evolved(seen=",".join(sorted(seen)) if full else None)
+        self.state = self.state.evolved(last_run=self.report.to_dict(), error=None)
         self._save()
         return self.report
 
     def _save(self) -> None:
-        keep = _STATE_KEYS
-        changes = {k: self.state.get(k) for k in keep}
-        changes.update(calendarId=self.calendar.id, kind=self.config.kind)
-        self.stores.jira.save_state(self.config.source_id, changes)
+        self.state = self.state.evolved(calendar_id=self.calendar.id, kind=self.config.kind)
+        self.stores.jira.save_state(self.state, self.saved)
+        self.saved = self.state
 
     # ------------------------------------------------------------------ Jira
     def _fetch(self, cursor: str | None) -> Page:
         config = self.config
         if config.kind == "jira":
-            since = self.state.get("since")
+            since = self.state.since
             jql = issue_jql(config, None if since is None else int(since), self.context.account_zone)
             fields = search_fields(config)
             return self.context.retrying(lambda: self.client.search(jql, fields, cursor), self.report)
@@ -431,10 +420,16 @@ class _RunContext:
 
 
 # ---------------------------------------------------------------------------- the run
-def mark_needs_reauth(stores: JiraStores, message: str) -> None:
-    """Pause the schedule and mark the connection ``needs_reauth`` with ``message``."""
+def mark_needs_reauth(stores: JiraStores, conn: JiraConnectionRecord, message: str) -> None:
+    """Pause the schedule and mark the connection ``needs_reauth`` with ``message`` (``conn``:
+    the connection as read).
+
+    Raises:
+        ConflictError: the connection is gone (disconnected).
+    """
     stores.schedules.set_enabled(0, False)
-    stores.jira.update_connection({"status": "needs_reauth", "scheduleState": "DISABLED", "lastError": message})
+    marked = conn.evolved(status="needs_reauth", schedule_state="DISABLED", last_error=message)
+    stores.jira.update_connection(marked, conn)
 
 
 def run_sync(
@@ -453,8 +448,8 @@ def run_sync(
     if conn is None:
         stores.schedules.delete(0)
         return RunResult(SyncOutcome.NOT_CONNECTED)
-    if conn.get("status") == "needs_reauth":
-        return RunResult(SyncOutcome.NEEDS_REAUTH, error=conn.get("lastError"))
+    if conn.status == "needs_reauth":
+        return RunResult(SyncOutcome.NEEDS_REAUTH, error=conn.last_error)
     started = now_ms()
     lease = uuid.uuid4().hex
     if not stores.jira.acquire_lease(lease, started, started + clock.time_left_ms() + 60_000):
@@ -468,29 +463,30 @@ def run_sync(
                 SyncOutcome.NEEDS_REAUTH,
                 "the stored credentials are missing: PUT /jira/connection again",
             )
-            mark_needs_reauth(stores, result.error)
+            mark_needs_reauth(stores, conn, result.error)
             return result
-        client = connect(str(conn["baseUrl"]), JiraCredentials.from_json(text))
+        client = connect(str(conn.base_url), JiraCredentials.from_json(text))
         context = _RunContext(
             clock,
-            site=str(conn["baseUrl"]),
-            account_zone=str(conn.get("timeZone") or "UTC"),
+            site=str(conn.base_url),
+            account_zone=str(conn.time_zone or "UTC"),
             full=options.full,
             full_every_ms=options.full_every_ms,
         )
-        _run_sources(stores, client, items.states, context, options, result)
+        _run_sources(stores, client, conn, items.states, context, options, result)
     finally:
         stores.jira.release_lease(lease)
         result.jira_calls = client.calls if client is not None else 0
     finished = now_ms()
-    changes: dict[str, Any] = {
-        "lastRun": {"trigger": trigger, "started": started, "finished": finished, **result.to_dict()},
-        "lastError": result.error,
-    }
+    ran = conn.evolved(
+        last_run={"trigger": trigger, "started": started, "finished": finished, **result.to_dict()},
+        last_error=result.error,
+    )
     if result.outcome == SyncOutcome.SYNCED:
-        changes["lastSyncAt"] = finished
+        ran = ran.evolved(last_sync_at=finished)
     try:
-        stores.jira.update_connection(changes)
+        # Only what this run changes is written: a needs_reauth mark made meanwhile stays
+        stores.jira.update_connection(ran, conn)
     except ConflictError:
         result.outcome = SyncOutcome.NOT_CONNECTED  # disconnected while the run went on
     return result
@@ -506,7 +502,8 @@ def _schema(client: JiraClient, context: _RunContext, report: SourceReport) -> d
 def _run_sources(
     stores: JiraStores,
     client: JiraClient,
-    states: dict[int, dict[str, Any]],
+    conn: JiraConnectionRecord,
+    states: dict[int, JiraSyncStateRecord],
     context: _RunContext,
     options: SyncOptions,
     result: RunResult,
@@ -525,11 +522,11 @@ def _run_sources(
             if config.kind == "jira":
                 check_fields(config, _schema(client, context, report))
             retried = report.retries  # the field list's retries count for the first issue source
-            report = _SourceSync(stores, client, config, calendar, dict(states.get(source_id) or {}), context).run()
+            report = _SourceSync(stores, client, config, calendar, states.get(source_id), context).run()
             report.retries += retried
         except JiraAuthError as e:
             result.outcome, result.error = SyncOutcome.NEEDS_REAUTH, e.message
-            mark_needs_reauth(stores, e.message)
+            mark_needs_reauth(stores, conn, e.message)
             _source_error(stores, source_id, calendar, report, e.message, result)
             return
         except JiraTransientError as e:
@@ -562,7 +559,10 @@ def _source_error(
 ) -> None:
     report.error = message
     result.sources.append(report.to_dict())
-    stores.jira.save_state(source_id, {"calendarId": calendar.id, "kind": report.kind, "error": message})
+    # Only these attributes are written: an unfinished pass resumes from its stored page
+    stores.jira.save_state(
+        JiraSyncStateRecord(source_id, calendar_id=calendar.id, kind=report.kind, error=message), None
+    )
 
 
 def default_clock(budget_ms: int) -> SyncClock:

@@ -28,12 +28,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from teamcal.models.jira_state import JiraConnectionRecord, JiraSyncStateRecord
 from teamcal.storage.dynamo import query_all, translate, value
 from teamcal.storage.versioned import error_code
 
 PK = "JIRA"
 CONNECTION_SK = "CONNECTION"
 _STATE_PREFIX = "SRC#"
+#: Written only by the lease methods (a record write never touches them).
+_LEASE = frozenset({"leaseUntil", "leaseId"})
 
 
 def state_sk(source_id: int) -> str:
@@ -41,16 +44,38 @@ def state_sk(source_id: int) -> str:
     return f"{_STATE_PREFIX}{source_id}"
 
 
+def _changes(
+    record: JiraConnectionRecord | JiraSyncStateRecord,
+    previous: JiraConnectionRecord | JiraSyncStateRecord | None,
+    kind: type,
+) -> dict[str, Any]:
+    """The attributes (wire names) ``record`` changes relative to ``previous`` (``None``: the
+    attribute goes); every attribute of ``record`` when ``previous`` is None.
+
+    Raises:
+        TypeError: ``record`` or ``previous`` is not a ``kind`` (a dict is not written).
+    """
+    for given in (record, previous):
+        if given is not None and not isinstance(given, kind):
+            raise TypeError(f"a {kind.__name__} is written, not {type(given).__name__}")
+    new = record.item()
+    old = previous.item() if previous is not None else {}
+    out: dict[str, Any] = {k: v for k, v in new.items() if k not in _LEASE and old.get(k) != v}
+    out.update({k: None for k in old if k not in new and k not in _LEASE})
+    return out
+
+
 @dataclass
 class JiraItems:
-    """The connection and the source states (plain records, wire names)."""
+    """The connection and the source states (by source id), as stored."""
 
-    connection: dict[str, Any] | None = None
-    states: dict[int, dict[str, Any]] = field(default_factory=dict)
+    connection: JiraConnectionRecord | None = None
+    states: dict[int, JiraSyncStateRecord] = field(default_factory=dict)
 
 
 class JiraRepository:
-    """Stores the items of the module docstring. ``client`` is a boto3 DynamoDB client, ``table``
+    """Stores the items of the module docstring as :class:`JiraConnectionRecord` and
+    :class:`JiraSyncStateRecord` (never dicts). ``client`` is a boto3 DynamoDB client, ``table``
     the calendars table name."""
 
     def __init__(self, client: Any, table: str) -> None:
@@ -74,9 +99,10 @@ class JiraRepository:
         ):
             record = {k: v for k, v in item.items() if k not in ("pk", "sk")}
             if item["sk"] == CONNECTION_SK:
-                found.connection = record
+                found.connection = JiraConnectionRecord.from_item(record)
             elif str(item["sk"]).startswith(_STATE_PREFIX):
-                found.states[int(record["sourceId"])] = record
+                state = JiraSyncStateRecord.from_item(record)
+                found.states[state.source_id] = state
         return found
 
     def _update(self, sk: str, changes: Mapping[str, Any], condition: str | None = None) -> None:
@@ -108,17 +134,38 @@ class JiraRepository:
         except ClientError as e:
             raise translate(e, "the Jira connection was removed meanwhile") from e
 
-    def save_connection(self, changes: Mapping[str, Any]) -> None:
-        """Create or update the connection item: SET ``changes`` (``None`` values are REMOVEd)."""
-        self._update(CONNECTION_SK, changes)
+    def save_connection(self, record: JiraConnectionRecord, previous: JiraConnectionRecord | None) -> None:
+        """Create or update the connection item: write what ``record`` changes relative to
+        ``previous`` (the connection as read; None: write every attribute of ``record``). The
+        lease attributes are never written here.
 
-    def update_connection(self, changes: Mapping[str, Any]) -> None:
-        """Update the existing connection. Raises ConflictError when it is gone (disconnected)."""
-        self._update(CONNECTION_SK, changes, "attribute_exists(pk)")
+        Raises:
+            TypeError: not a :class:`JiraConnectionRecord` (a dict is not written).
+        """
+        changes = _changes(record, previous, JiraConnectionRecord)
+        if changes:
+            self._update(CONNECTION_SK, changes)
 
-    def save_state(self, source_id: int, changes: Mapping[str, Any]) -> None:
-        """Create or update a source's sync state (``None`` values are REMOVEd)."""
-        self._update(state_sk(source_id), {"sourceId": source_id, **changes})
+    def update_connection(self, record: JiraConnectionRecord, previous: JiraConnectionRecord) -> None:
+        """As :meth:`save_connection`, on the existing connection only.
+
+        Raises:
+            ConflictError: the connection is gone (disconnected).
+            TypeError: not a :class:`JiraConnectionRecord` (a dict is not written).
+        """
+        changes = _changes(record, previous, JiraConnectionRecord)
+        if changes:
+            self._update(CONNECTION_SK, changes, "attribute_exists(pk)")
+
+    def save_state(self, record: JiraSyncStateRecord, previous: JiraSyncStateRecord | None) -> None:
+        """Create or update a source's sync state: write what ``record`` changes relative to
+        ``previous`` (the state as last read or written; None: every attribute of ``record``).
+
+        Raises:
+            TypeError: not a :class:`JiraSyncStateRecord` (a dict is not written).
+        """
+        changes = _changes(record, previous, JiraSyncStateRecord)
+        self._update(state_sk(record.source_id), {**changes, "sourceId": record.source_id})
 
     def delete_state(self, source_id: int) -> None:
         """Remove a source's sync state (idempotent)."""

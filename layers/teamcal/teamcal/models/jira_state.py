@@ -1,0 +1,182 @@
+"""The stored Jira connection and per-source sync state: :class:`JiraConnectionRecord` and
+:class:`JiraSyncStateRecord`, what :class:`teamcal.storage.jira.JiraRepository` returns and writes.
+
+Item attributes are those of :mod:`teamcal.storage.jira` (wire names; times epoch ms, UTC). An
+attribute set to ``None`` is absent from the item (DynamoDB stores no ``None`` here), so a field
+left ``None`` is an attribute the item lacks. Attributes a record does not name are kept in
+``extra``, so ``Record.from_item(item).item() == item`` (no migration). The credentials are in
+Secrets Manager only: neither record holds a secret.
+
+Plain frozen dataclasses; :meth:`evolved` gives a changed copy (attribute names; ``None``
+removes an attribute when the repository writes it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+_CONNECTION_FIELDS: dict[str, str] = {
+    "baseUrl": "base_url",
+    "flavor": "flavor",
+    "account": "account",
+    "timeZone": "time_zone",
+    "status": "status",
+    "rateMinutes": "rate_minutes",
+    "scheduleName": "schedule_name",
+    "scheduleState": "schedule_state",
+    "lastSyncAt": "last_sync_at",
+    "lastRun": "last_run",
+    "lastError": "last_error",
+    "createdBy": "created_by",
+    "created": "created",
+    "updated": "updated",
+    "leaseUntil": "lease_until",
+    "leaseId": "lease_id",
+}
+_STATE_FIELDS: dict[str, str] = {
+    "sourceId": "source_id",
+    "calendarId": "calendar_id",
+    "kind": "kind",
+    "fingerprint": "fingerprint",
+    "mode": "mode",
+    "cursor": "cursor",
+    "passStarted": "pass_started",
+    "since": "since",
+    "seen": "seen",
+    "lastPassAt": "last_pass_at",
+    "lastFullAt": "last_full_at",
+    "eventCount": "event_count",
+    "lastRun": "last_run",
+    "error": "error",
+}
+_INTS = frozenset(
+    {
+        "rateMinutes",
+        "lastSyncAt",
+        "created",
+        "updated",
+        "leaseUntil",
+        "sourceId",
+        "calendarId",
+        "passStarted",
+        "since",
+        "lastPassAt",
+        "lastFullAt",
+        "eventCount",
+    }
+)
+
+
+class _Stored:
+    """``from_item`` / ``item`` / ``evolved`` over a wire name → attribute name table."""
+
+    _FIELDS: dict[str, str]
+    extra: Mapping[str, Any]
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
+        """The record of a stored item (plain values, keys ``pk``/``sk`` removed), unvalidated."""
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, v in item.items():
+            name = cls._FIELDS.get(key)
+            if name is None:
+                extra[key] = v
+            elif key in _INTS and v is not None:
+                values[name] = int(v)
+            else:
+                values[name] = v
+        return cls(**values, extra=extra)  # type: ignore[call-arg]
+
+    def item(self) -> dict[str, Any]:
+        """The stored attributes (wire names): the named ones that are not ``None``, and the
+        kept extras."""
+        out = {wire: getattr(self, name) for wire, name in self._FIELDS.items() if getattr(self, name) is not None}
+        out.update(self.extra)
+        return out
+
+    def evolved(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (attribute names; ``None``: the attribute goes)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    @classmethod
+    def wire_names(cls) -> dict[str, str]:
+        """Wire name → attribute name of every attribute the record names."""
+        return dict(cls._FIELDS)
+
+
+@dataclass(frozen=True)
+class JiraConnectionRecord(_Stored):
+    """The deployment's Jira connection (``pk = "JIRA"``, ``sk = "CONNECTION"``).
+
+    Attributes:
+        base_url: the site, normalised; ``flavor``: ``cloud`` | ``datacenter``.
+        account: ``{accountId, displayName, emailAddress}`` of the credentials (not secret).
+        time_zone: the account's IANA zone (how Jira reads JQL date literals).
+        status: ``connected`` | ``needs_reauth``.
+        rate_minutes / schedule_name / schedule_state: the sync schedule (``ENABLED`` | ``DISABLED``).
+        last_sync_at: epoch ms of the last run that finished without error; ``last_run``: its
+            report; ``last_error``: the last run's error.
+        created_by / created / updated: who connected, epoch ms.
+        lease_until / lease_id: the running sync's lease (epoch ms); written only by
+            :meth:`teamcal.storage.jira.JiraRepository.acquire_lease` / ``release_lease``.
+        extra: attributes of the item this record does not name, kept as read.
+    """
+
+    _FIELDS = _CONNECTION_FIELDS
+
+    base_url: str | None = None
+    flavor: str | None = None
+    account: Mapping[str, Any] | None = None
+    time_zone: str | None = None
+    status: str | None = None
+    rate_minutes: int | None = None
+    schedule_name: str | None = None
+    schedule_state: str | None = None
+    last_sync_at: int | None = None
+    last_run: Mapping[str, Any] | None = None
+    last_error: str | None = None
+    created_by: str | None = None
+    created: int | None = None
+    updated: int | None = None
+    lease_until: int | None = None
+    lease_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JiraSyncStateRecord(_Stored):
+    """One Jira-backed source's sync state (``pk = "JIRA"``, ``sk = "SRC#<sourceId>"``).
+
+    Attributes:
+        source_id / calendar_id / kind: the source, its calendar and its type (``jira`` ...).
+        fingerprint: of the source value last synced (a change forces a full pass).
+        mode: ``full`` | ``incremental``; ``cursor``: the next page of an unfinished pass.
+        pass_started: epoch ms the unfinished pass began (None: no pass under way).
+        since: the lower bound (epoch ms) of an incremental pass.
+        seen: Jira ids met by an unfinished full pass, comma-separated.
+        last_pass_at / last_full_at: epoch ms the last (full) pass began.
+        event_count / last_run / error: the last run's figures, report and error.
+        extra: attributes of the item this record does not name, kept as read.
+    """
+
+    _FIELDS = _STATE_FIELDS
+
+    source_id: int
+    calendar_id: int | None = None
+    kind: str | None = None
+    fingerprint: str | None = None
+    mode: str | None = None
+    cursor: str | None = None
+    pass_started: int | None = None
+    since: int | None = None
+    seen: str | None = None
+    last_pass_at: int | None = None
+    last_full_at: int | None = None
+    event_count: int | None = None
+    last_run: Mapping[str, Any] | None = None
+    error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
