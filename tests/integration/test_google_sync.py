@@ -318,7 +318,9 @@ def test_a_page_token_google_no_longer_takes_restarts_the_listing(env: GoogleEnv
     connected(env)
     env.sync()
     env.fake.put(ANN, all_day("late", "2026-03-20", "2026-03-21", summary="late"))
-    app.stores().google.update_state(env.calendar_id, ANN, {"pageToken": "bm90IGEgdG9rZW4="})
+    repo = app.stores().google
+    (state,) = [s for s in repo.load(env.calendar_id).states if s.google_calendar_id == ANN]
+    repo.update_state(env.calendar_id, state.evolved(page_token="bm90IGEgdG9rZW4="), state)
     run = env.sync()["lastRun"]["calendars"][0]
     assert run["complete"] is True
     assert any("page token" in n for n in run["notes"])

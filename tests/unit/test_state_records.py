@@ -1,6 +1,6 @@
-"""``FeedRecord``, ``JiraConnectionRecord`` and ``JiraSyncStateRecord``: stored items read and
-written back without loss (no migration); the repositories write records, never dicts; token
-hashes stay out of a record's repr."""
+"""``FeedRecord``, the Jira records and the Google records: stored items read and written back
+without loss (no migration); the repositories write records, never dicts; token hashes and
+secrets stay out of a record's repr."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from teamcal.models.feed_record import FeedRecord
+from teamcal.models.google_state import GoogleAuthRecord, GoogleConnectionRecord, GoogleSyncStateRecord
 from teamcal.models.jira_state import JiraConnectionRecord, JiraSyncStateRecord
 from teamcal.storage.dynamo import deserialize, serialize
 from teamcal.storage.feeds import FeedRepository
+from teamcal.storage.google import GoogleRepository
 from teamcal.storage.jira import JiraRepository
 
 pytestmark = pytest.mark.unit
@@ -183,3 +185,100 @@ def test_the_jira_repository_refuses_dicts() -> None:
         repo.update_connection(conn, dict(JIRA_CONNECTION))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="JiraSyncStateRecord"):
         repo.save_state(dict(JIRA_STATE), None)  # type: ignore[arg-type]
+
+
+GOOGLE_CONNECTION: dict[str, Any] = {
+    "calendarId": 1959,
+    "authType": "oauth",
+    "account": "1234-abc.apps.googleusercontent.com",
+    "googleAccount": "ann@example.com",
+    "status": "connected",
+    "rateMinutes": 30,
+    "scheduleName": "teamcal-google-1959",
+    "scheduleState": "ENABLED",
+    "lastSyncAt": 1_764_547_260_000,
+    "lastRun": {"trigger": "api", "started": 1, "finished": 2, "calendars": []},
+    "lastError": "throttled",
+    "createdBy": "ann",
+    "created": 1_764_547_200_000,
+    "updated": 1_764_547_230_000,
+    "leaseUntil": 1_764_547_320_000,
+    "leaseId": "0f0e",
+}
+GOOGLE_STATE: dict[str, Any] = {
+    "googleCalendarId": "team@group.calendar.google.com",
+    "summary": "Team",
+    "timeZone": "Europe/Berlin",
+    "public": False,
+    "sourceId": 88,
+    "syncToken": "CPDAlvWDx70CEPDAlvWDx70CGAU=",
+    "pageToken": "EjYKKzFh",
+    "pendingParents": ["abc", "def"],
+    "pendingExdates": {"abc": ["20260312T090000Z"]},
+    "eventCount": 5,
+    "lastSyncAt": 1_764_547_260_000,
+    "lastRun": {"id": "team", "pages": 1},
+    "fullSyncs": 1,
+    "error": "boom",
+    "created": 1_764_547_200_000,
+}
+VERIFIER = "pkce-verifier-" + "v" * 40
+GOOGLE_AUTH: dict[str, Any] = {
+    "stateHash": TOKEN_HASH,
+    "codeVerifier": VERIFIER,
+    "user": "ann",
+    "expiresAt": 1_764_547_800_000,
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "item"),
+    [
+        (GoogleConnectionRecord, GOOGLE_CONNECTION),
+        (GoogleConnectionRecord, {"calendarId": 3, "status": "needs_reauth", "futureAttribute": [1]}),
+        (GoogleSyncStateRecord, GOOGLE_STATE),
+        (GoogleSyncStateRecord, {"googleCalendarId": "x", "sourceId": 1, "future": {"a": 1}}),
+        (GoogleAuthRecord, GOOGLE_AUTH),
+        (GoogleAuthRecord, {**GOOGLE_AUTH, "future": "kept"}),
+    ],
+    ids=["connection", "sparse-connection", "state", "sparse-state", "auth", "auth-unknown-attribute"],
+)
+def test_a_google_item_round_trips(
+    kind: type[GoogleConnectionRecord | GoogleSyncStateRecord | GoogleAuthRecord], item: dict[str, Any]
+) -> None:
+    assert kind.from_item(item).item() == item
+    assert kind.from_item(deserialize(serialize(item))).item() == item
+
+
+def test_a_pending_consent_does_not_show_its_verifier_or_state_hash() -> None:
+    auth = GoogleAuthRecord.from_item(GOOGLE_AUTH)
+    assert auth.code_verifier == VERIFIER
+    assert VERIFIER not in repr(auth)
+    assert TOKEN_HASH not in repr(auth)
+    assert "ann" in repr(auth)
+
+
+def test_the_google_repository_writes_only_what_a_record_changes() -> None:
+    client = _Recorder()
+    repo = GoogleRepository(client, "calendars")
+    conn = GoogleConnectionRecord.from_item(GOOGLE_CONNECTION)
+    repo.update_connection(1959, conn.evolved(status="needs_reauth", google_account=None, lease_id="x"), conn)
+    assert _written(client.updates[-1]) == ({"status"}, {"googleAccount"})
+    state = GoogleSyncStateRecord.from_item(GOOGLE_STATE)
+    repo.update_state(1959, state.evolved(page_token="next", pending_parents=None), state)
+    assert _written(client.updates[-1]) == ({"pageToken"}, {"pendingParents"})
+    repo.save_state(1959, GoogleSyncStateRecord("new", source_id=2, event_count=0), None)
+    assert _written(client.updates[-1]) == ({"googleCalendarId", "sourceId", "eventCount"}, set())
+
+
+def test_the_google_repository_refuses_dicts() -> None:
+    repo = GoogleRepository(_Recorder(), "calendars")
+    conn = GoogleConnectionRecord.from_item(GOOGLE_CONNECTION)
+    with pytest.raises(TypeError, match="GoogleConnectionRecord"):
+        repo.save_connection(1959, dict(GOOGLE_CONNECTION), None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="GoogleConnectionRecord"):
+        repo.update_connection(1959, conn, dict(GOOGLE_CONNECTION))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="GoogleSyncStateRecord"):
+        repo.save_state(1959, dict(GOOGLE_STATE), None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="GoogleAuthRecord"):
+        repo.put_auth(1959, dict(GOOGLE_AUTH))  # type: ignore[arg-type]

@@ -70,6 +70,7 @@ from teamcal.models.google import (
     SelectionRequest,
     SyncedCalendarStatus,
 )
+from teamcal.models.google_state import GoogleAuthRecord, GoogleConnectionRecord, GoogleSyncStateRecord
 from teamcal.models.outcomes import SyncOutcome
 from teamcal.services.google_sync import SyncClock, SyncStores, create_source, sync_calendar
 from teamcal.services.sources import load_calendar, purge_source
@@ -142,21 +143,21 @@ def _calendar(stores: GoogleStores, principal: Principal, calendar_id: int, *, m
     return require(principal, action, load_calendar(stores.config, calendar_id))
 
 
-def _connected(items: GoogleItems, calendar_id: int) -> dict[str, Any]:
+def _connected(items: GoogleItems, calendar_id: int) -> GoogleConnectionRecord:
     if items.connection is None:
         raise NotFoundError(f"calendar {calendar_id} is not connected to Google Calendar")
     return items.connection
 
 
 def _status(calendar_id: int, items: GoogleItems, *, disconnected: bool = False) -> ConnectionStatus:
-    conn = items.connection or {}
-    status = "disconnected" if disconnected or not conn else str(conn.get("status") or "connected")
+    conn = items.connection or GoogleConnectionRecord()
+    status = "disconnected" if disconnected or items.connection is None else str(conn.status or "connected")
     schedule = None
-    if conn.get("scheduleName"):
+    if conn.schedule_name:
         schedule = {
-            "name": conn["scheduleName"],
-            "rateMinutes": conn.get("rateMinutes"),
-            "state": "DELETED" if disconnected else conn.get("scheduleState"),
+            "name": conn.schedule_name,
+            "rateMinutes": conn.rate_minutes,
+            "state": "DELETED" if disconnected else conn.schedule_state,
         }
     return ConnectionStatus.model_validate(
         {
@@ -164,26 +165,26 @@ def _status(calendar_id: int, items: GoogleItems, *, disconnected: bool = False)
             "connected": status != "disconnected",
             "status": status,
             "needsReauth": status == "needs_reauth",
-            "authType": conn.get("authType"),
-            "account": conn.get("account"),
-            "googleAccount": conn.get("googleAccount"),
+            "authType": conn.auth_type,
+            "account": conn.account,
+            "googleAccount": conn.google_account,
             "schedule": schedule,
-            "lastSyncAt": conn.get("lastSyncAt"),
-            "lastRun": conn.get("lastRun"),
-            "lastError": conn.get("lastError"),
+            "lastSyncAt": conn.last_sync_at,
+            "lastRun": conn.last_run,
+            "lastError": conn.last_error,
             "calendars": [
                 SyncedCalendarStatus.model_validate(
                     {
-                        "id": s["googleCalendarId"],
-                        "summary": s.get("summary"),
-                        "public": bool(s.get("public")),
-                        "sourceId": s.get("sourceId"),
-                        "mode": "incremental" if s.get("syncToken") else "full",
-                        "lastSyncAt": s.get("lastSyncAt"),
-                        "eventCount": int(s.get("eventCount") or 0),
-                        "fullSyncs": int(s.get("fullSyncs") or 0),
-                        "lastRun": s.get("lastRun"),
-                        "error": s.get("error"),
+                        "id": s.google_calendar_id,
+                        "summary": s.summary,
+                        "public": bool(s.public),
+                        "sourceId": s.source_id,
+                        "mode": "incremental" if s.sync_token else "full",
+                        "lastSyncAt": s.last_sync_at,
+                        "eventCount": int(s.event_count or 0),
+                        "fullSyncs": int(s.full_syncs or 0),
+                        "lastRun": s.last_run,
+                        "error": s.error,
                     }
                 )
                 for s in items.states
@@ -246,7 +247,7 @@ def authorize(
     expires = now + AUTH_TTL_MS
     stores.google.put_auth(
         calendar.id,
-        {"stateHash": _sha256(state), "codeVerifier": verifier, "user": principal.user, "expiresAt": expires},
+        GoogleAuthRecord(state_hash=_sha256(state), code_verifier=verifier, user=principal.user, expires_at=expires),
     )
     params = {
         "client_id": client.client_id,
@@ -303,9 +304,9 @@ def oauth_callback(
     calendar_id = _state_calendar(state)
     assert state is not None
     pending = stores.google.take_auth(calendar_id, _sha256(state))
-    if pending is None or not hmac.compare_digest(str(pending.get("stateHash")), _sha256(state)):
+    if pending is None or not hmac.compare_digest(str(pending.state_hash), _sha256(state)):
         raise InvalidInputError.for_field("state", "is unknown or was already used: start again at …/google/authorize")
-    if int(pending.get("expiresAt") or 0) < now:
+    if int(pending.expires_at or 0) < now:
         raise InvalidInputError.for_field("state", "has expired: start again at …/google/authorize")
     if error:
         raise InvalidInputError.for_field("error", f"Google did not grant access ({error[:80]})")
@@ -314,7 +315,7 @@ def oauth_callback(
     calendar = load_calendar(stores.config, calendar_id)
     if calendar is None:
         raise NotFoundError(f"calendar {calendar_id} not found")
-    if calendar.user != pending.get("user"):
+    if calendar.user != pending.user:
         raise ForbiddenError("the calendar's owner changed since the consent started")
     if config.redirect_uri is None:
         raise InvalidInputError(
@@ -322,7 +323,7 @@ def oauth_callback(
         )
     client = _oauth_client(stores, config)
     try:
-        tokens = gateway.exchange_code(client, code, str(pending["codeVerifier"]), config.redirect_uri)
+        tokens = gateway.exchange_code(client, code, str(pending.code_verifier), config.redirect_uri)
     except GoogleGrantRevoked as e:
         raise InvalidInputError.for_field("code", "is invalid, expired or already used (invalid_grant)") from e
     refresh = tokens.get("refresh_token")
@@ -331,7 +332,7 @@ def oauth_callback(
     secret = GoogleSecret(
         "oauth", client_id=client.client_id, client_secret=client.client_secret, refresh_token=refresh
     )
-    return _connect(stores, calendar, secret, str(pending.get("user")), now, _google_account(gateway, secret))
+    return _connect(stores, calendar, secret, str(pending.user), now, _google_account(gateway, secret))
 
 
 def _secret_of(body: CredentialsRequest) -> GoogleSecret:
@@ -431,23 +432,22 @@ def _connect(
 ) -> ConnectionStatus:
     stores.secrets.put(calendar.id, secret)
     before = stores.google.load(calendar.id)
-    was = before.connection or {}
-    stores.google.save_connection(
-        calendar.id,
-        {
-            "authType": secret.kind,
-            "account": secret.account_hint,
-            "googleAccount": google_account,
-            "status": "connected",
-            "lastError": None,
-            "createdBy": was.get("createdBy") or user,
-            "created": was.get("created") or now,
-            "updated": now,
-        },
+    was = before.connection or GoogleConnectionRecord()
+    saved = was.evolved(
+        calendar_id=calendar.id,
+        auth_type=secret.kind,
+        account=secret.account_hint,
+        google_account=google_account,
+        status="connected",
+        last_error=None,
+        created_by=was.created_by or user,
+        created=was.created or now,
+        updated=now,
     )
-    if was.get("status") == "needs_reauth" and was.get("scheduleName") and before.states:
+    stores.google.save_connection(calendar.id, saved, before.connection)
+    if was.status == "needs_reauth" and was.schedule_name and before.states:
         stores.schedules.set_enabled(calendar.id, True)
-        stores.google.update_connection(calendar.id, {"scheduleState": "ENABLED"})
+        stores.google.update_connection(calendar.id, saved.evolved(schedule_state="ENABLED"), saved)
     return _status(calendar.id, stores.google.load(calendar.id))
 
 
@@ -486,7 +486,7 @@ def list_google_calendars(
             {"apiKey": "cannot list calendars"},
         )
     api_key = secret.api_key or _oauth_client(stores, config).api_key
-    selected = {str(s["googleCalendarId"]) for s in items.states}
+    selected = {s.google_calendar_id for s in items.states}
     out = []
     for entry in gateway.list_calendars(secret):
         gcal = str(entry.get("id") or "")
@@ -585,7 +585,7 @@ def select(
     calendar = _calendar(stores, principal, calendar_id, manage=True)
     items = stores.google.load(calendar.id)
     conn = _connected(items, calendar.id)
-    if conn.get("status") == "needs_reauth":
+    if conn.status == "needs_reauth":
         raise ConflictError("the Google connection needs re-authorization (invalid_grant): authorize again first")
     secret = _secret(stores, calendar.id)
     wanted = body.ids()
@@ -599,9 +599,9 @@ def select(
             "user and group it is shared with loses access",
             {"confirm": "required to sync a private Google calendar into a shared calendar"},
         )
-    existing = {str(s["googleCalendarId"]): s for s in items.states}
-    removed = [s for g, s in existing.items() if g not in chosen or bool(s.get("public")) != chosen[g].public]
-    removed_ids = {str(s["googleCalendarId"]) for s in removed}
+    existing = {s.google_calendar_id: s for s in items.states}
+    removed = [s for g, s in existing.items() if g not in chosen or bool(s.public) != chosen[g].public]
+    removed_ids = {s.google_calendar_id for s in removed}
     added = [g for g in wanted if g not in existing or g in removed_ids]
     created: list[int] = []
     try:
@@ -622,42 +622,33 @@ def select(
             f"calendar {calendar.id} changed meanwhile (it may have been shared): reload it and save again"
         ) from None
     for state in removed:
-        stores.google.delete_state(calendar.id, str(state["googleCalendarId"]))
-        _purge(stores, state.get("sourceId"), now)
+        stores.google.delete_state(calendar.id, state.google_calendar_id)
+        _purge(stores, state.source_id, now)
     for gcal, source_id in zip(added, created, strict=True):
-        stores.google.save_state(
-            calendar.id,
+        # A new state (a re-selected one's item was deleted above): nothing to remove
+        selected = GoogleSyncStateRecord(
             gcal,
-            {
-                "summary": chosen[gcal].summary,
-                "timeZone": chosen[gcal].time_zone,
-                "public": chosen[gcal].public,
-                "sourceId": source_id,
-                "syncToken": None,
-                "pageToken": None,
-                "pendingParents": None,
-                "pendingExdates": None,
-                "eventCount": 0,
-                "fullSyncs": 0,
-                "lastRun": None,
-                "lastSyncAt": None,
-                "error": None,
-                "created": now,
-            },
+            summary=chosen[gcal].summary,
+            time_zone=chosen[gcal].time_zone,
+            public=chosen[gcal].public,
+            source_id=source_id,
+            event_count=0,
+            full_syncs=0,
+            created=now,
         )
-    rate = body.rate_minutes or int(conn.get("rateMinutes") or config.default_rate_minutes)
-    schedule: dict[str, Any]
+        stores.google.save_state(calendar.id, selected, None)
+    rate = body.rate_minutes or int(conn.rate_minutes or config.default_rate_minutes)
+    scheduled = conn.evolved(rate_minutes=rate, updated=now)
     if wanted:
-        enabled = conn.get("status", "connected") == "connected"
+        enabled = (conn.status or "connected") == "connected"
         stores.schedules.put(calendar.id, rate, target_arn, enabled=enabled)
-        schedule = {
-            "scheduleName": ScheduleStore.name(calendar.id),
-            "scheduleState": "ENABLED" if enabled else "DISABLED",
-        }
+        scheduled = scheduled.evolved(
+            schedule_name=ScheduleStore.name(calendar.id), schedule_state="ENABLED" if enabled else "DISABLED"
+        )
     else:
         stores.schedules.delete(calendar.id)
-        schedule = {"scheduleName": None, "scheduleState": None}
-    stores.google.update_connection(calendar.id, {"rateMinutes": rate, "updated": now, **schedule})
+        scheduled = scheduled.evolved(schedule_name=None, schedule_state=None)
+    stores.google.update_connection(calendar.id, scheduled, conn)
     return _status(calendar.id, stores.google.load(calendar.id))
 
 
@@ -679,22 +670,21 @@ def disconnect(stores: GoogleStores, principal: Principal, calendar_id: int, now
 def _remove(stores: GoogleStores, calendar_id: int, items: GoogleItems, now: int) -> None:
     stores.schedules.delete(calendar_id)
     for state in items.states:
-        _purge(stores, state.get("sourceId"), now)
+        _purge(stores, state.source_id, now)
     stores.secrets.delete(calendar_id)
     stores.google.delete_all(calendar_id)
 
 
 # ---------------------------------------------------------------------------- sync runs
-def _mark_needs_reauth(stores: GoogleStores, calendar_id: int, message: str) -> None:
+def _mark_needs_reauth(stores: GoogleStores, calendar_id: int, conn: GoogleConnectionRecord, message: str) -> None:
     stores.schedules.set_enabled(calendar_id, False)
-    stores.google.update_connection(
-        calendar_id, {"status": "needs_reauth", "scheduleState": "DISABLED", "lastError": message}
-    )
+    marked = conn.evolved(status="needs_reauth", schedule_state="DISABLED", last_error=message)
+    stores.google.update_connection(calendar_id, marked, conn)
 
 
-def _state_error(stores: GoogleStores, calendar_id: int, google_calendar_id: str, message: str) -> None:
+def _state_error(stores: GoogleStores, calendar_id: int, state: GoogleSyncStateRecord, message: str) -> None:
     try:
-        stores.google.update_state(calendar_id, google_calendar_id, {"error": message})
+        stores.google.update_state(calendar_id, state.evolved(error=message), state)
     except ConflictError:
         return  # deselected meanwhile
 
@@ -717,26 +707,27 @@ def run_sync(
     if calendar is None:
         _remove(stores, calendar_id, items, now_ms())
         return RunResult(calendar_id, SyncOutcome.CALENDAR_DELETED)
-    if conn.get("status") == "needs_reauth":
-        return RunResult(calendar_id, SyncOutcome.NEEDS_REAUTH, error=conn.get("lastError"))
+    if conn.status == "needs_reauth":
+        return RunResult(calendar_id, SyncOutcome.NEEDS_REAUTH, error=conn.last_error)
     started = now_ms()
     lease = uuid.uuid4().hex
     if not stores.google.acquire_lease(calendar_id, lease, started, started + clock.time_left_ms() + 60_000):
         return RunResult(calendar_id, SyncOutcome.BUSY)
     result = RunResult(calendar_id, SyncOutcome.SYNCED)
     try:
-        _run_calendars(stores, gateway, calendar, items, clock, result)
+        _run_calendars(stores, gateway, calendar, conn, items, clock, result)
     finally:
         stores.google.release_lease(calendar_id, lease)
     finished = now_ms()
-    changes: dict[str, Any] = {
-        "lastRun": {"trigger": trigger, "started": started, "finished": finished, **result.to_dict()},
-        "lastError": result.error,
-    }
+    ran = conn.evolved(
+        last_run={"trigger": trigger, "started": started, "finished": finished, **result.to_dict()},
+        last_error=result.error,
+    )
     if result.outcome == SyncOutcome.SYNCED:
-        changes["lastSyncAt"] = finished
+        ran = ran.evolved(last_sync_at=finished)
     try:
-        stores.google.update_connection(calendar_id, changes)
+        # Only what this run changes is written: a needs_reauth mark made meanwhile stays
+        stores.google.update_connection(calendar_id, ran, conn)
     except ConflictError:
         result.outcome = SyncOutcome.NOT_CONNECTED  # disconnected while the run went on
     return result
@@ -746,6 +737,7 @@ def _run_calendars(
     stores: GoogleStores,
     gateway: CalendarGateway,
     calendar: CalendarRecord,
+    conn: GoogleConnectionRecord,
     items: GoogleItems,
     clock: SyncClock,
     result: RunResult,
@@ -753,26 +745,26 @@ def _run_calendars(
     secret = stores.secrets.get(calendar.id)
     if secret is None:
         result.outcome, result.error = SyncOutcome.NEEDS_REAUTH, "the stored credentials are missing: connect again"
-        _mark_needs_reauth(stores, calendar.id, result.error)
+        _mark_needs_reauth(stores, calendar.id, conn, result.error)
         return
     for state in items.states:
-        gcal = str(state["googleCalendarId"])
+        gcal = state.google_calendar_id
         try:
-            report = sync_calendar(stores.sync(), gateway, secret, calendar, dict(state), clock)
+            report = sync_calendar(stores.sync(), gateway, secret, calendar, state, clock)
         except (GoogleGrantRevoked, GoogleCredentialsError) as e:
             result.outcome, result.error = SyncOutcome.NEEDS_REAUTH, e.message
-            _mark_needs_reauth(stores, calendar.id, e.message)
-            _state_error(stores, calendar.id, gcal, e.message)
+            _mark_needs_reauth(stores, calendar.id, conn, e.message)
+            _state_error(stores, calendar.id, state, e.message)
             return
         except GoogleTransientError as e:
             result.outcome = SyncOutcome.PARTIAL
             result.error = f"{gcal}: {e.message}; the next run resumes from the stored token"
-            _state_error(stores, calendar.id, gcal, result.error)
+            _state_error(stores, calendar.id, state, result.error)
             return
         except (GoogleApiError, ConflictError, NotFoundError) as e:
             result.outcome = SyncOutcome.PARTIAL
             result.error = f"{gcal}: {e.message}"
-            _state_error(stores, calendar.id, gcal, result.error)
+            _state_error(stores, calendar.id, state, result.error)
             continue
         result.calendars.append(report.to_dict())
         if not report.complete:
@@ -796,10 +788,10 @@ def sync_now(
     calendar = _calendar(stores, principal, calendar_id, manage=True)
     items = stores.google.load(calendar.id)
     conn = _connected(items, calendar.id)
-    if conn.get("status") == "needs_reauth":
+    if conn.status == "needs_reauth":
         raise ConflictError(
             "the Google connection needs re-authorization and its schedule is paused: "
-            f"{conn.get('lastError') or 'invalid_grant'}; authorize again or PUT new credentials"
+            f"{conn.last_error or 'invalid_grant'}; authorize again or PUT new credentials"
         )
     if not items.states:
         raise InvalidInputError("no Google calendar is selected: save a selection with PUT …/google first")

@@ -63,6 +63,7 @@ from teamcal.google.secrets import GoogleSecret
 from teamcal.ids import external_id, new_id, now_ms
 from teamcal.models.calendars import CalendarRecord
 from teamcal.models.event_record import EventRecord
+from teamcal.models.google_state import GoogleSyncStateRecord
 from teamcal.models.origin import Origin, OriginKind
 from teamcal.models.sources import SourceRecord
 from teamcal.services.stores import ConfigStores
@@ -160,25 +161,26 @@ class _State:
     full_syncs: int
 
     @classmethod
-    def of(cls, record: Mapping[str, Any]) -> _State:
+    def of(cls, record: GoogleSyncStateRecord) -> _State:
         return cls(
-            sync_token=record.get("syncToken") or None,
-            page_token=record.get("pageToken") or None,
-            pending_parents=set(record.get("pendingParents") or []),
-            pending_exdates={str(k): list(v) for k, v in (record.get("pendingExdates") or {}).items()},
-            event_count=int(record.get("eventCount") or 0),
-            full_syncs=int(record.get("fullSyncs") or 0),
+            sync_token=record.sync_token or None,
+            page_token=record.page_token or None,
+            pending_parents=set(record.pending_parents or []),
+            pending_exdates={str(k): list(v) for k, v in (record.pending_exdates or {}).items()},
+            event_count=int(record.event_count or 0),
+            full_syncs=int(record.full_syncs or 0),
         )
 
-    def changes(self) -> dict[str, Any]:
-        return {
-            "syncToken": self.sync_token,
-            "pageToken": self.page_token,
-            "pendingParents": sorted(self.pending_parents) or None,
-            "pendingExdates": self.pending_exdates or None,
-            "eventCount": max(self.event_count, 0),
-            "fullSyncs": self.full_syncs,
-        }
+    def onto(self, record: GoogleSyncStateRecord) -> GoogleSyncStateRecord:
+        """``record`` with this pass's state."""
+        return record.evolved(
+            sync_token=self.sync_token,
+            page_token=self.page_token,
+            pending_parents=sorted(self.pending_parents) or None,
+            pending_exdates=self.pending_exdates or None,
+            event_count=max(self.event_count, 0),
+            full_syncs=self.full_syncs,
+        )
 
 
 # ---------------------------------------------------------------------------- sources
@@ -225,20 +227,24 @@ def create_source(
     raise AssertionError("unreachable")
 
 
-def _ensure_source(stores: SyncStores, calendar: CalendarRecord, state: dict[str, Any]) -> int:
-    """The state's source; re-created (and the state reset to a full sync) when it was deleted
-    through the sources API meanwhile."""
-    source_id = state.get("sourceId")
+def _ensure_source(stores: SyncStores, calendar: CalendarRecord, state: GoogleSyncStateRecord) -> GoogleSyncStateRecord:
+    """``state`` as stored, its source re-created (and the state reset to a full sync) when it
+    was deleted through the sources API meanwhile.
+
+    Raises:
+        ConflictError: the Google calendar was deselected meanwhile.
+    """
+    source_id = state.source_id
     record = stores.config.sources.get(int(source_id)) if source_id else None
     if record is not None and record.active and record.calendar_id == calendar.id:
-        return record.id
-    gcal = str(state["googleCalendarId"])
-    new_source = create_source(
-        stores.config, calendar, gcal, str(state.get("summary") or gcal), bool(state.get("public"))
+        return state
+    gcal = state.google_calendar_id
+    new_source = create_source(stores.config, calendar, gcal, str(state.summary or gcal), bool(state.public))
+    reset = state.evolved(
+        source_id=new_source, sync_token=None, page_token=None, pending_parents=None, pending_exdates=None
     )
-    state.update(sourceId=new_source, syncToken=None, pageToken=None, pendingParents=None, pendingExdates=None)
-    stores.google.update_state(calendar.id, gcal, {"sourceId": new_source, "syncToken": None, "pageToken": None})
-    return new_source
+    stores.google.update_state(calendar.id, reset, state)
+    return reset
 
 
 # ---------------------------------------------------------------------------- the run
@@ -247,7 +253,7 @@ def sync_calendar(
     gateway: CalendarGateway,
     secret: GoogleSecret,
     calendar: CalendarRecord,
-    state: dict[str, Any],
+    state: GoogleSyncStateRecord,
     clock: SyncClock,
 ) -> CalendarReport:
     """Sync one selected Google calendar (``state`` = its state item) into its source, as far as
@@ -259,14 +265,15 @@ def sync_calendar(
         GoogleApiError / GoogleNotFound: Google refused the listing.
         ConflictError: the source or the selection changed meanwhile.
     """
-    gcal = str(state["googleCalendarId"])
-    source_id = _ensure_source(stores, calendar, state)
-    st = _State.of(state)
+    gcal = state.google_calendar_id
+    saved = _ensure_source(stores, calendar, state)
+    source_id = int(saved.source_id or 0)
+    st = _State.of(saved)
     report = CalendarReport(gcal, "incremental" if st.sync_token else "full")
     if st.sync_token is None and st.page_token is None:
         _start_full(stores, source_id, st, report)
-    default_zone = str(state.get("timeZone") or _calendar_zone(calendar))
-    private = not bool(state.get("public"))
+    default_zone = str(saved.time_zone or _calendar_zone(calendar))
+    private = not bool(saved.public)
     restarted = False
     while True:
         if clock.time_left_ms() < MARGIN_MS:
@@ -295,16 +302,17 @@ def sync_calendar(
         report.pages += 1
         if page.get("nextPageToken"):
             st.page_token = str(page["nextPageToken"])
-            stores.google.update_state(calendar.id, gcal, st.changes())
+            stores.google.update_state(calendar.id, st.onto(saved), saved)
+            saved = st.onto(saved)
             continue
         st.sync_token = str(page["nextSyncToken"]) if page.get("nextSyncToken") else None
         st.page_token = None
         report.complete = True
         break
-    done: dict[str, Any] = {**st.changes(), "lastRun": report.to_dict(), "error": None}
+    done = st.onto(saved).evolved(last_run=report.to_dict(), error=None)
     if report.complete:
-        done["lastSyncAt"] = now_ms()
-    stores.google.update_state(calendar.id, gcal, done)
+        done = done.evolved(last_sync_at=now_ms())
+    stores.google.update_state(calendar.id, done, saved)
     return report
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from teamcal.models.google_state import GoogleAuthRecord, GoogleConnectionRecord, GoogleSyncStateRecord
 from teamcal.storage.calendars import calendar_pk
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import error_code
@@ -44,6 +45,8 @@ CONNECTION_SK = "GOOGLE"
 AUTH_SK = "GOOGLE#AUTH"
 _STATE_PREFIX = "GOOGLE#CAL#"
 _KEYS = ("pk", "sk")
+#: Written only by the lease methods (a record write never touches them).
+_LEASE = frozenset({"leaseUntil", "leaseId"})
 
 
 def state_sk(google_calendar_id: str) -> str:
@@ -55,18 +58,41 @@ def _record(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _KEYS}
 
 
+def _changes(
+    record: GoogleConnectionRecord | GoogleSyncStateRecord,
+    previous: GoogleConnectionRecord | GoogleSyncStateRecord | None,
+    kind: type,
+) -> dict[str, Any]:
+    """The attributes (wire names) ``record`` changes relative to ``previous`` (``None``: the
+    attribute goes); every attribute of ``record`` when ``previous`` is None.
+
+    Raises:
+        TypeError: ``record`` or ``previous`` is not a ``kind`` (a dict is not written).
+    """
+    for given in (record, previous):
+        if given is not None and not isinstance(given, kind):
+            raise TypeError(f"a {kind.__name__} is written, not {type(given).__name__}")
+    new = record.item()
+    old = previous.item() if previous is not None else {}
+    out: dict[str, Any] = {k: v for k, v in new.items() if k not in _LEASE and old.get(k) != v}
+    out.update({k: None for k in old if k not in new and k not in _LEASE})
+    return out
+
+
 @dataclass
 class GoogleItems:
-    """Everything stored about one calendar's Google connection (plain records, wire names)."""
+    """Everything stored about one calendar's Google connection; ``states`` sorted by Google
+    calendar id."""
 
-    connection: dict[str, Any] | None = None
-    states: list[dict[str, Any]] = field(default_factory=list)
-    auth: dict[str, Any] | None = None
+    connection: GoogleConnectionRecord | None = None
+    states: list[GoogleSyncStateRecord] = field(default_factory=list)
+    auth: GoogleAuthRecord | None = None
 
 
 class GoogleRepository:
-    """Stores the items of the module docstring. ``client`` is a boto3 DynamoDB client, ``table``
-    the calendars table name."""
+    """Stores the items of the module docstring as :class:`GoogleConnectionRecord`,
+    :class:`GoogleSyncStateRecord` and :class:`GoogleAuthRecord` (never dicts). ``client`` is a
+    boto3 DynamoDB client, ``table`` the calendars table name."""
 
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
@@ -89,12 +115,12 @@ class GoogleRepository:
         ):
             sk = str(item["sk"])
             if sk == CONNECTION_SK:
-                found.connection = _record(item)
+                found.connection = GoogleConnectionRecord.from_item(_record(item))
             elif sk == AUTH_SK:
-                found.auth = _record(item)
+                found.auth = GoogleAuthRecord.from_item(_record(item))
             elif sk.startswith(_STATE_PREFIX):
-                found.states.append(_record(item))
-        found.states.sort(key=lambda s: str(s["googleCalendarId"]))
+                found.states.append(GoogleSyncStateRecord.from_item(_record(item)))
+        found.states.sort(key=lambda s: str(s.google_calendar_id))
         return found
 
     # ------------------------------------------------------------------ writes
@@ -126,21 +152,55 @@ class GoogleRepository:
         except ClientError as e:
             raise translate(e, "the Google connection was removed meanwhile") from e
 
-    def save_connection(self, calendar_id: int, changes: Mapping[str, Any]) -> None:
-        """Create or update the connection item: SET ``changes`` (``None`` values are REMOVEd)."""
-        self._update(calendar_id, CONNECTION_SK, {"calendarId": calendar_id, **changes})
+    def save_connection(
+        self, calendar_id: int, record: GoogleConnectionRecord, previous: GoogleConnectionRecord | None
+    ) -> None:
+        """Create or update the connection item: write what ``record`` changes relative to
+        ``previous`` (the connection as read; None: every attribute of ``record``), and
+        ``calendarId``. The lease attributes are never written here.
 
-    def update_connection(self, calendar_id: int, changes: Mapping[str, Any]) -> None:
-        """Update an existing connection item. Raises ConflictError when it is gone (disconnected)."""
-        self._update(calendar_id, CONNECTION_SK, changes, "attribute_exists(pk)")
+        Raises:
+            TypeError: not a :class:`GoogleConnectionRecord` (a dict is not written).
+        """
+        changes = _changes(record, previous, GoogleConnectionRecord)
+        self._update(calendar_id, CONNECTION_SK, {**changes, "calendarId": calendar_id})
 
-    def save_state(self, calendar_id: int, google_calendar_id: str, changes: Mapping[str, Any]) -> None:
-        """Create or update a Google calendar's sync state: SET ``changes`` (``None`` → REMOVE)."""
-        self._update(calendar_id, state_sk(google_calendar_id), {"googleCalendarId": google_calendar_id, **changes})
+    def update_connection(
+        self, calendar_id: int, record: GoogleConnectionRecord, previous: GoogleConnectionRecord
+    ) -> None:
+        """As :meth:`save_connection`, on an existing connection item only.
 
-    def update_state(self, calendar_id: int, google_calendar_id: str, changes: Mapping[str, Any]) -> None:
-        """Update an existing sync state. Raises ConflictError when it was deselected meanwhile."""
-        self._update(calendar_id, state_sk(google_calendar_id), changes, "attribute_exists(pk)")
+        Raises:
+            ConflictError: the connection is gone (disconnected).
+            TypeError: not a :class:`GoogleConnectionRecord` (a dict is not written).
+        """
+        changes = _changes(record, previous, GoogleConnectionRecord)
+        if changes:
+            self._update(calendar_id, CONNECTION_SK, changes, "attribute_exists(pk)")
+
+    def save_state(
+        self, calendar_id: int, record: GoogleSyncStateRecord, previous: GoogleSyncStateRecord | None
+    ) -> None:
+        """Create or update a Google calendar's sync state: write what ``record`` changes
+        relative to ``previous`` (None: every attribute of ``record``).
+
+        Raises:
+            TypeError: not a :class:`GoogleSyncStateRecord` (a dict is not written).
+        """
+        changes = _changes(record, previous, GoogleSyncStateRecord)
+        gcal = record.google_calendar_id
+        self._update(calendar_id, state_sk(gcal), {**changes, "googleCalendarId": gcal})
+
+    def update_state(self, calendar_id: int, record: GoogleSyncStateRecord, previous: GoogleSyncStateRecord) -> None:
+        """As :meth:`save_state`, on an existing sync state only.
+
+        Raises:
+            ConflictError: the Google calendar was deselected meanwhile.
+            TypeError: not a :class:`GoogleSyncStateRecord` (a dict is not written).
+        """
+        changes = _changes(record, previous, GoogleSyncStateRecord)
+        if changes:
+            self._update(calendar_id, state_sk(record.google_calendar_id), changes, "attribute_exists(pk)")
 
     def delete_state(self, calendar_id: int, google_calendar_id: str) -> None:
         """Remove a Google calendar's sync state (idempotent)."""
@@ -156,20 +216,26 @@ class GoogleRepository:
         """Remove the connection, every sync state and the pending consent (idempotent)."""
         found = self.load(calendar_id)
         for state in found.states:
-            self._delete(calendar_id, state_sk(str(state["googleCalendarId"])))
+            self._delete(calendar_id, state_sk(state.google_calendar_id))
         self._delete(calendar_id, AUTH_SK)
         self._delete(calendar_id, CONNECTION_SK)
 
     # ------------------------------------------------------------------ OAuth consent
-    def put_auth(self, calendar_id: int, record: Mapping[str, Any]) -> None:
-        """Store the pending consent (replacing an earlier one of the same calendar)."""
-        item = {**record, "pk": calendar_pk(calendar_id), "sk": AUTH_SK}
+    def put_auth(self, calendar_id: int, record: GoogleAuthRecord) -> None:
+        """Store the pending consent (replacing an earlier one of the same calendar).
+
+        Raises:
+            TypeError: not a :class:`GoogleAuthRecord` (a dict is not written).
+        """
+        if not isinstance(record, GoogleAuthRecord):
+            raise TypeError(f"a GoogleAuthRecord is written, not {type(record).__name__}")
+        item = {**record.item(), "pk": calendar_pk(calendar_id), "sk": AUTH_SK}
         try:
             self._client.put_item(TableName=self._table, Item=serialize(item))
         except ClientError as e:
             raise translate(e) from e
 
-    def take_auth(self, calendar_id: int, state_hash: str) -> dict[str, Any] | None:
+    def take_auth(self, calendar_id: int, state_hash: str) -> GoogleAuthRecord | None:
         """Delete and return the pending consent whose ``stateHash`` is ``state_hash``; ``None``
         when there is none (unknown, replaced by a newer consent, or already used)."""
         try:
@@ -184,7 +250,7 @@ class GoogleRepository:
             if error_code(e) == "ConditionalCheckFailedException":
                 return None
             raise translate(e) from e
-        return _record(deserialize(out["Attributes"])) if "Attributes" in out else None
+        return GoogleAuthRecord.from_item(_record(deserialize(out["Attributes"]))) if "Attributes" in out else None
 
     # ------------------------------------------------------------------ lease
     def acquire_lease(self, calendar_id: int, lease_id: str, now_ms: int, until_ms: int) -> bool:

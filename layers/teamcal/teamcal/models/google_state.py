@@ -1,0 +1,195 @@
+"""The stored Google connection of a calendar, its per-Google-calendar sync states and the pending
+OAuth consent: :class:`GoogleConnectionRecord`, :class:`GoogleSyncStateRecord` and
+:class:`GoogleAuthRecord`, what :class:`teamcal.storage.google.GoogleRepository` returns and writes.
+
+Item attributes are those of :mod:`teamcal.storage.google` (wire names; times epoch ms, UTC). A
+field left ``None`` is an attribute the item lacks (no ``None`` is stored). Attributes a record
+does not name are kept in ``extra``, so ``Record.from_item(item).item() == item`` (no
+migration). The credentials are in Secrets Manager only; the consent's PKCE verifier and the
+hash of its ``state`` are kept out of the repr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+_INTS = frozenset(
+    {
+        "calendarId",
+        "rateMinutes",
+        "lastSyncAt",
+        "created",
+        "updated",
+        "leaseUntil",
+        "sourceId",
+        "eventCount",
+        "fullSyncs",
+        "expiresAt",
+    }
+)
+
+
+class _Stored:
+    """``from_item`` / ``item`` / ``evolved`` over a wire name → attribute name table."""
+
+    _FIELDS: dict[str, str]
+    extra: Mapping[str, Any]
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
+        """The record of a stored item (plain values, keys ``pk``/``sk`` removed), unvalidated."""
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, v in item.items():
+            name = cls._FIELDS.get(key)
+            if name is None:
+                extra[key] = v
+            elif key in _INTS and v is not None:
+                values[name] = int(v)
+            else:
+                values[name] = v
+        return cls(**values, extra=extra)  # type: ignore[call-arg]
+
+    def item(self) -> dict[str, Any]:
+        """The stored attributes (wire names): the named ones that are not ``None``, and the
+        kept extras."""
+        out = {wire: getattr(self, name) for wire, name in self._FIELDS.items() if getattr(self, name) is not None}
+        out.update(self.extra)
+        return out
+
+    def evolved(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (attribute names; ``None``: the attribute goes)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class GoogleConnectionRecord(_Stored):
+    """A calendar's Google connection (``pk = "CAL#<calendarId>"``, ``sk = "GOOGLE"``).
+
+    Attributes:
+        calendar_id: the calendar; ``auth_type``: ``oauth`` | ``serviceAccount`` | ``apiKey``.
+        account: the OAuth client id or the service account's email (not secret);
+            ``google_account``: the consenting Google account, when known.
+        status: ``connected`` | ``needs_reauth``.
+        rate_minutes / schedule_name / schedule_state: the sync schedule (``ENABLED`` |
+            ``DISABLED`` | None before a selection).
+        last_sync_at: epoch ms of the last run that finished without error; ``last_run``: the
+            last run's report; ``last_error``: its error.
+        created_by / created / updated: who connected, epoch ms.
+        lease_until / lease_id: the running sync's lease (epoch ms); written only by the
+            repository's lease methods.
+        extra: attributes of the item this record does not name, kept as read.
+    """
+
+    _FIELDS = {
+        "calendarId": "calendar_id",
+        "authType": "auth_type",
+        "account": "account",
+        "googleAccount": "google_account",
+        "status": "status",
+        "rateMinutes": "rate_minutes",
+        "scheduleName": "schedule_name",
+        "scheduleState": "schedule_state",
+        "lastSyncAt": "last_sync_at",
+        "lastRun": "last_run",
+        "lastError": "last_error",
+        "createdBy": "created_by",
+        "created": "created",
+        "updated": "updated",
+        "leaseUntil": "lease_until",
+        "leaseId": "lease_id",
+    }
+
+    calendar_id: int | None = None
+    auth_type: str | None = None
+    account: str | None = None
+    google_account: str | None = None
+    status: str | None = None
+    rate_minutes: int | None = None
+    schedule_name: str | None = None
+    schedule_state: str | None = None
+    last_sync_at: int | None = None
+    last_run: Mapping[str, Any] | None = None
+    last_error: str | None = None
+    created_by: str | None = None
+    created: int | None = None
+    updated: int | None = None
+    lease_until: int | None = None
+    lease_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GoogleSyncStateRecord(_Stored):
+    """A selected Google calendar's sync state (``sk = "GOOGLE#CAL#<googleCalendarId>"``).
+
+    Attributes:
+        google_calendar_id / summary / time_zone / public: the Google calendar as selected.
+        source_id: the read-only source its events land in.
+        sync_token: Google's ``nextSyncToken`` (None until the first full sync ends);
+            ``page_token``: the next page of an unfinished listing (a run resumes there).
+        pending_parents: ids of Google masters whose exceptions arrived first.
+        pending_exdates: {master id: [recurrence ids]} of cancelled instances that arrived
+            before their master.
+        event_count / full_syncs / last_sync_at (epoch ms) / last_run / error: figures of the
+            runs; ``created``: epoch ms of the selection.
+        extra: attributes of the item this record does not name, kept as read.
+    """
+
+    _FIELDS = {
+        "googleCalendarId": "google_calendar_id",
+        "summary": "summary",
+        "timeZone": "time_zone",
+        "public": "public",
+        "sourceId": "source_id",
+        "syncToken": "sync_token",
+        "pageToken": "page_token",
+        "pendingParents": "pending_parents",
+        "pendingExdates": "pending_exdates",
+        "eventCount": "event_count",
+        "lastSyncAt": "last_sync_at",
+        "lastRun": "last_run",
+        "fullSyncs": "full_syncs",
+        "error": "error",
+        "created": "created",
+    }
+
+    google_calendar_id: str
+    summary: str | None = None
+    time_zone: str | None = None
+    public: bool | None = None
+    source_id: int | None = None
+    sync_token: str | None = field(default=None, repr=False)
+    page_token: str | None = field(default=None, repr=False)
+    pending_parents: list[str] | None = None
+    pending_exdates: Mapping[str, list[str]] | None = None
+    event_count: int | None = None
+    last_sync_at: int | None = None
+    last_run: Mapping[str, Any] | None = None
+    full_syncs: int | None = None
+    error: str | None = None
+    created: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GoogleAuthRecord(_Stored):
+    """The pending consent of the OAuth flow (``sk = "GOOGLE#AUTH"``).
+
+    Attributes:
+        state_hash: SHA-256 hex of the ``state`` parameter (not in the repr).
+        code_verifier: the PKCE verifier, RFC 7636 (a secret: not in the repr).
+        user: who asked for the consent; ``expires_at``: epoch ms.
+        extra: attributes of the item this record does not name, kept as read.
+    """
+
+    _FIELDS = {"stateHash": "state_hash", "codeVerifier": "code_verifier", "user": "user", "expiresAt": "expires_at"}
+
+    state_hash: str = field(repr=False)
+    code_verifier: str = field(repr=False)
+    user: str | None = None
+    expires_at: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
