@@ -11,12 +11,13 @@ hash of its ``state`` are kept out of the repr.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
-_INTS = frozenset(
+from teamcal.models.stored import StoredRecord
+
+_INT_ATTRIBUTES = frozenset(
     {
         "calendarId",
         "rateMinutes",
@@ -32,41 +33,8 @@ _INTS = frozenset(
 )
 
 
-class _Stored:
-    """``from_item`` / ``item`` / ``evolved`` over a wire name → attribute name table."""
-
-    _FIELDS: dict[str, str]
-    extra: Mapping[str, Any]
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> Self:
-        """The record of a stored item (plain values, keys ``pk``/``sk`` removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = cls._FIELDS.get(key)
-            if name is None:
-                extra[key] = v
-            elif key in _INTS and v is not None:
-                values[name] = int(v)
-            else:
-                values[name] = v
-        return cls(**values, extra=extra)  # type: ignore[call-arg]
-
-    def item(self) -> dict[str, Any]:
-        """The stored attributes (wire names): the named ones that are not ``None``, and the
-        kept extras."""
-        out = {wire: getattr(self, name) for wire, name in self._FIELDS.items() if getattr(self, name) is not None}
-        out.update(self.extra)
-        return out
-
-    def evolved(self, **changes: Any) -> Self:
-        """A copy with ``changes`` (attribute names; ``None``: the attribute goes)."""
-        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
-
-
 @dataclass(frozen=True)
-class GoogleConnectionRecord(_Stored):
+class GoogleConnectionRecord(StoredRecord):
     """A calendar's Google connection (``pk = "CAL#<calendarId>"``, ``sk = "GOOGLE"``).
 
     Attributes:
@@ -84,6 +52,7 @@ class GoogleConnectionRecord(_Stored):
         extra: attributes of the item this record does not name, kept as read.
     """
 
+    _INTS = _INT_ATTRIBUTES
     _FIELDS = {
         "calendarId": "calendar_id",
         "authType": "auth_type",
@@ -123,7 +92,7 @@ class GoogleConnectionRecord(_Stored):
 
 
 @dataclass(frozen=True)
-class GoogleSyncStateRecord(_Stored):
+class GoogleSyncStateRecord(StoredRecord):
     """A selected Google calendar's sync state (``sk = "GOOGLE#CAL#<googleCalendarId>"``).
 
     Attributes:
@@ -139,6 +108,7 @@ class GoogleSyncStateRecord(_Stored):
         extra: attributes of the item this record does not name, kept as read.
     """
 
+    _INTS = _INT_ATTRIBUTES
     _FIELDS = {
         "googleCalendarId": "google_calendar_id",
         "summary": "summary",
@@ -176,7 +146,7 @@ class GoogleSyncStateRecord(_Stored):
 
 
 @dataclass(frozen=True)
-class GoogleAuthRecord(_Stored):
+class GoogleAuthRecord(StoredRecord):
     """The pending consent of the OAuth flow (``sk = "GOOGLE#AUTH"``).
 
     Attributes:
@@ -186,6 +156,7 @@ class GoogleAuthRecord(_Stored):
         extra: attributes of the item this record does not name, kept as read.
     """
 
+    _INTS = _INT_ATTRIBUTES
     _FIELDS = {"stateHash": "state_hash", "codeVerifier": "code_verifier", "user": "user", "expiresAt": "expires_at"}
 
     state_hash: str = field(repr=False)

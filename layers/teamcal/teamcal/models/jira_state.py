@@ -13,10 +13,11 @@ removes an attribute when the repository writes it).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
+
+from teamcal.models.stored import StoredRecord
 
 _CONNECTION_FIELDS: dict[str, str] = {
     "baseUrl": "base_url",
@@ -52,7 +53,7 @@ _STATE_FIELDS: dict[str, str] = {
     "lastRun": "last_run",
     "error": "error",
 }
-_INTS = frozenset(
+_INT_ATTRIBUTES = frozenset(
     {
         "rateMinutes",
         "lastSyncAt",
@@ -70,46 +71,8 @@ _INTS = frozenset(
 )
 
 
-class _Stored:
-    """``from_item`` / ``item`` / ``evolved`` over a wire name → attribute name table."""
-
-    _FIELDS: dict[str, str]
-    extra: Mapping[str, Any]
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> Self:
-        """The record of a stored item (plain values, keys ``pk``/``sk`` removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = cls._FIELDS.get(key)
-            if name is None:
-                extra[key] = v
-            elif key in _INTS and v is not None:
-                values[name] = int(v)
-            else:
-                values[name] = v
-        return cls(**values, extra=extra)  # type: ignore[call-arg]
-
-    def item(self) -> dict[str, Any]:
-        """The stored attributes (wire names): the named ones that are not ``None``, and the
-        kept extras."""
-        out = {wire: getattr(self, name) for wire, name in self._FIELDS.items() if getattr(self, name) is not None}
-        out.update(self.extra)
-        return out
-
-    def evolved(self, **changes: Any) -> Self:
-        """A copy with ``changes`` (attribute names; ``None``: the attribute goes)."""
-        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
-
-    @classmethod
-    def wire_names(cls) -> dict[str, str]:
-        """Wire name → attribute name of every attribute the record names."""
-        return dict(cls._FIELDS)
-
-
 @dataclass(frozen=True)
-class JiraConnectionRecord(_Stored):
+class JiraConnectionRecord(StoredRecord):
     """The deployment's Jira connection (``pk = "JIRA"``, ``sk = "CONNECTION"``).
 
     Attributes:
@@ -126,6 +89,7 @@ class JiraConnectionRecord(_Stored):
         extra: attributes of the item this record does not name, kept as read.
     """
 
+    _INTS = _INT_ATTRIBUTES
     _FIELDS = _CONNECTION_FIELDS
 
     base_url: str | None = None
@@ -148,7 +112,7 @@ class JiraConnectionRecord(_Stored):
 
 
 @dataclass(frozen=True)
-class JiraSyncStateRecord(_Stored):
+class JiraSyncStateRecord(StoredRecord):
     """One Jira-backed source's sync state (``pk = "JIRA"``, ``sk = "SRC#<sourceId>"``).
 
     Attributes:
@@ -163,6 +127,7 @@ class JiraSyncStateRecord(_Stored):
         extra: attributes of the item this record does not name, kept as read.
     """
 
+    _INTS = _INT_ATTRIBUTES
     _FIELDS = _STATE_FIELDS
 
     source_id: int
