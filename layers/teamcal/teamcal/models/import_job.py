@@ -20,9 +20,10 @@ A plain dataclass, not a pydantic model (items are trusted: this service wrote t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from teamcal.models.stored import StoredRecord
 
 #: Wire name → attribute name of every attribute the record names.
 _FIELD_OF: dict[str, str] = {
@@ -76,7 +77,7 @@ OUTCOME_COUNTERS = ("created", "updated", "skipped", "failed")
 
 
 @dataclass
-class ImportJobRecord:
+class ImportJobRecord(StoredRecord):
     """A stored import job (see the module docstring). ``None``: the attribute is absent.
 
     Attributes:
@@ -99,6 +100,9 @@ class ImportJobRecord:
         run_id / lease_until: the worker that owns the job and until when (epoch ms UTC).
         extra: attributes of the item this record does not name, kept as read.
     """
+
+    _FIELDS = _FIELD_OF
+    _INTS = _INTS | _OPTIONAL_INTS
 
     id: int
     calendar_id: int
@@ -127,33 +131,6 @@ class ImportJobRecord:
     run_id: str | None = None
     lease_until: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> ImportJobRecord:
-        """The record of a stored item (plain values, index keys removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = _FIELD_OF.get(key)
-            if name is None:
-                extra[key] = v
-            elif v is None:
-                continue
-            elif key in _INTS or key in _OPTIONAL_INTS:
-                values[name] = int(v)
-            else:
-                values[name] = v
-        return cls(**values, extra=extra)
-
-    def item(self) -> dict[str, Any]:
-        """The stored attributes (wire names, ``None`` ones left out) and the kept extras."""
-        out: dict[str, Any] = {}
-        for wire, name in _FIELD_OF.items():
-            v = getattr(self, name)
-            if v is not None:
-                out[wire] = v
-        out.update(self.extra)
-        return out
 
     def count(self, counter: str) -> int:
         """The value of an integer attribute named by its wire name (0 when absent)."""

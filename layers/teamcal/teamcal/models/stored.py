@@ -1,5 +1,6 @@
-""":class:`StoredRecord`: the shared ``from_item`` / ``item`` / ``evolved`` of the frozen records
-whose every field but the key is optional (the Jira and Google state records).
+""":class:`StoredRecord`: the shared ``from_item`` / ``item`` / ``evolved`` of the records whose
+optional fields are absent attributes (the Jira and Google state records, import jobs), and
+:func:`changed_attributes`, what a partial write of such a record sends.
 
 A field left ``None`` is an attribute the item lacks (no ``None`` is stored, see
 :func:`teamcal.storage.dynamo.serialize`); attributes a record does not name are kept in
@@ -14,7 +15,7 @@ from typing import Any, ClassVar, Self
 
 
 class StoredRecord:
-    """Base of a frozen dataclass record: ``_FIELDS`` maps wire names to attribute names,
+    """Base of a dataclass record: ``_FIELDS`` maps wire names to attribute names,
     ``_INTS`` names the wire attributes read as ``int``; subclasses declare ``extra``."""
 
     _FIELDS: ClassVar[dict[str, str]]
@@ -46,3 +47,23 @@ class StoredRecord:
     def evolved(self, **changes: Any) -> Self:
         """A copy with ``changes`` (attribute names; ``None``: the attribute goes)."""
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+def changed_attributes(
+    record: StoredRecord, previous: StoredRecord | None, kind: type, written_elsewhere: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The attributes (wire names) ``record`` changes relative to ``previous`` (``None``: the
+    attribute goes); every attribute of ``record`` when ``previous`` is None. Attributes in
+    ``written_elsewhere`` (e.g. a lease, kept by its own conditional writes) are never included.
+
+    Raises:
+        TypeError: ``record`` or ``previous`` is not a ``kind`` (a dict is not written).
+    """
+    for given in (record, previous):
+        if given is not None and not isinstance(given, kind):
+            raise TypeError(f"a {kind.__name__} is written, not {type(given).__name__}")
+    new = record.item()
+    old = previous.item() if previous is not None else {}
+    out: dict[str, Any] = {k: v for k, v in new.items() if k not in written_elsewhere and old.get(k) != v}
+    out.update({k: None for k in old if k not in new and k not in written_elsewhere})
+    return out

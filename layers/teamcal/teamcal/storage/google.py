@@ -37,6 +37,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.models.google_state import GoogleAuthRecord, GoogleConnectionRecord, GoogleSyncStateRecord
+from teamcal.models.stored import changed_attributes
 from teamcal.storage.calendars import calendar_pk
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import error_code
@@ -63,20 +64,8 @@ def _changes(
     previous: GoogleConnectionRecord | GoogleSyncStateRecord | None,
     kind: type,
 ) -> dict[str, Any]:
-    """The attributes (wire names) ``record`` changes relative to ``previous`` (``None``: the
-    attribute goes); every attribute of ``record`` when ``previous`` is None.
-
-    Raises:
-        TypeError: ``record`` or ``previous`` is not a ``kind`` (a dict is not written).
-    """
-    for given in (record, previous):
-        if given is not None and not isinstance(given, kind):
-            raise TypeError(f"a {kind.__name__} is written, not {type(given).__name__}")
-    new = record.item()
-    old = previous.item() if previous is not None else {}
-    out: dict[str, Any] = {k: v for k, v in new.items() if k not in _LEASE and old.get(k) != v}
-    out.update({k: None for k in old if k not in new and k not in _LEASE})
-    return out
+    """:func:`~teamcal.models.stored.changed_attributes` without the lease attributes."""
+    return changed_attributes(record, previous, kind, _LEASE)
 
 
 @dataclass
