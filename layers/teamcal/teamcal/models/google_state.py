@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teamcal.models.stored import StoredRecord
+from teamcal.models.stored import SCHEDULED_CONNECTION_FIELDS, ScheduledConnectionRecord, StoredRecord
 
 _INT_ATTRIBUTES = frozenset(
     {
@@ -34,22 +34,15 @@ _INT_ATTRIBUTES = frozenset(
 
 
 @dataclass(frozen=True)
-class GoogleConnectionRecord(StoredRecord):
+class GoogleConnectionRecord(ScheduledConnectionRecord):
     """A calendar's Google connection (``pk = "CAL#<calendarId>"``, ``sk = "GOOGLE"``).
 
     Attributes:
         calendar_id: the calendar; ``auth_type``: ``oauth`` | ``serviceAccount`` | ``apiKey``.
         account: the OAuth client id or the service account's email (not secret);
             ``google_account``: the consenting Google account, when known.
-        status: ``connected`` | ``needs_reauth``.
-        rate_minutes / schedule_name / schedule_state: the sync schedule (``ENABLED`` |
-            ``DISABLED`` | None before a selection).
-        last_sync_at: epoch ms of the last run that finished without error; ``last_run``: the
-            last run's report; ``last_error``: its error.
-        created_by / created / updated: who connected, epoch ms.
-        lease_until / lease_id: the running sync's lease (epoch ms); written only by the
-            repository's lease methods.
-        extra: attributes of the item this record does not name, kept as read.
+        and the status, schedule (None before a selection), run, lease and ``extra``
+        attributes of :class:`~teamcal.models.stored.ScheduledConnectionRecord`.
     """
 
     _INTS = _INT_ATTRIBUTES
@@ -58,37 +51,13 @@ class GoogleConnectionRecord(StoredRecord):
         "authType": "auth_type",
         "account": "account",
         "googleAccount": "google_account",
-        "status": "status",
-        "rateMinutes": "rate_minutes",
-        "scheduleName": "schedule_name",
-        "scheduleState": "schedule_state",
-        "lastSyncAt": "last_sync_at",
-        "lastRun": "last_run",
-        "lastError": "last_error",
-        "createdBy": "created_by",
-        "created": "created",
-        "updated": "updated",
-        "leaseUntil": "lease_until",
-        "leaseId": "lease_id",
+        **SCHEDULED_CONNECTION_FIELDS,
     }
 
     calendar_id: int | None = None
     auth_type: str | None = None
     account: str | None = None
     google_account: str | None = None
-    status: str | None = None
-    rate_minutes: int | None = None
-    schedule_name: str | None = None
-    schedule_state: str | None = None
-    last_sync_at: int | None = None
-    last_run: Mapping[str, Any] | None = None
-    last_error: str | None = None
-    created_by: str | None = None
-    created: int | None = None
-    updated: int | None = None
-    lease_until: int | None = None
-    lease_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

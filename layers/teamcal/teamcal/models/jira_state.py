@@ -17,25 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teamcal.models.stored import StoredRecord
+from teamcal.models.stored import SCHEDULED_CONNECTION_FIELDS, ScheduledConnectionRecord, StoredRecord
 
 _CONNECTION_FIELDS: dict[str, str] = {
     "baseUrl": "base_url",
     "flavor": "flavor",
     "account": "account",
     "timeZone": "time_zone",
-    "status": "status",
-    "rateMinutes": "rate_minutes",
-    "scheduleName": "schedule_name",
-    "scheduleState": "schedule_state",
-    "lastSyncAt": "last_sync_at",
-    "lastRun": "last_run",
-    "lastError": "last_error",
-    "createdBy": "created_by",
-    "created": "created",
-    "updated": "updated",
-    "leaseUntil": "lease_until",
-    "leaseId": "lease_id",
+    **SCHEDULED_CONNECTION_FIELDS,
 }
 _STATE_FIELDS: dict[str, str] = {
     "sourceId": "source_id",
@@ -72,21 +61,16 @@ _INT_ATTRIBUTES = frozenset(
 
 
 @dataclass(frozen=True)
-class JiraConnectionRecord(StoredRecord):
+class JiraConnectionRecord(ScheduledConnectionRecord):
     """The deployment's Jira connection (``pk = "JIRA"``, ``sk = "CONNECTION"``).
 
     Attributes:
         base_url: the site, normalised; ``flavor``: ``cloud`` | ``datacenter``.
         account: ``{accountId, displayName, emailAddress}`` of the credentials (not secret).
         time_zone: the account's IANA zone (how Jira reads JQL date literals).
-        status: ``connected`` | ``needs_reauth``.
-        rate_minutes / schedule_name / schedule_state: the sync schedule (``ENABLED`` | ``DISABLED``).
-        last_sync_at: epoch ms of the last run that finished without error; ``last_run``: its
-            report; ``last_error``: the last run's error.
-        created_by / created / updated: who connected, epoch ms.
-        lease_until / lease_id: the running sync's lease (epoch ms); written only by
-            :meth:`teamcal.storage.jira.JiraRepository.acquire_lease` / ``release_lease``.
-        extra: attributes of the item this record does not name, kept as read.
+        and the status, schedule, run, lease (written only by
+        :meth:`teamcal.storage.jira.JiraRepository.acquire_lease` / ``release_lease``) and
+        ``extra`` attributes of :class:`~teamcal.models.stored.ScheduledConnectionRecord`.
     """
 
     _INTS = _INT_ATTRIBUTES
@@ -96,19 +80,6 @@ class JiraConnectionRecord(StoredRecord):
     flavor: str | None = None
     account: Mapping[str, Any] | None = None
     time_zone: str | None = None
-    status: str | None = None
-    rate_minutes: int | None = None
-    schedule_name: str | None = None
-    schedule_state: str | None = None
-    last_sync_at: int | None = None
-    last_run: Mapping[str, Any] | None = None
-    last_error: str | None = None
-    created_by: str | None = None
-    created: int | None = None
-    updated: int | None = None
-    lease_until: int | None = None
-    lease_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 
@@ -67,3 +68,52 @@ def changed_attributes(
     out: dict[str, Any] = {k: v for k, v in new.items() if k not in written_elsewhere and old.get(k) != v}
     out.update({k: None for k in old if k not in new and k not in written_elsewhere})
     return out
+
+
+#: Wire name → attribute name of what every scheduled connection (Google, Jira) stores.
+SCHEDULED_CONNECTION_FIELDS: dict[str, str] = {
+    "status": "status",
+    "rateMinutes": "rate_minutes",
+    "scheduleName": "schedule_name",
+    "scheduleState": "schedule_state",
+    "lastSyncAt": "last_sync_at",
+    "lastRun": "last_run",
+    "lastError": "last_error",
+    "createdBy": "created_by",
+    "created": "created",
+    "updated": "updated",
+    "leaseUntil": "lease_until",
+    "leaseId": "lease_id",
+}
+
+
+@dataclass(frozen=True)
+class ScheduledConnectionRecord(StoredRecord):
+    """What a connection synced on an EventBridge schedule stores, whatever it connects to
+    (subclasses add their own fields and give ``_FIELDS`` / ``_INTS``).
+
+    Attributes:
+        status: ``connected`` | ``needs_reauth``.
+        rate_minutes / schedule_name / schedule_state: the sync schedule (``ENABLED`` |
+            ``DISABLED`` | None before there is one).
+        last_sync_at: epoch ms (UTC) of the last run that finished without error; ``last_run``:
+            the last run's report; ``last_error``: its error.
+        created_by / created / updated: who connected, epoch ms (UTC).
+        lease_until / lease_id: the running sync's lease (epoch ms); written only by the
+            repository's lease methods.
+        extra: attributes of the item this record does not name, kept as read.
+    """
+
+    status: str | None = None
+    rate_minutes: int | None = None
+    schedule_name: str | None = None
+    schedule_state: str | None = None
+    last_sync_at: int | None = None
+    last_run: Mapping[str, Any] | None = None
+    last_error: str | None = None
+    created_by: str | None = None
+    created: int | None = None
+    updated: int | None = None
+    lease_until: int | None = None
+    lease_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)

@@ -59,15 +59,6 @@ def _record(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _KEYS}
 
 
-def _changes(
-    record: GoogleConnectionRecord | GoogleSyncStateRecord,
-    previous: GoogleConnectionRecord | GoogleSyncStateRecord | None,
-    kind: type,
-) -> dict[str, Any]:
-    """:func:`~teamcal.models.stored.changed_attributes` without the lease attributes."""
-    return changed_attributes(record, previous, kind, _LEASE)
-
-
 @dataclass
 class GoogleItems:
     """Everything stored about one calendar's Google connection; ``states`` sorted by Google
@@ -151,7 +142,7 @@ class GoogleRepository:
         Raises:
             TypeError: not a :class:`GoogleConnectionRecord` (a dict is not written).
         """
-        changes = _changes(record, previous, GoogleConnectionRecord)
+        changes = changed_attributes(record, previous, GoogleConnectionRecord, _LEASE)
         self._update(calendar_id, CONNECTION_SK, {**changes, "calendarId": calendar_id})
 
     def update_connection(
@@ -163,7 +154,7 @@ class GoogleRepository:
             ConflictError: the connection is gone (disconnected).
             TypeError: not a :class:`GoogleConnectionRecord` (a dict is not written).
         """
-        changes = _changes(record, previous, GoogleConnectionRecord)
+        changes = changed_attributes(record, previous, GoogleConnectionRecord, _LEASE)
         if changes:
             self._update(calendar_id, CONNECTION_SK, changes, "attribute_exists(pk)")
 
@@ -176,7 +167,7 @@ class GoogleRepository:
         Raises:
             TypeError: not a :class:`GoogleSyncStateRecord` (a dict is not written).
         """
-        changes = _changes(record, previous, GoogleSyncStateRecord)
+        changes = changed_attributes(record, previous, GoogleSyncStateRecord, _LEASE)
         gcal = record.google_calendar_id
         self._update(calendar_id, state_sk(gcal), {**changes, "googleCalendarId": gcal})
 
@@ -187,7 +178,7 @@ class GoogleRepository:
             ConflictError: the Google calendar was deselected meanwhile.
             TypeError: not a :class:`GoogleSyncStateRecord` (a dict is not written).
         """
-        changes = _changes(record, previous, GoogleSyncStateRecord)
+        changes = changed_attributes(record, previous, GoogleSyncStateRecord, _LEASE)
         if changes:
             self._update(calendar_id, state_sk(record.google_calendar_id), changes, "attribute_exists(pk)")
 

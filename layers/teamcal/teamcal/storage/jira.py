@@ -45,15 +45,6 @@ def state_sk(source_id: int) -> str:
     return f"{_STATE_PREFIX}{source_id}"
 
 
-def _changes(
-    record: JiraConnectionRecord | JiraSyncStateRecord,
-    previous: JiraConnectionRecord | JiraSyncStateRecord | None,
-    kind: type,
-) -> dict[str, Any]:
-    """:func:`~teamcal.models.stored.changed_attributes` without the lease attributes."""
-    return changed_attributes(record, previous, kind, _LEASE)
-
-
 @dataclass
 class JiraItems:
     """The connection and the source states (by source id), as stored."""
@@ -131,7 +122,7 @@ class JiraRepository:
         Raises:
             TypeError: not a :class:`JiraConnectionRecord` (a dict is not written).
         """
-        changes = _changes(record, previous, JiraConnectionRecord)
+        changes = changed_attributes(record, previous, JiraConnectionRecord, _LEASE)
         if changes:
             self._update(CONNECTION_SK, changes)
 
@@ -142,7 +133,7 @@ class JiraRepository:
             ConflictError: the connection is gone (disconnected).
             TypeError: not a :class:`JiraConnectionRecord` (a dict is not written).
         """
-        changes = _changes(record, previous, JiraConnectionRecord)
+        changes = changed_attributes(record, previous, JiraConnectionRecord, _LEASE)
         if changes:
             self._update(CONNECTION_SK, changes, "attribute_exists(pk)")
 
@@ -153,7 +144,7 @@ class JiraRepository:
         Raises:
             TypeError: not a :class:`JiraSyncStateRecord` (a dict is not written).
         """
-        changes = _changes(record, previous, JiraSyncStateRecord)
+        changes = changed_attributes(record, previous, JiraSyncStateRecord, _LEASE)
         self._update(state_sk(record.source_id), {**changes, "sourceId": record.source_id})
 
     def delete_state(self, source_id: int) -> None:
