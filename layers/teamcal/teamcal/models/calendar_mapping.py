@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from teamcal.models.stored import KeptRecord, str_tuple
+
 #: Wire name → attribute name of every attribute the record names.
 _FIELD_OF: dict[str, str] = {
     "id": "id",
@@ -35,7 +37,7 @@ PULLS = ("PULL", "BOTH")
 
 
 @dataclass(frozen=True)
-class CalendarMappingRecord:
+class CalendarMappingRecord(KeptRecord):
     """A stored calendar mapping (see the module docstring).
 
     Attributes:
@@ -49,6 +51,9 @@ class CalendarMappingRecord:
         extra: attributes of the item this record does not name, kept as read.
     """
 
+    _FIELDS = _FIELD_OF
+    _READ = {**dict.fromkeys(_INTS, int), "eventTypes": str_tuple}
+
     id: int
     synchronization_id: int
     local_calendar_id: int
@@ -59,35 +64,6 @@ class CalendarMappingRecord:
     created: int = 0
     stored: frozenset[str] | None = field(default=None, compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> CalendarMappingRecord:
-        """The record of a stored item (plain values, index keys removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = _FIELD_OF.get(key)
-            if name is None:
-                extra[key] = v
-            elif key == "eventTypes":
-                values[name] = tuple(str(t) for t in v or ())
-            elif key in _INTS:
-                values[name] = int(v)
-            else:
-                values[name] = v
-        return cls(**values, stored=frozenset(k for k in item if k in _FIELD_OF), extra=extra)
-
-    def item(self) -> dict[str, Any]:
-        """The stored attributes (wire names): those the item had (all, for a record built
-        here) and the kept extras."""
-        out: dict[str, Any] = {}
-        for wire, name in _FIELD_OF.items():
-            if self.stored is not None and wire not in self.stored:
-                continue
-            v = getattr(self, name)
-            out[wire] = list(v) if isinstance(v, tuple) else v
-        out.update(self.extra)
-        return out
 
     @property
     def pushes(self) -> bool:

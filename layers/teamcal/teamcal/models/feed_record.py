@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from teamcal.models.stored import KeptRecord
+
 #: Wire name → attribute name of every attribute the record names.
 _FIELD_OF: dict[str, str] = {
     "calendarId": "calendar_id",
@@ -27,7 +29,7 @@ _FIELD_OF: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class FeedRecord:
+class FeedRecord(KeptRecord):
     """A calendar's stored subscription feed (never its secret).
 
     Attributes:
@@ -39,6 +41,9 @@ class FeedRecord:
         extra: attributes of the item this record does not name, kept as read.
     """
 
+    _FIELDS = _FIELD_OF
+    _READ = {"calendarId": int, "created": int}
+
     calendar_id: int
     token_hash: str = field(repr=False)
     hint: str = ""
@@ -46,30 +51,3 @@ class FeedRecord:
     created_by: str | None = None
     stored: frozenset[str] | None = field(default=None, compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> FeedRecord:
-        """The record of a stored item (plain values, index keys removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = _FIELD_OF.get(key)
-            if name is None:
-                extra[key] = v
-            elif key in ("calendarId", "created"):
-                values[name] = int(v)
-            else:
-                values[name] = v
-        return cls(**values, stored=frozenset(k for k in item if k in _FIELD_OF), extra=extra)
-
-    def item(self) -> dict[str, Any]:
-        """The stored attributes (wire names): those the item had (all, for a record built here)
-        and the kept extras. ``None`` values are not stored (see
-        :func:`teamcal.storage.dynamo.serialize`)."""
-        out: dict[str, Any] = {}
-        for wire, name in _FIELD_OF.items():
-            if self.stored is not None and wire not in self.stored:
-                continue
-            out[wire] = getattr(self, name)
-        out.update(self.extra)
-        return out

@@ -10,7 +10,7 @@ A field left ``None`` is an attribute the item lacks (no ``None`` is stored, see
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -117,3 +117,66 @@ class ScheduledConnectionRecord(StoredRecord):
     lease_until: int | None = None
     lease_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def optional_int(v: Any) -> int | None:
+    """A stored number read as ``int``; ``None`` stays ``None``."""
+    return None if v is None else int(v)
+
+
+def int_tuple(v: Any) -> tuple[int, ...]:
+    """A stored list of numbers as a tuple of ``int`` (absent or ``None``: empty)."""
+    return tuple(int(i) for i in v or ())
+
+
+def optional_int_tuple(v: Any) -> tuple[int, ...] | None:
+    """A stored list of numbers as a tuple of ``int``; ``None`` stays ``None``."""
+    return None if v is None else int_tuple(v)
+
+
+def str_tuple(v: Any) -> tuple[str, ...]:
+    """A stored list of strings as a tuple (absent or ``None``: empty)."""
+    return tuple(str(i) for i in v or ())
+
+
+class KeptRecord:
+    """Base of a dataclass record that writes back exactly the attributes its item had.
+
+    ``_FIELDS`` maps wire names to attribute names; ``_READ`` gives, per wire name, how a stored
+    value is read (``int``, :func:`int_tuple` ...; others are taken as they are). Subclasses
+    declare ``stored`` (the wire names the item had; ``None`` for a record built here, which
+    writes every named attribute) and ``extra`` (attributes the record does not name, kept as
+    read), so ``Record.from_item(item).item() == item`` (no migration). Tuples are written as
+    lists; ``None`` values are not stored (:func:`teamcal.storage.dynamo.serialize`).
+    """
+
+    _FIELDS: ClassVar[dict[str, str]]
+    _READ: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
+    stored: frozenset[str] | None
+    extra: Mapping[str, Any]
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
+        """The record of a stored item (plain values, index keys removed), unvalidated."""
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, v in item.items():
+            name = cls._FIELDS.get(key)
+            if name is None:
+                extra[key] = v
+                continue
+            read = cls._READ.get(key)
+            values[name] = v if read is None else read(v)
+        return cls(**values, stored=frozenset(k for k in item if k in cls._FIELDS), extra=extra)  # type: ignore[call-arg]
+
+    def item(self) -> dict[str, Any]:
+        """The stored attributes (wire names): those the item had (all, for a record built
+        here) and the kept extras."""
+        out: dict[str, Any] = {}
+        for wire, name in self._FIELDS.items():
+            if self.stored is not None and wire not in self.stored:
+                continue
+            v = getattr(self, name)
+            out[wire] = list(v) if isinstance(v, tuple) else v
+        out.update(self.extra)
+        return out

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from teamcal.models.stored import KeptRecord, optional_int, optional_int_tuple
+
 #: Wire name → attribute name of every attribute the record names.
 _FIELD_OF: dict[str, str] = {
     "id": "id",
@@ -46,7 +48,7 @@ _OPTIONAL_INTS = frozenset({"partnerSynchronizationId", "managerTokenId"})
 
 
 @dataclass(frozen=True)
-class SynchronizationRecord:
+class SynchronizationRecord(KeptRecord):
     """A stored synchronization (see the module docstring).
 
     Attributes:
@@ -58,6 +60,9 @@ class SynchronizationRecord:
         stored: the wire names the item had (None: a record built here, every attribute set).
         extra: attributes of the item this record does not name, kept as read.
     """
+
+    _FIELDS = _FIELD_OF
+    _READ = {**dict.fromkeys(_INTS, int), **dict.fromkeys(_OPTIONAL_INTS, optional_int), "reach": optional_int_tuple}
 
     id: int
     status: str
@@ -78,38 +83,6 @@ class SynchronizationRecord:
     updated: int = 0
     stored: frozenset[str] | None = field(default=None, compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> SynchronizationRecord:
-        """The record of a stored item (plain values, index keys removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = _FIELD_OF.get(key)
-            if name is None:
-                extra[key] = v
-            elif key in _INTS:
-                values[name] = int(v)
-            elif key in _OPTIONAL_INTS:
-                values[name] = None if v is None else int(v)
-            elif key == "reach":
-                values[name] = None if v is None else tuple(int(i) for i in v)
-            else:
-                values[name] = v
-        return cls(**values, stored=frozenset(k for k in item if k in _FIELD_OF), extra=extra)
-
-    def item(self) -> dict[str, Any]:
-        """The stored attributes (wire names): those the item had (all, for a record built
-        here) and the kept extras; ``None`` values are not stored (see
-        :func:`teamcal.storage.dynamo.serialize`)."""
-        out: dict[str, Any] = {}
-        for wire, name in _FIELD_OF.items():
-            if self.stored is not None and wire not in self.stored:
-                continue
-            v = getattr(self, name)
-            out[wire] = list(v) if isinstance(v, tuple) else v
-        out.update(self.extra)
-        return out
 
     def evolved(self, now_ms: int, **changes: Any) -> SynchronizationRecord:
         """The next version: ``changes`` (wire names; None removes an attribute, e.g.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teamcal.auth.principal import Principal
+from teamcal.models.stored import KeptRecord, int_tuple, str_tuple
 
 #: Wire name → attribute name of every attribute the record names.
 _FIELD_OF: dict[str, str] = {
@@ -43,7 +44,7 @@ _FLAGS = ("allCalendars", "editCalendars", "deleteCalendars", "editSources", "de
 
 
 @dataclass(frozen=True)
-class TokenRecord:
+class TokenRecord(KeptRecord):
     """A stored token (never its plaintext).
 
     Attributes:
@@ -59,6 +60,9 @@ class TokenRecord:
         stored: the wire names the item had (None: a record built here, every attribute set).
         extra: attributes of the item this record does not name, kept as read.
     """
+
+    _FIELDS = _FIELD_OF
+    _READ = {"id": int, "calendarIds": int_tuple, "groups": str_tuple, **dict.fromkeys(_FLAGS, bool)}
 
     id: int
     user: str
@@ -77,39 +81,6 @@ class TokenRecord:
     created_by: int | None = None
     stored: frozenset[str] | None = field(default=None, compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> TokenRecord:
-        """The record of a stored item (plain values, index keys removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = _FIELD_OF.get(key)
-            if name is None:
-                extra[key] = v
-            elif key == "calendarIds":
-                values[name] = tuple(int(i) for i in v or ())
-            elif key == "groups":
-                values[name] = tuple(str(g) for g in v or ())
-            elif key in _FLAGS:
-                values[name] = bool(v)
-            else:
-                values[name] = v
-        values["id"] = int(values["id"])
-        return cls(**values, stored=frozenset(k for k in item if k in _FIELD_OF), extra=extra)
-
-    def item(self) -> dict[str, Any]:
-        """The stored attributes (wire names): those the item had (all, for a record built here)
-        and the kept extras. ``None`` values are not stored (see
-        :func:`teamcal.storage.dynamo.serialize`)."""
-        out: dict[str, Any] = {}
-        for wire, name in _FIELD_OF.items():
-            if self.stored is not None and wire not in self.stored:
-                continue
-            v = getattr(self, name)
-            out[wire] = list(v) if isinstance(v, tuple) else v
-        out.update(self.extra)
-        return out
 
     def principal(self) -> Principal:
         """The principal this token grants."""
