@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teamcal.models.stored import SCHEDULED_CONNECTION_FIELDS, ScheduledConnectionRecord, StoredRecord
+from teamcal.models.stored import (
+    SCHEDULED_CONNECTION_FIELDS,
+    SCHEDULED_CONNECTION_INTS,
+    ScheduledConnectionRecord,
+    StoredRecord,
+)
 
-_INT_ATTRIBUTES = frozenset(
+_INT_ATTRIBUTES = SCHEDULED_CONNECTION_INTS | frozenset(
     {
         "calendarId",
-        "rateMinutes",
-        "lastSyncAt",
-        "created",
-        "updated",
-        "leaseUntil",
         "sourceId",
         "eventCount",
         "fullSyncs",

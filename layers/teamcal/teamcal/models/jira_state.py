@@ -17,7 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teamcal.models.stored import SCHEDULED_CONNECTION_FIELDS, ScheduledConnectionRecord, StoredRecord
+from teamcal.models.stored import (
+    SCHEDULED_CONNECTION_FIELDS,
+    SCHEDULED_CONNECTION_INTS,
+    ScheduledConnectionRecord,
+    StoredRecord,
+)
 
 _CONNECTION_FIELDS: dict[str, str] = {
     "baseUrl": "base_url",
@@ -42,13 +47,8 @@ _STATE_FIELDS: dict[str, str] = {
     "lastRun": "last_run",
     "error": "error",
 }
-_INT_ATTRIBUTES = frozenset(
+_INT_ATTRIBUTES = SCHEDULED_CONNECTION_INTS | frozenset(
     {
-        "rateMinutes",
-        "lastSyncAt",
-        "created",
-        "updated",
-        "leaseUntil",
         "sourceId",
         "calendarId",
         "passStarted",

@@ -15,6 +15,23 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 
+def _read_item(
+    item: Mapping[str, Any], fields: Mapping[str, str], readers: Mapping[str, Callable[[Any], Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(values by attribute name, extras by wire name)`` of a stored item: ``fields`` maps
+    the wire names a record names to its attributes, ``readers`` says how a value is read."""
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, v in item.items():
+        name = fields.get(key)
+        if name is None:
+            extra[key] = v
+            continue
+        read = readers.get(key)
+        values[name] = v if read is None else read(v)
+    return values, extra
+
+
 class StoredRecord:
     """Base of a dataclass record: ``_FIELDS`` maps wire names to attribute names,
     ``_INTS`` names the wire attributes read as ``int``; subclasses declare ``extra``."""
@@ -26,16 +43,7 @@ class StoredRecord:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         """The record of a stored item (plain values, keys ``pk``/``sk`` removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = cls._FIELDS.get(key)
-            if name is None:
-                extra[key] = v
-            elif key in cls._INTS and v is not None:
-                values[name] = int(v)
-            else:
-                values[name] = v
+        values, extra = _read_item(item, cls._FIELDS, dict.fromkeys(cls._INTS, optional_int))
         return cls(**values, extra=extra)  # type: ignore[call-arg]
 
     def item(self) -> dict[str, Any]:
@@ -70,6 +78,8 @@ def changed_attributes(
     return out
 
 
+#: The wire names of :data:`SCHEDULED_CONNECTION_FIELDS` read as ``int``.
+SCHEDULED_CONNECTION_INTS = frozenset({"rateMinutes", "lastSyncAt", "created", "updated", "leaseUntil"})
 #: Wire name → attribute name of what every scheduled connection (Google, Jira) stores.
 SCHEDULED_CONNECTION_FIELDS: dict[str, str] = {
     "status": "status",
@@ -158,15 +168,7 @@ class KeptRecord:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         """The record of a stored item (plain values, index keys removed), unvalidated."""
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, v in item.items():
-            name = cls._FIELDS.get(key)
-            if name is None:
-                extra[key] = v
-                continue
-            read = cls._READ.get(key)
-            values[name] = v if read is None else read(v)
+        values, extra = _read_item(item, cls._FIELDS, cls._READ)
         return cls(**values, stored=frozenset(k for k in item if k in cls._FIELDS), extra=extra)  # type: ignore[call-arg]
 
     def item(self) -> dict[str, Any]:
