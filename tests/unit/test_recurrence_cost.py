@@ -55,12 +55,30 @@ def _normalise(rule: str, start_ms: int = JAN5) -> tuple[float, Series | Recurre
         gc.enable()
 
 
+#: A fixed reference workload and what it costs on a machine of the speed the bound is stated
+#: for (CPU ms, best of 5 on a quiet machine, Python 3.11 and 3.13 alike: 12-13 ms).
+REFERENCE_RULE = "FREQ=DAILY;COUNT=5000"
+REFERENCE_S = 0.013
+
+
+def _slowdown() -> float:
+    """How much slower than the reference speed this machine runs now (at least 1): a shared
+    virtual machine's CPU time per unit of work varies by half within minutes (steal time,
+    neighbours), which a fixed bound in milliseconds cannot tell from a costly rule."""
+    best = min(_normalise(REFERENCE_RULE)[0] for _ in range(3))
+    return max(1.0, best / REFERENCE_S)
+
+
 def _within_bound(rule: str, start_ms: int = JAN5) -> Series | RecurrenceError:
-    """The outcome, asserting the bound (a second, cold measure absorbs one scheduling hiccup)."""
+    """The outcome, asserting the bound: under :data:`BOUND_S` of CPU time on a machine of the
+    reference speed. A measure over the bound is taken again twice (best of 3) and compared with
+    the bound scaled by :func:`_slowdown` of that moment: a rule that costs more than the bound
+    at the reference speed still fails."""
     elapsed, outcome = _normalise(rule, start_ms)
     if elapsed >= BOUND_S:
-        elapsed, outcome = _normalise(rule, start_ms)
-    assert elapsed < BOUND_S, f"{rule}: {elapsed * 1000:.0f} ms"
+        elapsed = min([elapsed, *(_normalise(rule, start_ms)[0] for _ in range(2))])
+        bound = BOUND_S * _slowdown()
+        assert elapsed < bound, f"{rule}: {elapsed * 1000:.0f} ms (bound {bound * 1000:.0f} ms at this moment)"
     return outcome
 
 
