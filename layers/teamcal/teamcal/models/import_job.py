@@ -54,9 +54,12 @@ _FIELD_OF: dict[str, str] = {
     "runId": "run_id",
     "leaseUntil": "lease_until",
 }
-_INTS = frozenset({"id", "calendarId", "submitted"})
-_OPTIONAL_INTS = frozenset(
+#: The wire names read as ``int``.
+_INT_ATTRIBUTES = frozenset(
     {
+        "id",
+        "calendarId",
+        "submitted",
         "sourceId",
         "total",
         "processed",
@@ -102,7 +105,7 @@ class ImportJobRecord(StoredRecord):
     """
 
     _FIELDS = _FIELD_OF
-    _INTS = _INTS | _OPTIONAL_INTS
+    _INTS = _INT_ATTRIBUTES
 
     id: int
     calendar_id: int

@@ -15,6 +15,26 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 
+def optional_int(v: Any) -> int | None:
+    """A stored number read as ``int``; ``None`` stays ``None``."""
+    return None if v is None else int(v)
+
+
+def int_tuple(v: Any) -> tuple[int, ...]:
+    """A stored list of numbers as a tuple of ``int`` (absent or ``None``: empty)."""
+    return tuple(int(i) for i in v or ())
+
+
+def optional_int_tuple(v: Any) -> tuple[int, ...] | None:
+    """A stored list of numbers as a tuple of ``int``; ``None`` stays ``None``."""
+    return None if v is None else int_tuple(v)
+
+
+def str_tuple(v: Any) -> tuple[str, ...]:
+    """A stored list of strings as a tuple (absent or ``None``: empty)."""
+    return tuple(str(i) for i in v or ())
+
+
 def _read_item(
     item: Mapping[str, Any], fields: Mapping[str, str], readers: Mapping[str, Callable[[Any], Any]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -38,12 +58,17 @@ class StoredRecord:
 
     _FIELDS: ClassVar[dict[str, str]]
     _INTS: ClassVar[frozenset[str]] = frozenset()
+    _READ: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
     extra: Mapping[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._READ = dict.fromkeys(cls._INTS, optional_int)  # how each stored value is read, once
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         """The record of a stored item (plain values, keys ``pk``/``sk`` removed), unvalidated."""
-        values, extra = _read_item(item, cls._FIELDS, dict.fromkeys(cls._INTS, optional_int))
+        values, extra = _read_item(item, cls._FIELDS, cls._READ)
         return cls(**values, extra=extra)  # type: ignore[call-arg]
 
     def item(self) -> dict[str, Any]:
@@ -58,6 +83,18 @@ class StoredRecord:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
+def require_records(kind: type, *given: object) -> None:
+    """Raise unless each of ``given`` that is not ``None`` is a ``kind``: a repository writes
+    records, never dicts.
+
+    Raises:
+        TypeError: naming the kind expected and the type given.
+    """
+    for value in given:
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"a {kind.__name__} is written, not {type(value).__name__}")
+
+
 def changed_attributes(
     record: StoredRecord, previous: StoredRecord | None, kind: type, written_elsewhere: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
@@ -68,9 +105,7 @@ def changed_attributes(
     Raises:
         TypeError: ``record`` or ``previous`` is not a ``kind`` (a dict is not written).
     """
-    for given in (record, previous):
-        if given is not None and not isinstance(given, kind):
-            raise TypeError(f"a {kind.__name__} is written, not {type(given).__name__}")
+    require_records(kind, record, previous)
     new = record.item()
     old = previous.item() if previous is not None else {}
     out: dict[str, Any] = {k: v for k, v in new.items() if k not in written_elsewhere and old.get(k) != v}
@@ -78,6 +113,9 @@ def changed_attributes(
     return out
 
 
+#: The lease attributes of a scheduled connection: written only by the repositories' lease
+#: methods (conditional writes), never by a record write.
+LEASE_ATTRIBUTES = frozenset({"leaseUntil", "leaseId"})
 #: The wire names of :data:`SCHEDULED_CONNECTION_FIELDS` read as ``int``.
 SCHEDULED_CONNECTION_INTS = frozenset({"rateMinutes", "lastSyncAt", "created", "updated", "leaseUntil"})
 #: Wire name → attribute name of what every scheduled connection (Google, Jira) stores.
@@ -127,26 +165,6 @@ class ScheduledConnectionRecord(StoredRecord):
     lease_until: int | None = None
     lease_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def optional_int(v: Any) -> int | None:
-    """A stored number read as ``int``; ``None`` stays ``None``."""
-    return None if v is None else int(v)
-
-
-def int_tuple(v: Any) -> tuple[int, ...]:
-    """A stored list of numbers as a tuple of ``int`` (absent or ``None``: empty)."""
-    return tuple(int(i) for i in v or ())
-
-
-def optional_int_tuple(v: Any) -> tuple[int, ...] | None:
-    """A stored list of numbers as a tuple of ``int``; ``None`` stays ``None``."""
-    return None if v is None else int_tuple(v)
-
-
-def str_tuple(v: Any) -> tuple[str, ...]:
-    """A stored list of strings as a tuple (absent or ``None``: empty)."""
-    return tuple(str(i) for i in v or ())
 
 
 class KeptRecord:

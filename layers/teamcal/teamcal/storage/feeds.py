@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.models.feed_record import FeedRecord
+from teamcal.models.stored import require_records
 from teamcal.storage.dynamo import deserialize, serialize, translate, value
 
 SK = "FEED"
@@ -71,9 +72,7 @@ class FeedRepository:
             ConflictError: the feed changed since ``old`` was read (retry).
             TypeError: ``record`` or ``old`` is not a :class:`FeedRecord` (a dict is not written).
         """
-        if not isinstance(record, FeedRecord) or not (old is None or isinstance(old, FeedRecord)):
-            bad = record if not isinstance(record, FeedRecord) else old
-            raise TypeError(f"a FeedRecord is written, not {type(bad).__name__}")
+        require_records(FeedRecord, record, old)
         item = record.item()
         pointer: dict[str, Any] = {
             "TableName": self._table,
@@ -108,8 +107,7 @@ class FeedRepository:
             ConflictError: the feed changed since it was read (retry).
             TypeError: ``current`` is not a :class:`FeedRecord`.
         """
-        if not isinstance(current, FeedRecord):
-            raise TypeError(f"a FeedRecord is deleted, not {type(current).__name__}")
+        require_records(FeedRecord, current)
         try:
             self._client.transact_write_items(
                 TransactItems=[

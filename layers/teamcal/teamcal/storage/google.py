@@ -37,7 +37,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.models.google_state import GoogleAuthRecord, GoogleConnectionRecord, GoogleSyncStateRecord
-from teamcal.models.stored import changed_attributes
+from teamcal.models.stored import LEASE_ATTRIBUTES, changed_attributes, require_records
 from teamcal.storage.calendars import calendar_pk
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 from teamcal.storage.versioned import error_code
@@ -46,8 +46,6 @@ CONNECTION_SK = "GOOGLE"
 AUTH_SK = "GOOGLE#AUTH"
 _STATE_PREFIX = "GOOGLE#CAL#"
 _KEYS = ("pk", "sk")
-#: Written only by the lease methods (a record write never touches them).
-_LEASE = frozenset({"leaseUntil", "leaseId"})
 
 
 def state_sk(google_calendar_id: str) -> str:
@@ -142,7 +140,7 @@ class GoogleRepository:
         Raises:
             TypeError: not a :class:`GoogleConnectionRecord` (a dict is not written).
         """
-        changes = changed_attributes(record, previous, GoogleConnectionRecord, _LEASE)
+        changes = changed_attributes(record, previous, GoogleConnectionRecord, LEASE_ATTRIBUTES)
         self._update(calendar_id, CONNECTION_SK, {**changes, "calendarId": calendar_id})
 
     def update_connection(
@@ -154,7 +152,7 @@ class GoogleRepository:
             ConflictError: the connection is gone (disconnected).
             TypeError: not a :class:`GoogleConnectionRecord` (a dict is not written).
         """
-        changes = changed_attributes(record, previous, GoogleConnectionRecord, _LEASE)
+        changes = changed_attributes(record, previous, GoogleConnectionRecord, LEASE_ATTRIBUTES)
         if changes:
             self._update(calendar_id, CONNECTION_SK, changes, "attribute_exists(pk)")
 
@@ -167,7 +165,7 @@ class GoogleRepository:
         Raises:
             TypeError: not a :class:`GoogleSyncStateRecord` (a dict is not written).
         """
-        changes = changed_attributes(record, previous, GoogleSyncStateRecord, _LEASE)
+        changes = changed_attributes(record, previous, GoogleSyncStateRecord, LEASE_ATTRIBUTES)
         gcal = record.google_calendar_id
         self._update(calendar_id, state_sk(gcal), {**changes, "googleCalendarId": gcal})
 
@@ -178,7 +176,7 @@ class GoogleRepository:
             ConflictError: the Google calendar was deselected meanwhile.
             TypeError: not a :class:`GoogleSyncStateRecord` (a dict is not written).
         """
-        changes = changed_attributes(record, previous, GoogleSyncStateRecord, _LEASE)
+        changes = changed_attributes(record, previous, GoogleSyncStateRecord, LEASE_ATTRIBUTES)
         if changes:
             self._update(calendar_id, state_sk(record.google_calendar_id), changes, "attribute_exists(pk)")
 
@@ -207,8 +205,7 @@ class GoogleRepository:
         Raises:
             TypeError: not a :class:`GoogleAuthRecord` (a dict is not written).
         """
-        if not isinstance(record, GoogleAuthRecord):
-            raise TypeError(f"a GoogleAuthRecord is written, not {type(record).__name__}")
+        require_records(GoogleAuthRecord, record)
         item = {**record.item(), "pk": calendar_pk(calendar_id), "sk": AUTH_SK}
         try:
             self._client.put_item(TableName=self._table, Item=serialize(item))

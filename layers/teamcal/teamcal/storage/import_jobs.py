@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from teamcal.errors import ConflictError
 from teamcal.models.import_job import ImportJobRecord
+from teamcal.models.stored import require_records
 from teamcal.storage.dynamo import deserialize, serialize, translate, value
 from teamcal.storage.versioned import error_code
 
@@ -49,8 +50,7 @@ def _item(job: ImportJobRecord) -> dict[str, Any]:
     Raises:
         TypeError: ``job`` is not an :class:`ImportJobRecord` (a plain dict, say).
     """
-    if not isinstance(job, ImportJobRecord):
-        raise TypeError(f"an import job is written as an ImportJobRecord, not {type(job).__name__}")
+    require_records(ImportJobRecord, job)
     return {**job.item(), "pk": f"JOB#{job.id}", "sk": SK}
 
 

@@ -29,15 +29,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from teamcal.models.jira_state import JiraConnectionRecord, JiraSyncStateRecord
-from teamcal.models.stored import changed_attributes
+from teamcal.models.stored import LEASE_ATTRIBUTES, changed_attributes
 from teamcal.storage.dynamo import query_all, translate, value
 from teamcal.storage.versioned import error_code
 
 PK = "JIRA"
 CONNECTION_SK = "CONNECTION"
 _STATE_PREFIX = "SRC#"
-#: Written only by the lease methods (a record write never touches them).
-_LEASE = frozenset({"leaseUntil", "leaseId"})
 
 
 def state_sk(source_id: int) -> str:
@@ -122,7 +120,7 @@ class JiraRepository:
         Raises:
             TypeError: not a :class:`JiraConnectionRecord` (a dict is not written).
         """
-        changes = changed_attributes(record, previous, JiraConnectionRecord, _LEASE)
+        changes = changed_attributes(record, previous, JiraConnectionRecord, LEASE_ATTRIBUTES)
         if changes:
             self._update(CONNECTION_SK, changes)
 
@@ -133,7 +131,7 @@ class JiraRepository:
             ConflictError: the connection is gone (disconnected).
             TypeError: not a :class:`JiraConnectionRecord` (a dict is not written).
         """
-        changes = changed_attributes(record, previous, JiraConnectionRecord, _LEASE)
+        changes = changed_attributes(record, previous, JiraConnectionRecord, LEASE_ATTRIBUTES)
         if changes:
             self._update(CONNECTION_SK, changes, "attribute_exists(pk)")
 
@@ -144,7 +142,7 @@ class JiraRepository:
         Raises:
             TypeError: not a :class:`JiraSyncStateRecord` (a dict is not written).
         """
-        changes = changed_attributes(record, previous, JiraSyncStateRecord, _LEASE)
+        changes = changed_attributes(record, previous, JiraSyncStateRecord, LEASE_ATTRIBUTES)
         self._update(state_sk(record.source_id), {**changes, "sourceId": record.source_id})
 
     def delete_state(self, source_id: int) -> None:
