@@ -20,9 +20,10 @@ def main() -> int:
     """Serve until stdin reaches EOF or SIGTERM arrives; returns the exit code."""
     from moto.server import ThreadedMotoServer
 
-    from devstack import moto_speed
+    from devstack import moto_fixes, moto_speed
 
     moto_speed.install()  # same answers, a large search in a fraction of the time (see the module)
+    moto_fixes.install()  # transactions all or nothing, streams included, as on AWS (see the module)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request at INFO
     stopping = threading.Event()
 
