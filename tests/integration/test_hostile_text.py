@@ -142,6 +142,31 @@ def test_source_values_and_sources_per_calendar_are_capped(aws: None, lambda_con
     assert "calendarConfigurationId" in answer["errors"]
 
 
+def test_two_requests_racing_for_a_calendars_last_source_place_get_one_source(
+    aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a calendar with 49 sources
+    cal = zoned_calendar(lambda_context)
+    for _ in range(49):
+        new_source(lambda_context, cal["id"])
+    # And two requests for the last place that both read the calendar before either wrote (the
+    # service's own check, made on what each read, lets both through)
+    import teamcal.services.sources as sources_service
+
+    monkeypatch.setattr(sources_service, "MAX_SOURCES_PER_CALENDAR", 51)
+    small = json.dumps({"name": "M", "color": "#7500ca"})
+    body = {"eventTypeId": "meeting", "calendarConfigurationId": cal["id"], "value": small}
+    first = call("sources", "POST", "/source", body, token=ROOT, ctx=lambda_context)
+    second = call("sources", "POST", "/source", body, token=ROOT, ctx=lambda_context)
+    # Then the first gets it and the second is the cap's 400 (the write holds the cap)
+    assert first[0] == 200, first
+    assert second[0] == 400, second
+    assert "at most 50 sources" in second[1]["errors"]["calendarConfigurationId"]
+    status, got = call("calendars", "GET", f"/calendar/{cal['id']}", token=ROOT, ctx=lambda_context)
+    assert status == 200, got
+    assert len(got["sources"]) == 50
+
+
 def test_an_import_vevent_past_the_item_limits_fails_alone(aws: None, lambda_context: Any) -> None:
     # Given a weekly series with 6,000 EXDATEs (an item near DynamoDB's 400 KB) beside a good VEVENT
     cal = zoned_calendar(lambda_context)

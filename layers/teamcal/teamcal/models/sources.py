@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
+from teamcal.errors import InvalidInputError
 from teamcal.models.event_types import EventTypeRef, SourceKind
 from teamcal.models.values import HexColor, ValueSchema
 
@@ -34,6 +35,14 @@ from teamcal.models.values import HexColor, ValueSchema
 MAX_SOURCE_VALUE_CHARS = 8192
 #: The most sources one calendar holds (POST /source past it → 400).
 MAX_SOURCES_PER_CALENDAR = 50
+
+
+def full_calendar_error() -> InvalidInputError:
+    """The 400 of ``POST /source`` on a calendar that holds :data:`MAX_SOURCES_PER_CALENDAR`
+    sources (Jira's error body, on ``calendarConfigurationId``)."""
+    return InvalidInputError.for_field(
+        "calendarConfigurationId", f"a calendar holds at most {MAX_SOURCES_PER_CALENDAR} sources"
+    )
 
 
 class IssueField(ValueSchema):

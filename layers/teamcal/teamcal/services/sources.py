@@ -34,6 +34,7 @@ from teamcal.models.sources import (
     SourceCreate,
     SourceRecord,
     SourceUpdate,
+    full_calendar_error,
 )
 from teamcal.models.values import parse_value
 from teamcal.services.event_types import resolve_event_type, types_by_key
@@ -169,9 +170,7 @@ def create_source(stores: ConfigStores, principal: Principal, body: SourceCreate
     calendar = _calendar_for_write(stores, principal, body.calendar_configuration_id)
     require(principal, Action.EDIT_SOURCES, calendar)
     if len(calendar.source_ids) >= MAX_SOURCES_PER_CALENDAR:
-        raise InvalidInputError.for_field(
-            "calendarConfigurationId", f"a calendar holds at most {MAX_SOURCES_PER_CALENDAR} sources"
-        )
+        raise full_calendar_error()  # (checked again by the write: two requests may race for the last place)
     event_type = resolve_event_type(stores.event_types, body.event_type_id)
     parse_value(body.value, VALUE_SCHEMAS[event_type.kind])
     order = body.order

@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from teamcal.errors import ConflictError, InvalidInputError, NotFoundError
 from teamcal.models.event_types import PREDEFINED_BY_KEY
-from teamcal.models.sources import SourceRecord
+from teamcal.models.sources import MAX_SOURCES_PER_CALENDAR, SourceRecord, full_calendar_error
 from teamcal.storage.calendars import calendar_key
 from teamcal.storage.dynamo import deserialize, query_all, serialize, translate, value
 from teamcal.storage.event_types import event_type_key
@@ -90,12 +90,15 @@ class SourceRepository:
 
     # ------------------------------------------------------------------ writes
     def create(self, record: SourceRecord) -> None:
-        """Insert a source and register it with its calendar (and custom type), atomically.
+        """Insert a source and register it with its calendar (and custom type), atomically. The
+        calendar's cap (:data:`~teamcal.models.sources.MAX_SOURCES_PER_CALENDAR`) is a condition
+        of the same transaction, so two requests racing for the last place cannot both get it.
 
         Raises:
             ConflictError: the id is taken (the caller draws a new one).
             NotFoundError: the calendar does not exist or is being deleted (``calendarConfigurationId``).
-            InvalidInputError: the custom type was deleted meanwhile (``eventTypeId``).
+            InvalidInputError: the calendar is full (``calendarConfigurationId``); the custom type
+                was deleted meanwhile (``eventTypeId``).
         """
         source_id, calendar_id, type_key = record.id, record.calendar_id, record.event_type_key
         actions: list[dict[str, Any]] = [
@@ -111,9 +114,14 @@ class SourceRepository:
                     "TableName": self._calendars,
                     "Key": calendar_key(calendar_id),
                     "UpdateExpression": "ADD sourceIds :ids",
-                    "ConditionExpression": "attribute_exists(pk) AND #status = :active",
+                    "ConditionExpression": "attribute_exists(pk) AND #status = :active"
+                    " AND (attribute_not_exists(sourceIds) OR size(sourceIds) < :cap)",
                     "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":ids": {"NS": [str(source_id)]}, ":active": value("ACTIVE")},
+                    "ExpressionAttributeValues": {
+                        ":ids": {"NS": [str(source_id)]},
+                        ":active": value("ACTIVE"),
+                        ":cap": value(MAX_SOURCES_PER_CALENDAR),
+                    },
                 }
             },
         ]
@@ -124,6 +132,8 @@ class SourceRepository:
         except ClientError as e:
             codes = cancellation_codes(e)
             if len(codes) > 1 and codes[1] == _FAILED:
+                if self._calendar_is_full(calendar_id):
+                    raise full_calendar_error() from e
                 raise NotFoundError(
                     f"calendar {calendar_id} not found",
                     {"calendarConfigurationId": f"calendar {calendar_id} not found"},
@@ -131,6 +141,15 @@ class SourceRepository:
             if len(codes) > 2 and codes[2] == _FAILED:
                 raise InvalidInputError.for_field("eventTypeId", f"unknown event type {type_key!r}") from e
             raise translate(e, f"source id {source_id} is taken") from e
+
+    def _calendar_is_full(self, calendar_id: int) -> bool:
+        """Whether the calendar is ACTIVE and holds its cap of sources (read after a refused create)."""
+        try:
+            out = self._client.get_item(TableName=self._calendars, Key=calendar_key(calendar_id), ConsistentRead=True)
+        except ClientError as e:
+            raise translate(e) from e
+        item = deserialize(out["Item"]) if "Item" in out else {}
+        return item.get("status") == "ACTIVE" and len(item.get("sourceIds") or ()) >= MAX_SOURCES_PER_CALENDAR
 
     def _count(self, type_key: str, delta: int) -> dict[str, Any]:
         return {
