@@ -21,9 +21,11 @@ $(BIN)/.installed: requirements-dev.lock layers/teamcal/pyproject.toml
 	$(BIN)/pip install -q --no-deps -e layers/teamcal
 	touch $@
 
-$(TOOLS)/bin/.installed: requirements-tools.txt
+# .venv-tools: exactly requirements-tools.lock (hashes checked; the lock holds every dependency,
+# so pip resolves nothing: it would refuse sam-cli's boto3-stubs[...] extra under --require-hashes).
+$(TOOLS)/bin/.installed: requirements-tools.lock
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install -q -r requirements-tools.txt
+	$(TOOLS)/bin/pip install -q --no-deps --require-hashes -r requirements-tools.lock
 	touch $@
 
 install: $(BIN)/.installed

@@ -8,6 +8,9 @@
 * ``requirements-dev.lock``: everything ``make install`` puts into .venv for this machine's
   interpreters (any Python from 3.11, any platform: a universal resolution), constrained by both
   Lambda locks: the layer's and the Google function's packages at the versions Lambda gets.
+* ``requirements-tools.lock``: the template tooling ``make tools`` puts into .venv-tools
+  (aws-sam-cli, cfn-lint, uv; universal as the dev lock, on its own: sam-cli pins an older boto3
+  and pydantic), so a new cfn-lint rule or sam-cli release changes nothing until it is locked.
 
 Run it after editing any requirements*.txt, or to take newer versions (``--upgrade``); commit the
 lock files with the change. Network: the package index only.
@@ -32,6 +35,8 @@ GOOGLE_IN = ROOT / "functions/google/requirements.txt"
 GOOGLE_LOCK = ROOT / "functions/google/requirements.lambda.lock"
 DEV_IN = ROOT / "requirements-dev.txt"
 DEV_LOCK = ROOT / "requirements-dev.lock"
+TOOLS_IN = ROOT / "requirements-tools.txt"
+TOOLS_LOCK = ROOT / "requirements-tools.lock"
 #: Lambda's runtime python3.13 on arm64 (Amazon Linux 2023, glibc 2.34).
 LAMBDA = ["--python-version", "3.13", "--python-platform", "aarch64-manylinux_2_28"]
 #: The oldest interpreter the project supports locally; the lock is universal (markers) above it.
@@ -85,6 +90,10 @@ HEADERS = {
         "# .venv for `make install` (Python 3.11+, any platform): `make lock` writes this file from\n"
         "# requirements-dev.txt, constrained by the layer's and the Google function's Lambda locks.\n"
     ),
+    TOOLS_LOCK: (
+        "# .venv-tools for `make tools` (Python 3.11+, any platform): `make lock` writes this file from\n"
+        "# requirements-tools.txt, on its own (aws-sam-cli pins an older boto3 and pydantic).\n"
+    ),
 }
 
 
@@ -98,6 +107,7 @@ def main() -> None:
         compile_lock([GOOGLE_IN], full, LAMBDA, [LAYER_LOCK], args.upgrade)
         GOOGLE_LOCK.write_text(without(full.read_text(), packages(LAYER_LOCK)))
     compile_lock([DEV_IN], DEV_LOCK, LOCAL, [LAYER_LOCK, GOOGLE_LOCK], args.upgrade)
+    compile_lock([TOOLS_IN], TOOLS_LOCK, LOCAL, [], args.upgrade)
     for lock, header in HEADERS.items():
         lock.write_text(header + lock.read_text())
     print("wrote", *(str(p.relative_to(ROOT)) for p in HEADERS))

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYER_LOCK = ROOT / "layers/teamcal/requirements.lambda.lock"
 GOOGLE_LOCK = ROOT / "functions/google/requirements.lambda.lock"
 DEV_LOCK = ROOT / "requirements-dev.lock"
+TOOLS_LOCK = ROOT / "requirements-tools.lock"
 STALE = "the lock files are stale: run `make lock` and commit them"
 
 
@@ -51,6 +52,7 @@ def requirements(path: Path) -> list[Requirement]:
         ("layers/teamcal/requirements.txt", [LAYER_LOCK]),
         ("functions/google/requirements.txt", [GOOGLE_LOCK, LAYER_LOCK]),
         ("requirements-dev.txt", [DEV_LOCK]),
+        ("requirements-tools.txt", [TOOLS_LOCK]),
     ],
 )
 def test_every_requirement_is_locked_at_an_allowed_version(source: str, locks: list[Path]) -> None:
@@ -74,7 +76,7 @@ def test_development_runs_the_versions_lambda_gets() -> None:
     dev = pins(DEV_LOCK)
     for name, version in {**pins(LAYER_LOCK), **pins(GOOGLE_LOCK)}.items():
         assert dev.get(name, version) == version, f"{name}: {STALE}"
-    assert all("--hash=sha256:" in lock.read_text() for lock in (LAYER_LOCK, GOOGLE_LOCK, DEV_LOCK))
+    assert all("--hash=sha256:" in lock.read_text() for lock in (LAYER_LOCK, GOOGLE_LOCK, DEV_LOCK, TOOLS_LOCK))
 
 
 def test_the_pruned_google_client_still_builds_calendar_v3_from_its_static_document(tmp_path: Path) -> None:
