@@ -297,6 +297,9 @@ def _before_snapshot(hook: Callable[[], None]) -> None:
 _FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/")
 #: Methods whose requests may carry a body teamcal reads.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The route that reads its body as bytes: an .ics file may be Windows-1252 or UTF-16, which
+#: the importer decodes itself (``teamcal.ical.reader.decode``); README, "BinaryMediaTypes".
+_RAW_BODY_PATH_END = "/import"
 
 
 def _media_type(event: Mapping[str, Any]) -> str:
@@ -315,7 +318,7 @@ def _body_size(event: Mapping[str, Any]) -> int:
 
 def _precheck(event: Mapping[str, Any]) -> Response[str] | None:
     """Refuse bodies the resolver must never see: too large (413), an HTML form encoding (415),
-    undecodable (400)."""
+    undecodable (400: not base64, or not UTF-8 except for an .ics import's bytes)."""
     limit = get_settings().max_body_bytes
     if _body_size(event) > limit:
         return jira_error(413, [f"The request body is larger than {limit} bytes"])
@@ -323,8 +326,11 @@ def _precheck(event: Mapping[str, Any]) -> Response[str] | None:
         return jira_error(415, ["Unsupported Content-Type: send application/json"])
     body = event.get("body")
     if event.get("isBase64Encoded") and body:
+        raw = event.get("httpMethod") == "POST" and str(event.get("path") or "").endswith(_RAW_BODY_PATH_END)
         try:
-            base64.b64decode(body, validate=True).decode("utf-8")
+            decoded = base64.b64decode(body, validate=True)
+            if not raw:
+                decoded.decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return jira_error(400, ["The request body is not valid base64-encoded UTF-8"])
     return None
