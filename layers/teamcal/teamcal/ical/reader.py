@@ -81,6 +81,24 @@ class IcsDocument:
     events: list[VEventSpan] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    #: The folded text ``lines`` were unfolded from, and how many lines were stripped before it.
+    source: str = field(default="", repr=False)
+    source_offset: int = 0
+    _starts: list[int] | None = field(default=None, repr=False)
+
+    def line_number(self, index: int) -> int:
+        """The 1-based line of the file, as an editor counts it (folded lines included), where
+        unfolded line ``index`` (0-based, an index into ``lines``) starts. Computed on first use
+        (for messages only)."""
+        if self._starts is None:
+            source, starts = self.source, [0]
+            for n, match in enumerate(_LINES.finditer(source), start=1):
+                if source[match.end() : match.end() + 1] not in (" ", "\t"):
+                    starts.append(n)
+            self._starts = starts
+        starts = self._starts
+        physical = starts[index] if index < len(starts) else index
+        return self.source_offset + physical + 1
 
     def vevent_text(self, span: VEventSpan) -> str:
         """The unfolded text of one VEVENT (``BEGIN:VEVENT`` … ``END:VEVENT``, CRLF line ends),
@@ -148,10 +166,11 @@ def _value(line: str) -> tuple[str, str]:
 class _Walker:
     """One pass over the unfolded lines (see :func:`read`)."""
 
-    def __init__(self, lines: list[str], max_events: int) -> None:
+    def __init__(self, lines: list[str], max_events: int, source: str = "", offset: int = 0) -> None:
         self.lines = lines
         self.max_events = max_events
-        self.doc = IcsDocument(lines)
+        self.doc = IcsDocument(lines, source=source, source_offset=offset)
+        self.at = self.doc.line_number
         self.stack: list[tuple[str, int]] = []
         self.calendars = 0
         self.uid: str | None = None
@@ -174,7 +193,9 @@ class _Walker:
                 self._property(i, line)
         if self.stack:
             name, at = self.stack[-1]
-            raise IcsFileError(f"The file is truncated: BEGIN:{name} on line {at + 1} is never closed (no END:{name})")
+            raise IcsFileError(
+                f"The file is truncated: BEGIN:{name} on line {self.at(at)} is never closed (no END:{name})"
+            )
         if self.calendars == 0:
             raise IcsFileError("The file holds no VCALENDAR")
         return self.doc
@@ -184,7 +205,7 @@ class _Walker:
         if depth not in self.damaged:
             self.damaged.add(depth)
             name, at = self.stack[depth]
-            self.doc.warnings.append(f"Line {at + 1}: a damaged {name[:40]} was skipped ({why})")
+            self.doc.warnings.append(f"Line {self.at(at)}: a damaged {name[:40]} was skipped ({why})")
 
     def _can_skip(self, depth: int) -> bool:
         """Whether every open component from stack position ``depth`` up may be skipped (none
@@ -203,21 +224,21 @@ class _Walker:
 
     def _begin(self, i: int, name: str) -> None:
         if not self.stack and name != "VCALENDAR":
-            raise IcsFileError(f"Line {i + 1}: expected BEGIN:VCALENDAR, found BEGIN:{name[:40]}")
+            raise IcsFileError(f"Line {self.at(i)}: expected BEGIN:VCALENDAR, found BEGIN:{name[:40]}")
         if name in _TOP_LEVEL and len(self.stack) > 1 and self._can_skip(1):
             self._close_damaged(1, i)
         self.stack.append((name, i))
         if len(self.stack) > MAX_DEPTH:
-            raise IcsFileError(f"Line {i + 1}: components are nested more than {MAX_DEPTH} deep")
+            raise IcsFileError(f"Line {self.at(i)}: components are nested more than {MAX_DEPTH} deep")
         if len(self.stack) == 2 and name == "VEVENT":
             self.uid, self.rid, self.holes = None, None, []
 
     def _end(self, i: int, name: str) -> None:
         if not self.stack:
-            raise IcsFileError(f"Line {i + 1}: END:{name[:40]} without a matching BEGIN")
+            raise IcsFileError(f"Line {self.at(i)}: END:{name[:40]} without a matching BEGIN")
         open_name, at = self.stack[-1]
         if open_name == "VCALENDAR" and name != open_name and name.startswith("VCAL"):
-            self.doc.warnings.append(f"Line {i + 1}: END:{name[:40]} was read as END:VCALENDAR")
+            self.doc.warnings.append(f"Line {self.at(i)}: END:{name[:40]} was read as END:VCALENDAR")
             name = open_name
         names = [n for n, _ in self.stack]
         if open_name != name and name in names:
@@ -226,11 +247,11 @@ class _Walker:
                 self._close_damaged(depth + 1, i)
                 open_name, at = self.stack[-1]
         elif open_name != name and self._can_skip(len(self.stack) - 1):
-            self._damage(len(self.stack) - 1, f"line {i + 1}: END:{name[:40]} does not close it")
+            self._damage(len(self.stack) - 1, f"line {self.at(i)}: END:{name[:40]} does not close it")
             return
         if open_name != name:
             raise IcsFileError(
-                f"Line {i + 1}: END:{name[:40]} does not close BEGIN:{open_name} of line {at + 1}"
+                f"Line {self.at(i)}: END:{name[:40]} does not close BEGIN:{open_name} of line {self.at(at)}"
                 " (the file is damaged or truncated)"
             )
         self.stack.pop()
@@ -259,10 +280,10 @@ class _Walker:
         if depth == 0 and self.calendars:
             if not self.trailing:
                 self.trailing = True
-                self.doc.warnings.append(f"Line {i + 1}: content after END:VCALENDAR was ignored")
+                self.doc.warnings.append(f"Line {self.at(i)}: content after END:VCALENDAR was ignored")
             return
         if depth == 0:
-            raise IcsFileError(f"Line {i + 1}: content outside BEGIN:VCALENDAR … END:VCALENDAR: {line[:60]!r}")
+            raise IcsFileError(f"Line {self.at(i)}: content outside BEGIN:VCALENDAR … END:VCALENDAR: {line[:60]!r}")
         if depth == 1:
             name, value = _value(line)
             self.doc.properties.setdefault(name, value)
@@ -288,7 +309,9 @@ def read(data: bytes | str, *, max_events: int = MAX_EVENTS) -> IcsDocument:
         text, warnings = decode(data)
     else:
         text = data
-    text = text.lstrip("\ufeff \t\r\n")
+    stripped = text.lstrip("\ufeff \t\r\n")
+    offset = len(_LINES.findall(text, 0, len(text) - len(stripped)))
+    text = stripped
     if not text:
         raise IcsFileError("The file is empty: an iCalendar file starts with BEGIN:VCALENDAR")
     first = text[:80].split("\n", 1)[0].strip()
@@ -297,6 +320,6 @@ def read(data: bytes | str, *, max_events: int = MAX_EVENTS) -> IcsDocument:
             raise IcsFileError("The file is an HTML or XML page, not an iCalendar file")
         raise IcsFileError(f"Not an iCalendar file: it must start with BEGIN:VCALENDAR, not {first[:40]!r}")
     lines = _LINES.split(_UNFOLD.sub("", text))
-    doc = _Walker(lines, max_events).walk()
+    doc = _Walker(lines, max_events, text, offset).walk()
     doc.warnings.extend(warnings)
     return doc

@@ -282,7 +282,7 @@ class ImportRun:
             return
         shown_uid = uid or (span.uid if span is not None and span.uid else None)
         if shown_uid is None and span is not None:
-            shown_uid = f"(no UID: VEVENT #{span.index + 1}, line {span.first + 1})"
+            shown_uid = f"(no UID: VEVENT #{span.index + 1}, line {self.doc.line_number(span.first)})"
         entry: dict[str, Any] = {"uid": shown_uid or "?", "reason": reason}
         if span is not None and span.recurrence_id:
             entry["recurrenceId"] = span.recurrence_id.rsplit(":", 1)[-1]
